@@ -1,0 +1,19 @@
+//! The heart of realtime-server: entities, validated value types, ids, errors and the
+//! ports (traits) that the outer crates implement. This crate does no I/O.
+//!
+//! Values that come from outside are parsed into the types in [`values`] once, at the
+//! boundary; past that point an invalid email, username, video id, device id or comment
+//! body cannot exist.
+
+pub mod entities;
+pub mod error;
+pub mod ids;
+pub mod page;
+pub mod ports;
+pub mod values;
+
+pub use entities::{Comment, Device, NewComment, NewUser, Role, User};
+pub use error::{Error, Result};
+pub use ids::{CommentId, DeviceRowId, UserId};
+pub use page::{Page, PageRequest};
+pub use values::{CommentBody, DeviceId, Email, Username, ValidationError, VideoId};

@@ -1,0 +1,187 @@
+//! `comments` rows (joined with their author's username) and the [`CommentStore`] port.
+
+use async_trait::async_trait;
+use diesel::prelude::*;
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use domain::ports::CommentStore;
+use domain::{Comment, CommentBody, CommentId, NewComment, Page, PageRequest, UserId, Username, VideoId};
+
+use crate::columns::{from_column, now, to_column, uuid_from_column};
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::schema::{comments, users};
+
+#[derive(Insertable)]
+#[diesel(table_name = comments, check_for_backend(diesel::mysql::Mysql))]
+struct NewCommentRow<'a> {
+    id: Vec<u8>,
+    video_id: &'a str,
+    user_id: Vec<u8>,
+    content: &'a str,
+    inserted_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = comments, check_for_backend(diesel::mysql::Mysql))]
+struct CommentRow {
+    id: Vec<u8>,
+    video_id: String,
+    user_id: Vec<u8>,
+    content: String,
+    inserted_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+type AuthoredRow = (CommentRow, String);
+
+fn into_comment((row, username): AuthoredRow) -> Result<Comment> {
+    Ok(Comment {
+        id: CommentId::from_uuid(uuid_from_column(&row.id)?),
+        video_id: VideoId::parse(&row.video_id).map_err(Error::corrupt)?,
+        user_id: UserId::from_uuid(uuid_from_column(&row.user_id)?),
+        username: Username::parse(&username).map_err(Error::corrupt)?,
+        body: CommentBody::parse(&row.content).map_err(Error::corrupt)?,
+        inserted_at: from_column(row.inserted_at),
+        updated_at: from_column(row.updated_at),
+    })
+}
+
+/// Live (not deleted) comments with their authors.
+macro_rules! live_comments {
+    () => {
+        comments::table
+            .inner_join(users::table)
+            .filter(comments::deleted_at.is_null())
+            .select((CommentRow::as_select(), users::username))
+    };
+}
+
+async fn live_by_id(conn: &mut AsyncMysqlConnection, id: CommentId) -> Result<Option<Comment>> {
+    live_comments!()
+        .filter(comments::id.eq(id.to_bytes().to_vec()))
+        .first::<AuthoredRow>(conn)
+        .await
+        .optional()?
+        .map(into_comment)
+        .transpose()
+}
+
+async fn insert(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comment> {
+    let id = CommentId::generate();
+    let at = to_column(now());
+    diesel::insert_into(comments::table)
+        .values(NewCommentRow {
+            id: id.to_bytes().to_vec(),
+            video_id: new.video_id.as_str(),
+            user_id: new.user_id.to_bytes().to_vec(),
+            content: new.body.as_str(),
+            inserted_at: at,
+            updated_at: at,
+        })
+        .execute(conn)
+        .await?;
+    live_by_id(conn, id)
+        .await?
+        .ok_or_else(|| Error::corrupt("comment vanished right after insert"))
+}
+
+async fn newest_for_video(
+    conn: &mut AsyncMysqlConnection,
+    video: &VideoId,
+    page: PageRequest<CommentId>,
+) -> Result<Page<Comment, CommentId>> {
+    let limit = usize::from(page.limit());
+    let mut query = live_comments!()
+        .filter(comments::video_id.eq(video.as_str()))
+        .order(comments::id.desc())
+        .limit(i64::from(page.limit()) + 1)
+        .into_boxed();
+    if let Some(before) = page.before() {
+        query = query.filter(comments::id.lt(before.to_bytes().to_vec()));
+    }
+    let rows: Vec<AuthoredRow> = query.load(conn).await?;
+    let more = rows.len() > limit;
+    let items: Vec<Comment> = rows
+        .into_iter()
+        .take(limit)
+        .map(into_comment)
+        .collect::<Result<_>>()?;
+    let next = if more { items.last().map(|c| c.id) } else { None };
+    Ok(Page { items, next })
+}
+
+async fn update_body(
+    conn: &mut AsyncMysqlConnection,
+    id: CommentId,
+    body: CommentBody,
+) -> Result<Comment> {
+    let n = diesel::update(
+        comments::table
+            .filter(comments::id.eq(id.to_bytes().to_vec()))
+            .filter(comments::deleted_at.is_null()),
+    )
+    .set((
+        comments::content.eq(body.as_str()),
+        comments::updated_at.eq(to_column(now())),
+    ))
+    .execute(conn)
+    .await?;
+    if n == 0 {
+        return Err(Error::Query(diesel::result::Error::NotFound));
+    }
+    live_by_id(conn, id)
+        .await?
+        .ok_or(Error::Query(diesel::result::Error::NotFound))
+}
+
+async fn soft_delete(conn: &mut AsyncMysqlConnection, id: CommentId) -> Result<()> {
+    let at = to_column(now());
+    let n = diesel::update(
+        comments::table
+            .filter(comments::id.eq(id.to_bytes().to_vec()))
+            .filter(comments::deleted_at.is_null()),
+    )
+    .set((comments::deleted_at.eq(Some(at)), comments::updated_at.eq(at)))
+    .execute(conn)
+    .await?;
+    if n == 0 {
+        return Err(Error::Query(diesel::result::Error::NotFound));
+    }
+    Ok(())
+}
+
+/// Maps "no such row" to a `NotFound` naming comments.
+fn comment_result<T>(r: Result<T>) -> domain::Result<T> {
+    r.map_err(|e| match e {
+        Error::Query(diesel::result::Error::NotFound) => domain::Error::NotFound("comment"),
+        other => other.into(),
+    })
+}
+
+#[async_trait]
+impl CommentStore for Database {
+    async fn insert(&self, comment: NewComment) -> domain::Result<Comment> {
+        Ok(insert(&mut *self.conn().await?, comment).await?)
+    }
+
+    async fn by_id(&self, id: CommentId) -> domain::Result<Option<Comment>> {
+        Ok(live_by_id(&mut *self.conn().await?, id).await?)
+    }
+
+    async fn newest_for_video(
+        &self,
+        video: &VideoId,
+        page: PageRequest<CommentId>,
+    ) -> domain::Result<Page<Comment, CommentId>> {
+        Ok(newest_for_video(&mut *self.conn().await?, video, page).await?)
+    }
+
+    async fn update_body(&self, id: CommentId, body: CommentBody) -> domain::Result<Comment> {
+        comment_result(update_body(&mut *self.conn().await?, id, body).await)
+    }
+
+    async fn soft_delete(&self, id: CommentId) -> domain::Result<()> {
+        comment_result(soft_delete(&mut *self.conn().await?, id).await)
+    }
+}

@@ -1,0 +1,81 @@
+//! Storage failures, and how they read as domain errors.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+/// What went wrong talking to the database.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No connection could be had: the server is down, unreachable, or refused us.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// The setting names no usable MySQL URL.
+    #[error("invalid database URL: {0}")]
+    BadUrl(String),
+    #[error(transparent)]
+    Query(#[from] DieselError),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// A row holds something the domain rejects (a bug or a hand edit).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn corrupt(what: impl std::fmt::Display) -> Self {
+        Self::Corrupt(what.to_string())
+    }
+
+    /// True when the failure means "the database is not there" rather than a bad query.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Error::Unavailable(_) => true,
+            Error::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => {
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+impl From<deadpool::managed::PoolError<diesel_async::pooled_connection::PoolError>> for Error {
+    fn from(err: deadpool::managed::PoolError<diesel_async::pooled_connection::PoolError>) -> Self {
+        use deadpool::managed::PoolError;
+        match err {
+            PoolError::Timeout(kind) => Error::Unavailable(format!("timed out ({kind:?})")),
+            PoolError::Backend(e) => Error::Unavailable(e.to_string()),
+            PoolError::Closed => Error::Unavailable("pool closed".into()),
+            other => Error::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<Error> for domain::Error {
+    fn from(err: Error) -> Self {
+        if err.is_unavailable() {
+            return domain::Error::unavailable("database", err);
+        }
+        match err {
+            Error::Query(DieselError::NotFound) => domain::Error::NotFound("record"),
+            Error::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
+                domain::Error::Conflict(unique_violation_message(info.message()))
+            }
+            other => domain::Error::internal(other),
+        }
+    }
+}
+
+/// Names the taken value from the violated key, without echoing the value itself.
+fn unique_violation_message(db_message: &str) -> String {
+    let taken = if db_message.contains("users_email_key") {
+        "email"
+    } else if db_message.contains("users_username_key") {
+        "username"
+    } else if db_message.contains("user_devices_user_device_key") {
+        "device_id"
+    } else {
+        return "already exists".into();
+    };
+    format!("{taken} is already taken")
+}

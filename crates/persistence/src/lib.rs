@@ -1,0 +1,19 @@
+//! MariaDB/MySQL storage, the source of truth: the diesel schema, embedded migrations, the
+//! connection pool, and [`Database`], which implements the domain's store ports. Only this
+//! crate knows diesel; rows become domain types before they leave it.
+
+mod columns;
+mod comments;
+mod database;
+mod devices;
+mod error;
+pub mod migrations;
+mod schema;
+mod server;
+#[cfg(feature = "test-support")]
+pub mod test_db;
+mod users;
+
+pub use database::{Database, PoolOptions, PoolStatus};
+pub use error::{Error, Result};
+pub use server::{DatabaseUrl, ensure_database_exists};

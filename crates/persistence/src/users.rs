@@ -1,0 +1,152 @@
+//! `users` rows and the [`UserStore`] port.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use domain::ports::UserStore;
+use domain::{Email, NewUser, Role, User, UserId, Username};
+
+use crate::columns::{from_column, now, to_column, uuid_from_column};
+use crate::database::Database;
+use crate::error::{Error, Result};
+use crate::schema::users;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = users, check_for_backend(diesel::mysql::Mysql))]
+pub(crate) struct UserRow {
+    id: Vec<u8>,
+    email: String,
+    username: String,
+    password_hash: String,
+    role: String,
+    is_active: bool,
+    last_login_at: Option<chrono::NaiveDateTime>,
+    inserted_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = Error;
+    fn try_from(row: UserRow) -> Result<Self> {
+        Ok(User {
+            id: UserId::from_uuid(uuid_from_column(&row.id)?),
+            email: Email::parse(&row.email).map_err(Error::corrupt)?,
+            username: Username::parse(&row.username).map_err(Error::corrupt)?,
+            password_hash: row.password_hash,
+            role: row.role.parse::<Role>().map_err(Error::corrupt)?,
+            is_active: row.is_active,
+            last_login_at: row.last_login_at.map(from_column),
+            inserted_at: from_column(row.inserted_at),
+            updated_at: from_column(row.updated_at),
+        })
+    }
+}
+
+pub(crate) async fn insert(conn: &mut AsyncMysqlConnection, new: NewUser) -> Result<User> {
+    let at = to_column(now());
+    let row = UserRow {
+        id: UserId::generate().to_bytes().to_vec(),
+        email: new.email.into_inner(),
+        username: new.username.into_inner(),
+        password_hash: new.password_hash,
+        role: new.role.as_str().to_owned(),
+        is_active: true,
+        last_login_at: None,
+        inserted_at: at,
+        updated_at: at,
+    };
+    diesel::insert_into(users::table)
+        .values(&row)
+        .execute(conn)
+        .await?;
+    row.try_into()
+}
+
+pub(crate) async fn by_id(conn: &mut AsyncMysqlConnection, id: UserId) -> Result<Option<User>> {
+    find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+pub(crate) async fn by_email(
+    conn: &mut AsyncMysqlConnection,
+    email: &Email,
+) -> Result<Option<User>> {
+    users::table
+        .filter(users::email.eq(email.as_str()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(User::try_from)
+        .transpose()
+}
+
+/// `NotFound` unless exactly one row was touched.
+fn one_row(updated: usize) -> Result<()> {
+    if updated == 0 {
+        return Err(Error::Query(diesel::result::Error::NotFound));
+    }
+    Ok(())
+}
+
+fn find(id: UserId) -> diesel::dsl::Find<users::table, Vec<u8>> {
+    users::table.find(id.to_bytes().to_vec())
+}
+
+#[async_trait]
+impl UserStore for Database {
+    async fn insert(&self, user: NewUser) -> domain::Result<User> {
+        Ok(insert(&mut *self.conn().await?, user).await?)
+    }
+
+    async fn by_id(&self, id: UserId) -> domain::Result<Option<User>> {
+        Ok(by_id(&mut *self.conn().await?, id).await?)
+    }
+
+    async fn by_email(&self, email: &Email) -> domain::Result<Option<User>> {
+        Ok(by_email(&mut *self.conn().await?, email).await?)
+    }
+
+    async fn record_login(&self, id: UserId, at: DateTime<Utc>) -> domain::Result<()> {
+        let at = to_column(at);
+        let changes = (users::last_login_at.eq(Some(at)), users::updated_at.eq(at));
+        let n = diesel::update(find(id))
+            .set(changes)
+            .execute(&mut *self.conn().await?)
+            .await
+            .map_err(Error::from)?;
+        Ok(one_row(n)?)
+    }
+
+    async fn set_role(&self, id: UserId, role: Role) -> domain::Result<()> {
+        let changes = (
+            users::role.eq(role.as_str()),
+            users::updated_at.eq(to_column(now())),
+        );
+        let n = diesel::update(find(id))
+            .set(changes)
+            .execute(&mut *self.conn().await?)
+            .await
+            .map_err(Error::from)?;
+        Ok(one_row(n)?)
+    }
+
+    async fn set_active(&self, id: UserId, active: bool) -> domain::Result<()> {
+        let changes = (
+            users::is_active.eq(active),
+            users::updated_at.eq(to_column(now())),
+        );
+        let n = diesel::update(find(id))
+            .set(changes)
+            .execute(&mut *self.conn().await?)
+            .await
+            .map_err(Error::from)?;
+        Ok(one_row(n)?)
+    }
+}

@@ -1,0 +1,88 @@
+use domain::ports::CommentStore;
+use domain::{CommentBody, CommentId, Error, NewComment, PageRequest, VideoId};
+use persistence::test_db::TestDatabase;
+
+fn video(id: &str) -> VideoId {
+    VideoId::parse(id).expect("valid video id")
+}
+
+fn body(text: &str) -> CommentBody {
+    CommentBody::parse(text).expect("valid body")
+}
+
+#[tokio::test]
+async fn insert_read_update_and_soft_delete() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let ann = crate::user(db, "ann").await;
+    let posted = db
+        .insert(NewComment {
+            video_id: video("v1"),
+            user_id: ann.id,
+            body: body("first! 🎉"),
+        })
+        .await
+        .expect("inserted");
+    assert_eq!(posted.username.as_str(), "ann");
+    assert_eq!(db.by_id(posted.id).await.expect("query"), Some(posted.clone()));
+
+    let edited = db.update_body(posted.id, body("edited")).await.expect("updated");
+    assert_eq!(edited.body.as_str(), "edited");
+    assert!(edited.updated_at >= posted.updated_at);
+    assert_eq!(edited.inserted_at, posted.inserted_at);
+
+    db.soft_delete(posted.id).await.expect("deleted");
+    assert_eq!(db.by_id(posted.id).await.expect("query"), None);
+    let again = db.soft_delete(posted.id).await;
+    assert!(matches!(again, Err(Error::NotFound("comment"))), "{again:?}");
+    let edit_deleted = db.update_body(posted.id, body("zombie")).await;
+    assert!(matches!(edit_deleted, Err(Error::NotFound("comment"))), "{edit_deleted:?}");
+    let missing = db.soft_delete(CommentId::generate()).await;
+    assert!(matches!(missing, Err(Error::NotFound("comment"))), "{missing:?}");
+}
+
+#[tokio::test]
+async fn newest_first_keyset_pages_skip_deleted_and_other_videos() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let ann = crate::user(db, "ann").await;
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let c = db
+            .insert(NewComment {
+                video_id: video("v1"),
+                user_id: ann.id,
+                body: body(&format!("comment {i}")),
+            })
+            .await
+            .expect("inserted");
+        ids.push(c.id);
+    }
+    db.insert(NewComment {
+        video_id: video("v2"),
+        user_id: ann.id,
+        body: body("elsewhere"),
+    })
+    .await
+    .expect("inserted");
+    db.soft_delete(ids[3]).await.expect("deleted");
+
+    let mut seen = Vec::new();
+    let mut before = None;
+    let mut pages = 0;
+    loop {
+        let page = db
+            .newest_for_video(&video("v1"), PageRequest::new(2, before).expect("valid"))
+            .await
+            .expect("page");
+        pages += 1;
+        seen.extend(page.items.iter().map(|c| c.id));
+        match page.next {
+            Some(next) => before = Some(next),
+            None => break,
+        }
+    }
+    let expected: Vec<CommentId> = ids.iter().rev().copied().filter(|id| *id != ids[3]).collect();
+    assert_eq!(seen, expected);
+    assert_eq!(pages, 3, "6 live comments in pages of 2, the last one says there is no more");
+}
