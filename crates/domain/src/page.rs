@@ -49,6 +49,9 @@ mod tests {
     fn limit_is_bounded() {
         assert!(PageRequest::<u8>::new(0, None).is_err());
         assert!(PageRequest::<u8>::new(101, None).is_err());
-        assert_eq!(PageRequest::<u8>::new(100, Some(3)).map(|p| p.limit()), Ok(100));
+        assert_eq!(
+            PageRequest::<u8>::new(100, Some(3)).map(|p| p.limit()),
+            Ok(100)
+        );
     }
 }

@@ -236,13 +236,17 @@ mod tests {
     #[test]
     fn username_rules() {
         assert!(Username::parse("ann_1.x-y").is_ok());
-        for bad in ["ab", "_ann", "ann!", "ann smith", &"a".repeat(33), "日本語名前"] {
+        for bad in [
+            "ab",
+            "_ann",
+            "ann!",
+            "ann smith",
+            &"a".repeat(33),
+            "日本語名前",
+        ] {
             assert!(Username::parse(bad).is_err(), "{bad:?} should be rejected");
         }
-        assert_eq!(
-            Username::parse("x").map_err(|e| e.field),
-            Err("username")
-        );
+        assert_eq!(Username::parse("x").map_err(|e| e.field), Err("username"));
     }
 
     #[test]
@@ -269,7 +273,10 @@ mod tests {
         );
         assert!(CommentBody::parse(&"é".repeat(2000)).is_ok());
         for bad in ["", "   \n ", "bell\u{7}", "nul\u{0}"] {
-            assert!(CommentBody::parse(bad).is_err(), "{bad:?} should be rejected");
+            assert!(
+                CommentBody::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
         assert!(CommentBody::parse(&"x".repeat(2001)).is_err());
     }

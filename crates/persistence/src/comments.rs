@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use domain::ports::CommentStore;
-use domain::{Comment, CommentBody, CommentId, NewComment, Page, PageRequest, UserId, Username, VideoId};
+use domain::{
+    Comment, CommentBody, CommentId, NewComment, Page, PageRequest, UserId, Username, VideoId,
+};
 
 use crate::columns::{from_column, now, to_column, uuid_from_column};
 use crate::database::Database;
@@ -107,7 +109,11 @@ async fn newest_for_video(
         .take(limit)
         .map(into_comment)
         .collect::<Result<_>>()?;
-    let next = if more { items.last().map(|c| c.id) } else { None };
+    let next = if more {
+        items.last().map(|c| c.id)
+    } else {
+        None
+    };
     Ok(Page { items, next })
 }
 
@@ -142,7 +148,10 @@ async fn soft_delete(conn: &mut AsyncMysqlConnection, id: CommentId) -> Result<(
             .filter(comments::id.eq(id.to_bytes().to_vec()))
             .filter(comments::deleted_at.is_null()),
     )
-    .set((comments::deleted_at.eq(Some(at)), comments::updated_at.eq(at)))
+    .set((
+        comments::deleted_at.eq(Some(at)),
+        comments::updated_at.eq(at),
+    ))
     .execute(conn)
     .await?;
     if n == 0 {

@@ -48,7 +48,9 @@ pub struct Database {
 
 impl std::fmt::Debug for Database {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Database").field("pool", &self.status()).finish()
+        f.debug_struct("Database")
+            .field("pool", &self.status())
+            .finish()
     }
 }
 

@@ -29,13 +29,14 @@ impl Error {
 
     /// True when the failure means "the database is not there" rather than a bad query.
     pub fn is_unavailable(&self) -> bool {
-        match self {
-            Error::Unavailable(_) => true,
-            Error::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => {
-                true
-            }
-            _ => false,
-        }
+        matches!(
+            self,
+            Error::Unavailable(_)
+                | Error::Query(DieselError::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection,
+                    _
+                ))
+        )
     }
 }
 

@@ -54,7 +54,9 @@ fn migration_error(e: impl std::fmt::Display) -> Error {
 /// Applies every pending migration, oldest first; returns the versions applied.
 pub async fn run_pending(url: &DatabaseUrl) -> Result<Vec<String>> {
     with_connection(url, |conn| {
-        let done = conn.run_pending_migrations(MIGRATIONS).map_err(migration_error)?;
+        let done = conn
+            .run_pending_migrations(MIGRATIONS)
+            .map_err(migration_error)?;
         Ok(done.iter().map(ToString::to_string).collect())
     })
     .await
@@ -64,13 +66,21 @@ pub async fn run_pending(url: &DatabaseUrl) -> Result<Vec<String>> {
 pub async fn revert(url: &DatabaseUrl, all: bool) -> Result<Vec<String>> {
     with_connection(url, move |conn| {
         if all {
-            let done = conn.revert_all_migrations(MIGRATIONS).map_err(migration_error)?;
+            let done = conn
+                .revert_all_migrations(MIGRATIONS)
+                .map_err(migration_error)?;
             return Ok(done.iter().map(ToString::to_string).collect());
         }
-        if conn.applied_migrations().map_err(migration_error)?.is_empty() {
+        if conn
+            .applied_migrations()
+            .map_err(migration_error)?
+            .is_empty()
+        {
             return Ok(Vec::new());
         }
-        let done = conn.revert_last_migration(MIGRATIONS).map_err(migration_error)?;
+        let done = conn
+            .revert_last_migration(MIGRATIONS)
+            .map_err(migration_error)?;
         Ok(vec![done.to_string()])
     })
     .await

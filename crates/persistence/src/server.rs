@@ -108,8 +108,11 @@ pub async fn ensure_database_exists(url: &DatabaseUrl) -> Result<()> {
 #[cfg_attr(not(feature = "test-support"), allow(dead_code))]
 pub(crate) async fn drop_database(url: &DatabaseUrl) -> Result<()> {
     let mut conn = connect_server(url).await?;
-    conn.batch_execute(&format!("DROP DATABASE IF EXISTS `{}`", url.database_name()))
-        .await?;
+    conn.batch_execute(&format!(
+        "DROP DATABASE IF EXISTS `{}`",
+        url.database_name()
+    ))
+    .await?;
     Ok(())
 }
 
@@ -146,7 +149,10 @@ mod tests {
             "not a url",
             "mysql:///app",
         ] {
-            assert!(DatabaseUrl::parse(bad).is_err(), "{bad:?} should be rejected");
+            assert!(
+                DatabaseUrl::parse(bad).is_err(),
+                "{bad:?} should be rejected"
+            );
         }
     }
 

@@ -43,7 +43,9 @@ impl TestDatabase {
         let secs = unix_secs();
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
         let name = format!("{PREFIX}{secs}_{}_{n}", std::process::id());
-        let url = server.with_database(&name).expect("generated name is valid");
+        let url = server
+            .with_database(&name)
+            .expect("generated name is valid");
         if let Err(e) = ensure_database_exists(&url).await {
             panic!(
                 "cannot create test database on {server}: {e}\n\
@@ -53,8 +55,7 @@ impl TestDatabase {
         crate::migrations::run_pending(&url)
             .await
             .expect("migrations apply to a fresh database");
-        let database =
-            Database::connect_lazy(&url, PoolOptions::default()).expect("pool builds");
+        let database = Database::connect_lazy(&url, PoolOptions::default()).expect("pool builds");
         Self { url, database }
     }
 
@@ -104,10 +105,11 @@ async fn sweep_leftovers(server: &DatabaseUrl) {
         let pid: u32 = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
         let process_gone = !std::path::Path::new(&format!("/proc/{pid}")).exists();
         let too_old = now.saturating_sub(secs) > MAX_AGE.as_secs();
-        if (process_gone || too_old) && pid != std::process::id() {
-            if let Ok(url) = server.with_database(&name) {
-                let _ = drop_database(&url).await;
-            }
+        if (process_gone || too_old)
+            && pid != std::process::id()
+            && let Ok(url) = server.with_database(&name)
+        {
+            let _ = drop_database(&url).await;
         }
     }
 }

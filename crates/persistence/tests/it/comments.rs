@@ -24,9 +24,15 @@ async fn insert_read_update_and_soft_delete() {
         .await
         .expect("inserted");
     assert_eq!(posted.username.as_str(), "ann");
-    assert_eq!(db.by_id(posted.id).await.expect("query"), Some(posted.clone()));
+    assert_eq!(
+        db.by_id(posted.id).await.expect("query"),
+        Some(posted.clone())
+    );
 
-    let edited = db.update_body(posted.id, body("edited")).await.expect("updated");
+    let edited = db
+        .update_body(posted.id, body("edited"))
+        .await
+        .expect("updated");
     assert_eq!(edited.body.as_str(), "edited");
     assert!(edited.updated_at >= posted.updated_at);
     assert_eq!(edited.inserted_at, posted.inserted_at);
@@ -34,11 +40,20 @@ async fn insert_read_update_and_soft_delete() {
     db.soft_delete(posted.id).await.expect("deleted");
     assert_eq!(db.by_id(posted.id).await.expect("query"), None);
     let again = db.soft_delete(posted.id).await;
-    assert!(matches!(again, Err(Error::NotFound("comment"))), "{again:?}");
+    assert!(
+        matches!(again, Err(Error::NotFound("comment"))),
+        "{again:?}"
+    );
     let edit_deleted = db.update_body(posted.id, body("zombie")).await;
-    assert!(matches!(edit_deleted, Err(Error::NotFound("comment"))), "{edit_deleted:?}");
+    assert!(
+        matches!(edit_deleted, Err(Error::NotFound("comment"))),
+        "{edit_deleted:?}"
+    );
     let missing = db.soft_delete(CommentId::generate()).await;
-    assert!(matches!(missing, Err(Error::NotFound("comment"))), "{missing:?}");
+    assert!(
+        matches!(missing, Err(Error::NotFound("comment"))),
+        "{missing:?}"
+    );
 }
 
 #[tokio::test]
@@ -82,7 +97,15 @@ async fn newest_first_keyset_pages_skip_deleted_and_other_videos() {
             None => break,
         }
     }
-    let expected: Vec<CommentId> = ids.iter().rev().copied().filter(|id| *id != ids[3]).collect();
+    let expected: Vec<CommentId> = ids
+        .iter()
+        .rev()
+        .copied()
+        .filter(|id| *id != ids[3])
+        .collect();
     assert_eq!(seen, expected);
-    assert_eq!(pages, 3, "6 live comments in pages of 2, the last one says there is no more");
+    assert_eq!(
+        pages, 3,
+        "6 live comments in pages of 2, the last one says there is no more"
+    );
 }

@@ -10,7 +10,10 @@ async fn login_registers_then_refreshes_a_device() {
     let ann = crate::user(db, "ann").await;
     let phone = DeviceId::parse("ios-1").expect("valid");
 
-    let first = db.upsert(ann.id, &phone, json!({"os": "iOS 18"})).await.expect("registered");
+    let first = db
+        .upsert(ann.id, &phone, json!({"os": "iOS 18"}))
+        .await
+        .expect("registered");
     db.deactivate(ann.id, &phone).await.expect("deactivated");
     let again = db
         .upsert(ann.id, &phone, json!({"os": "iOS 19", "app": {"v": 2}}))
@@ -35,13 +38,22 @@ async fn devices_are_listed_per_user_and_deactivated_per_user() {
     db.upsert(ann.id, &DeviceId::parse("tv").expect("valid"), json!({}))
         .await
         .expect("ann's second");
-    db.upsert(bob.id, &shared, json!({})).await.expect("bob's, same device id");
+    db.upsert(bob.id, &shared, json!({}))
+        .await
+        .expect("bob's, same device id");
 
     assert_eq!(db.list_for_user(ann.id).await.expect("list").len(), 2);
-    db.deactivate(bob.id, &shared).await.expect("bob's deactivated");
+    db.deactivate(bob.id, &shared)
+        .await
+        .expect("bob's deactivated");
     let anns = db.list_for_user(ann.id).await.expect("list");
-    assert!(anns.iter().all(|d| d.is_active), "ann's devices are untouched");
+    assert!(
+        anns.iter().all(|d| d.is_active),
+        "ann's devices are untouched"
+    );
 
-    let unknown = db.deactivate(bob.id, &DeviceId::parse("nope").expect("valid")).await;
+    let unknown = db
+        .deactivate(bob.id, &DeviceId::parse("nope").expect("valid"))
+        .await;
     assert!(matches!(unknown, Err(Error::NotFound(_))), "{unknown:?}");
 }

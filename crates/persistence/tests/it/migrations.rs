@@ -14,12 +14,28 @@ async fn every_migration_reverts_and_reapplies() {
     assert_eq!(one.len(), 1);
     let all = migrations::revert(url, true).await.expect("revert all");
     assert_eq!(all.len(), status.len() - 1);
-    assert!(migrations::status(url).await.expect("status").iter().all(|m| !m.applied));
-    assert!(migrations::revert(url, false).await.expect("nothing left").is_empty());
+    assert!(
+        migrations::status(url)
+            .await
+            .expect("status")
+            .iter()
+            .all(|m| !m.applied)
+    );
+    assert!(
+        migrations::revert(url, false)
+            .await
+            .expect("nothing left")
+            .is_empty()
+    );
 
     let again = migrations::run_pending(url).await.expect("reapply");
     assert_eq!(again.len(), status.len());
-    assert!(migrations::run_pending(url).await.expect("idempotent").is_empty());
+    assert!(
+        migrations::run_pending(url)
+            .await
+            .expect("idempotent")
+            .is_empty()
+    );
 }
 
 /// The index named in the migration serves the keyset query.
@@ -46,5 +62,8 @@ async fn newest_comments_query_uses_the_keyset_index() {
     .load(&mut conn)
     .await
     .expect("explain");
-    assert_eq!(plan.iter().next().and_then(|p| p.key.as_deref()), Some("comments_video_newest"));
+    assert_eq!(
+        <[Plan]>::first(&plan).and_then(|p| p.key.as_deref()),
+        Some("comments_video_newest")
+    );
 }

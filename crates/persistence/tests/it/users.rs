@@ -49,15 +49,23 @@ async fn role_activity_and_last_login_change() {
     let ann = crate::user(db, "ann").await;
     let at = Utc::now();
     db.record_login(ann.id, at).await.expect("login recorded");
-    db.set_role(ann.id, Role::Moderator).await.expect("role set");
+    db.set_role(ann.id, Role::Moderator)
+        .await
+        .expect("role set");
     db.set_active(ann.id, false).await.expect("deactivated");
-    db.set_active(ann.id, false).await.expect("deactivating twice is fine");
+    db.set_active(ann.id, false)
+        .await
+        .expect("deactivating twice is fine");
 
     let now = db.by_id(ann.id).await.expect("query").expect("found");
     assert_eq!(now.role, Role::Moderator);
     assert!(!now.is_active);
     let stored = now.last_login_at.expect("set");
-    assert_eq!(stored.timestamp_micros(), at.timestamp_micros(), "microsecond precision, UTC");
+    assert_eq!(
+        stored.timestamp_micros(),
+        at.timestamp_micros(),
+        "microsecond precision, UTC"
+    );
 
     let missing = db.set_role(UserId::generate(), Role::Admin).await;
     assert!(matches!(missing, Err(Error::NotFound(_))), "{missing:?}");
