@@ -1,1 +1,22 @@
-//! placeholder
+//! The HTTP face of realtime-server, and the only crate that knows actix: the app factory
+//! shared by the binary and the tests, routes, middleware (request ids, access log,
+//! metrics) and the one JSON error envelope every failure is answered with.
+
+mod error;
+mod middleware;
+mod routes;
+mod serve;
+mod state;
+
+pub use serve::{HttpOptions, RunningServer, StopHandle};
+pub use state::AppState;
+
+/// Mounts every route and middleware on an actix app; used by [`serve`] and by tests.
+pub fn configure(state: AppState) -> impl FnOnce(&mut actix_web::web::ServiceConfig) {
+    move |cfg| {
+        cfg.app_data(actix_web::web::Data::new(state));
+        routes::configure(cfg);
+    }
+}
+
+pub use serve::serve;

@@ -1,0 +1,31 @@
+//! Request latency histograms by route pattern, method and status
+//! (`http_request_duration_seconds`). Unrouted paths share the route label "unmatched" so
+//! scanners cannot blow up the label set.
+
+use std::time::Instant;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+
+pub(crate) async fn record_metrics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let method = req.method().as_str().to_owned();
+    let started = Instant::now();
+    let res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    metrics::histogram!(
+        "http_request_duration_seconds",
+        "route" => route,
+        "method" => method,
+        "status" => res.status().as_str().to_owned(),
+    )
+    .record(started.elapsed().as_secs_f64());
+    Ok(res)
+}

@@ -1,0 +1,7 @@
+//! Middleware wrapped around every route.
+
+mod metrics;
+mod request_id;
+
+pub(crate) use metrics::record_metrics;
+pub(crate) use request_id::request_id;
