@@ -1,0 +1,301 @@
+//! Typed configuration, loaded once in layers: built-in defaults, then an optional TOML
+//! file (`RTS_CONFIG`), then `RTS_*` environment variables. Keys are the same everywhere:
+//! `http_addr` in the file is `RTS_HTTP_ADDR` in the environment. A malformed or unknown
+//! setting stops startup with one line naming it; secrets never appear in logs.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Format, Toml};
+use persistence::DatabaseUrl;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// Environment variables with our prefix that are not settings.
+const NOT_SETTINGS: [&str; 2] = ["CONFIG", "TEST_DATABASE_URL"];
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable, for terminals.
+    #[default]
+    Pretty,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Every setting, as read from the layers (see docs/configuration in README.md).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct Raw {
+    database_url: SecretString,
+    database_pool_size: usize,
+    database_timeout_ms: u64,
+    http_addr: SocketAddr,
+    http_workers: usize,
+    http_shutdown_timeout_secs: u64,
+    http_max_body_bytes: usize,
+    redis_url: Option<SecretString>,
+    log_format: LogFormat,
+    log_level: String,
+    migrate_on_start: bool,
+}
+
+impl Default for Raw {
+    fn default() -> Self {
+        Self {
+            database_url: SecretString::from("mysql://root@127.0.0.1:3306/realtime_server"),
+            database_pool_size: 10,
+            database_timeout_ms: 3000,
+            http_addr: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            http_workers: 0,
+            http_shutdown_timeout_secs: 10,
+            http_max_body_bytes: 64 * 1024,
+            redis_url: None,
+            log_format: LogFormat::Pretty,
+            log_level: "info".to_owned(),
+            migrate_on_start: false,
+        }
+    }
+}
+
+/// The validated configuration the server runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database_url: DatabaseUrl,
+    pub database_pool_size: usize,
+    pub database_timeout: Duration,
+    pub http_addr: SocketAddr,
+    pub http_workers: usize,
+    pub http_shutdown_timeout: Duration,
+    pub http_max_body_bytes: usize,
+    /// `None`: a single node, fanout in process.
+    pub redis_url: Option<SecretString>,
+    pub log_format: LogFormat,
+    pub log_level: String,
+    pub migrate_on_start: bool,
+}
+
+/// A setting that could not be used; `Display` is one line naming it.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("invalid setting {setting}: {reason}{source_note}")]
+    Invalid {
+        setting: String,
+        reason: String,
+        source_note: String,
+    },
+    #[error("unknown setting {setting}{source_note} (known: {known})")]
+    Unknown {
+        setting: String,
+        source_note: String,
+        known: String,
+    },
+    #[error("cannot read configuration file {path}: {reason}")]
+    File { path: String, reason: String },
+}
+
+fn invalid(setting: &str, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        setting: env_name(setting),
+        reason: reason.into(),
+        source_note: String::new(),
+    }
+}
+
+fn env_name(key: &str) -> String {
+    format!("RTS_{}", key.to_uppercase())
+}
+
+impl Config {
+    /// Loads from the process environment (and the file it names in `RTS_CONFIG`).
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_vars(std::env::vars())
+    }
+
+    /// Loads from the given environment variables (tests pass their own); variables
+    /// without the `RTS_` prefix are ignored.
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut file = None;
+        let mut settings = Vec::new();
+        for (name, value) in vars {
+            let Some(key) = name.strip_prefix("RTS_") else {
+                continue;
+            };
+            if key == "CONFIG" {
+                file = Some(PathBuf::from(value));
+            } else if !NOT_SETTINGS.contains(&key) {
+                settings.push((key.to_lowercase(), value));
+            }
+        }
+        let mut figment = Figment::new();
+        if let Some(path) = &file {
+            if !path.is_file() {
+                return Err(ConfigError::File {
+                    path: path.display().to_string(),
+                    reason: "no such file (named by RTS_CONFIG)".into(),
+                });
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let from_env: Vec<String> = settings.iter().map(|(k, _)| k.clone()).collect();
+        figment = figment.merge(EnvSettings(settings));
+        let raw: Raw = figment
+            .extract()
+            .map_err(|e| from_figment(e, &from_env, file.as_deref()))?;
+        raw.validate()
+    }
+}
+
+/// `RTS_*` variables as a figment layer; values are read like TOML scalars, so "10" is a
+/// number and "true" a boolean.
+struct EnvSettings(Vec<(String, String)>);
+
+impl figment::Provider for EnvSettings {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("environment")
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut dict = figment::value::Dict::new();
+        for (key, value) in &self.0 {
+            let parsed = value
+                .parse::<figment::value::Value>()
+                .unwrap_or_else(|never| match never {});
+            dict.insert(key.clone(), parsed);
+        }
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+fn from_figment(
+    err: figment::Error,
+    from_env: &[String],
+    file: Option<&std::path::Path>,
+) -> ConfigError {
+    use figment::error::Kind;
+    let key = err.path.last().cloned().unwrap_or_default();
+    let source_note = match file {
+        _ if from_env.contains(&key) => String::new(),
+        Some(path) => format!(" (in {})", path.display()),
+        None => String::new(),
+    };
+    match &err.kind {
+        Kind::UnknownField(field, _) => ConfigError::Unknown {
+            setting: env_name(field),
+            source_note: match file {
+                _ if from_env.contains(field) => String::new(),
+                Some(path) => format!(" (in {})", path.display()),
+                None => String::new(),
+            },
+            known: KNOWN
+                .iter()
+                .map(|k| env_name(k))
+                .collect::<Vec<_>>()
+                .join(", "),
+        },
+        kind => ConfigError::Invalid {
+            setting: if key.is_empty() {
+                "RTS_CONFIG".into()
+            } else {
+                env_name(&key)
+            },
+            reason: kind.to_string(),
+            source_note,
+        },
+    }
+}
+
+/// Every setting's key, for the "unknown setting" message.
+const KNOWN: [&str; 11] = [
+    "database_url",
+    "database_pool_size",
+    "database_timeout_ms",
+    "http_addr",
+    "http_workers",
+    "http_shutdown_timeout_secs",
+    "http_max_body_bytes",
+    "redis_url",
+    "log_format",
+    "log_level",
+    "migrate_on_start",
+];
+
+impl Raw {
+    fn validate(self) -> Result<Config, ConfigError> {
+        let database_url = DatabaseUrl::parse(self.database_url.expose_secret())
+            .map_err(|e| invalid("database_url", e.to_string()))?;
+        if !(1..=1000).contains(&self.database_pool_size) {
+            return Err(invalid("database_pool_size", "must be between 1 and 1000"));
+        }
+        if !(100..=60_000).contains(&self.database_timeout_ms) {
+            return Err(invalid(
+                "database_timeout_ms",
+                "must be between 100 and 60000",
+            ));
+        }
+        if self.http_workers > 1024 {
+            return Err(invalid(
+                "http_workers",
+                "must be at most 1024 (0 = one per core)",
+            ));
+        }
+        if self.http_shutdown_timeout_secs > 3600 {
+            return Err(invalid(
+                "http_shutdown_timeout_secs",
+                "must be at most 3600",
+            ));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.http_max_body_bytes) {
+            return Err(invalid(
+                "http_max_body_bytes",
+                "must be between 1024 and 67108864",
+            ));
+        }
+        if let Some(redis) = &self.redis_url {
+            validate_redis_url(redis.expose_secret()).map_err(|r| invalid("redis_url", r))?;
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_level)
+            .map_err(|e| invalid("log_level", format!("not a log filter: {e}")))?;
+        Ok(Config {
+            database_url,
+            database_pool_size: self.database_pool_size,
+            database_timeout: Duration::from_millis(self.database_timeout_ms),
+            http_addr: self.http_addr,
+            http_workers: self.http_workers,
+            http_shutdown_timeout: Duration::from_secs(self.http_shutdown_timeout_secs),
+            http_max_body_bytes: self.http_max_body_bytes,
+            redis_url: self.redis_url.filter(|u| !u.expose_secret().is_empty()),
+            log_format: self.log_format,
+            log_level: self.log_level,
+            migrate_on_start: self.migrate_on_start,
+        })
+    }
+}
+
+fn validate_redis_url(raw: &str) -> Result<(), String> {
+    if raw.is_empty() {
+        return Ok(());
+    }
+    let url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "redis" | "rediss") {
+        return Err(format!(
+            "scheme must be redis:// or rediss://, not {}://",
+            url.scheme()
+        ));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err("a host is required".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,131 @@
+use super::*;
+
+fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    Config::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+fn error_of(vars: &[(&str, &str)]) -> String {
+    match load(vars) {
+        Ok(c) => panic!("expected an error for {vars:?}, got {c:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn defaults_need_no_settings() {
+    let c = load(&[("PATH", "/bin"), ("RTS_TEST_DATABASE_URL", "whatever")]).expect("defaults");
+    assert_eq!(c.http_addr.to_string(), "127.0.0.1:4000");
+    assert_eq!(c.database_url.database_name(), "realtime_server");
+    assert!(c.redis_url.is_none());
+    assert_eq!(c.log_format, LogFormat::Pretty);
+}
+
+#[test]
+fn environment_overrides() {
+    let c = load(&[
+        ("RTS_HTTP_ADDR", "0.0.0.0:8080"),
+        ("RTS_DATABASE_URL", "mysql://app:pw@db:3306/rts"),
+        ("RTS_DATABASE_POOL_SIZE", "25"),
+        ("RTS_LOG_FORMAT", "json"),
+        ("RTS_REDIS_URL", "redis://cache:6379/0"),
+        ("RTS_MIGRATE_ON_START", "true"),
+    ])
+    .expect("valid");
+    assert_eq!(c.http_addr.port(), 8080);
+    assert_eq!(c.database_pool_size, 25);
+    assert_eq!(c.log_format, LogFormat::Json);
+    assert!(c.redis_url.is_some());
+    assert!(c.migrate_on_start);
+    assert!(
+        !format!("{c:?}").contains(":pw@"),
+        "secrets stay out of Debug: {c:?}"
+    );
+}
+
+#[test]
+fn empty_redis_url_means_single_node() {
+    let c = load(&[("RTS_REDIS_URL", "")]).expect("valid");
+    assert!(c.redis_url.is_none());
+}
+
+#[test]
+fn file_layer_sits_between_defaults_and_environment() {
+    let dir = std::env::temp_dir().join(format!("rts-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("rts.toml");
+    std::fs::write(
+        &file,
+        "http_addr = \"127.0.0.1:5000\"\ndatabase_pool_size = 3\n",
+    )
+    .expect("write");
+    let path = file.to_string_lossy().to_string();
+    let c = load(&[("RTS_CONFIG", &path), ("RTS_DATABASE_POOL_SIZE", "4")]).expect("valid");
+    assert_eq!(c.http_addr.port(), 5000, "from the file");
+    assert_eq!(c.database_pool_size, 4, "the environment wins");
+
+    std::fs::write(&file, "htp_addr = \"127.0.0.1:5000\"\n").expect("write");
+    let e = error_of(&[("RTS_CONFIG", &path)]);
+    assert!(e.starts_with("unknown setting RTS_HTP_ADDR (in "), "{e}");
+    std::fs::write(&file, "database_pool_size = \"many\"\n").expect("write");
+    let e = error_of(&[("RTS_CONFIG", &path)]);
+    assert!(
+        e.starts_with("invalid setting RTS_DATABASE_POOL_SIZE"),
+        "{e}"
+    );
+    assert!(e.contains(&path), "{e}");
+    std::fs::remove_dir_all(&dir).ok();
+
+    let e = error_of(&[("RTS_CONFIG", "/nonexistent/rts.toml")]);
+    assert!(
+        e.contains("/nonexistent/rts.toml") && e.contains("RTS_CONFIG"),
+        "{e}"
+    );
+}
+
+#[test]
+fn every_bad_value_names_its_setting_on_one_line() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("RTS_DATABASE_URL", "postgres://db/rts", "RTS_DATABASE_URL"),
+        ("RTS_DATABASE_URL", "not a url", "RTS_DATABASE_URL"),
+        ("RTS_DATABASE_URL", "mysql://db:3306/", "RTS_DATABASE_URL"),
+        (
+            "RTS_DATABASE_URL",
+            "mysql://db:3306/bad-name",
+            "RTS_DATABASE_URL",
+        ),
+        ("RTS_DATABASE_POOL_SIZE", "many", "RTS_DATABASE_POOL_SIZE"),
+        ("RTS_DATABASE_POOL_SIZE", "0", "RTS_DATABASE_POOL_SIZE"),
+        ("RTS_DATABASE_POOL_SIZE", "-3", "RTS_DATABASE_POOL_SIZE"),
+        ("RTS_DATABASE_TIMEOUT_MS", "5", "RTS_DATABASE_TIMEOUT_MS"),
+        ("RTS_HTTP_ADDR", "localhost", "RTS_HTTP_ADDR"),
+        ("RTS_HTTP_ADDR", "127.0.0.1:99999", "RTS_HTTP_ADDR"),
+        ("RTS_HTTP_WORKERS", "1.5", "RTS_HTTP_WORKERS"),
+        ("RTS_HTTP_WORKERS", "5000", "RTS_HTTP_WORKERS"),
+        (
+            "RTS_HTTP_SHUTDOWN_TIMEOUT_SECS",
+            "forever",
+            "RTS_HTTP_SHUTDOWN_TIMEOUT_SECS",
+        ),
+        ("RTS_HTTP_MAX_BODY_BYTES", "10", "RTS_HTTP_MAX_BODY_BYTES"),
+        ("RTS_REDIS_URL", "http://cache:6379", "RTS_REDIS_URL"),
+        ("RTS_REDIS_URL", "cache:6379", "RTS_REDIS_URL"),
+        ("RTS_LOG_FORMAT", "xml", "RTS_LOG_FORMAT"),
+        ("RTS_LOG_LEVEL", "info,[", "RTS_LOG_LEVEL"),
+        ("RTS_MIGRATE_ON_START", "maybe", "RTS_MIGRATE_ON_START"),
+        ("RTS_HTTP_ADR", "127.0.0.1:1", "RTS_HTTP_ADR"),
+    ];
+    for (name, value, named) in cases {
+        let e = error_of(&[(name, value)]);
+        assert!(e.contains(named), "{name}={value:?} gave {e:?}");
+        assert!(
+            !e.contains('\n'),
+            "{name}={value:?} gave more than one line: {e:?}"
+        );
+    }
+}
+
+#[test]
+fn a_bad_database_url_error_does_not_echo_the_password() {
+    let e = error_of(&[("RTS_DATABASE_URL", "mysql://app:hunter2@db:3306/bad-name")]);
+    assert!(!e.contains("hunter2"), "{e}");
+}

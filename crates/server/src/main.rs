@@ -1,0 +1,150 @@
+//! `realtime-server`: serve the API and sockets, apply migrations, or seed demo data.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use persistence::{Database, PoolOptions, migrations};
+use server::{Config, seed, telemetry};
+
+#[derive(Parser)]
+#[command(
+    name = "realtime-server",
+    version,
+    about = "Live comment rooms for videos"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the REST API and WebSocket (the default).
+    Serve,
+    /// Create the database if needed and change its schema.
+    Migrate {
+        #[arg(value_enum, default_value_t = Direction::Up)]
+        direction: Direction,
+        /// With down or redo: every migration, not just the newest.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Add demo users, videos and comments (idempotent).
+    Seed,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Direction {
+    /// Apply every pending migration.
+    Up,
+    /// Revert the newest migration (--all: every one).
+    Down,
+    /// Revert, then apply again (--all: every one).
+    Redo,
+    /// List migrations and whether each is applied.
+    Status,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("realtime-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init_tracing(config.log_format, &config.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("realtime-server: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(&config).await,
+            Command::Migrate { direction, all } => migrate(&config, direction, all).await,
+            Command::Seed => run_seed(&config).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("realtime-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: &Config) -> Result<(), String> {
+    let server = server::start(config, true)
+        .await
+        .map_err(|e| e.to_string())?;
+    server.wait().await.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(config: &Config, direction: Direction, all: bool) -> Result<(), String> {
+    let url = &config.database_url;
+    let fail = |e: persistence::Error| format!("{e} (database {url})");
+    persistence::ensure_database_exists(url)
+        .await
+        .map_err(fail)?;
+    let report = |verb: &str, versions: &[String]| {
+        if versions.is_empty() {
+            println!("{verb}: nothing to do");
+        }
+        for v in versions {
+            println!("{verb} {v}");
+        }
+    };
+    match direction {
+        Direction::Up => report(
+            "applied",
+            &migrations::run_pending(url).await.map_err(fail)?,
+        ),
+        Direction::Down => report(
+            "reverted",
+            &migrations::revert(url, all).await.map_err(fail)?,
+        ),
+        Direction::Redo => {
+            report(
+                "reverted",
+                &migrations::revert(url, all).await.map_err(fail)?,
+            );
+            report(
+                "applied",
+                &migrations::run_pending(url).await.map_err(fail)?,
+            );
+        }
+        Direction::Status => {
+            for m in migrations::status(url).await.map_err(fail)? {
+                let mark = if m.applied { "applied" } else { "pending" };
+                println!("{mark:8} {}", m.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn run_seed(config: &Config) -> Result<(), String> {
+    let db = Database::connect_lazy(&config.database_url, PoolOptions::default())
+        .map_err(|e| e.to_string())?;
+    let report = seed::run(&db, |line| println!("seed: {line}"))
+        .await
+        .map_err(|e| format!("seeding failed: {e} (did you run `migrate`?)"))?;
+    println!(
+        "seed: done ({} users created, {} updated, {} comments created; password for all: {})",
+        report.users_created,
+        report.users_updated,
+        report.comments_created,
+        seed::DEMO_PASSWORD
+    );
+    Ok(())
+}

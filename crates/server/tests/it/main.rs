@@ -1,0 +1,45 @@
+//! Black-box tests: the real server on port 0, against a real MariaDB.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod health;
+mod outage;
+
+use http_api::StopHandle;
+use server::Config;
+
+/// A server running on a free port until dropped.
+#[derive(Debug)]
+pub struct TestServer {
+    pub base: String,
+    stop: StopHandle,
+}
+
+impl TestServer {
+    /// Starts the server with `RTS_DATABASE_URL = database_url` and any extra settings.
+    pub async fn start(database_url: &str, extra: &[(&str, &str)]) -> Self {
+        let mut vars = vec![
+            ("RTS_DATABASE_URL".to_owned(), database_url.to_owned()),
+            ("RTS_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
+            ("RTS_HTTP_WORKERS".to_owned(), "2".to_owned()),
+            ("RTS_DATABASE_TIMEOUT_MS".to_owned(), "1000".to_owned()),
+        ];
+        vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        let config = Config::from_vars(vars).expect("test configuration is valid");
+        let server = server::start(&config, false).await.expect("server starts");
+        let base = format!("http://{}", server.local_addr());
+        let stop = server.stop_handle();
+        tokio::spawn(server.wait());
+        Self { base, stop }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let stop = self.stop.clone();
+        tokio::spawn(async move { stop.stop(false).await });
+    }
+}
