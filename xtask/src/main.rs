@@ -1,1 +1,127 @@
-fn main() {}
+//! `cargo xtask`: the developer's entry point. Brings up MariaDB and Redis (or says how),
+//! runs migrations and seeds through the real `realtime-server` binary, runs the server for
+//! development, and runs every test and check the way CI does.
+
+mod cargo;
+mod services;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Development tasks for realtime-server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check that MariaDB and Redis answer; start private ones under target/ if not.
+    Services {
+        /// Stop the private instances this command started earlier.
+        #[arg(long)]
+        stop: bool,
+    },
+    /// Change the database schema (creates the database if needed).
+    Migrate {
+        #[arg(value_enum, default_value_t = Direction::Up)]
+        direction: Direction,
+        /// With down or redo: every migration, not just the newest.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Add demo users, videos and comments (idempotent).
+    Seed,
+    /// services + migrate + seed, then run the server.
+    Dev,
+    /// services + every crate's tests.
+    Test,
+    /// What CI runs: fmt check, clippy with warnings denied, then `test`.
+    Ci,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Direction {
+    Up,
+    Down,
+    Redo,
+    Status,
+}
+
+impl Direction {
+    fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+            Direction::Redo => "redo",
+            Direction::Status => "status",
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Services { stop: true } => services::stop_private(),
+        Command::Services { stop: false } => services::ensure().map(|_| ()),
+        Command::Migrate { direction, all } => migrate(direction, all),
+        Command::Seed => services::ensure().and_then(|env| cargo::server(&env, &["seed"])),
+        Command::Dev => dev(),
+        Command::Test => test(),
+        Command::Ci => ci(),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(direction: Direction, all: bool) -> Result<(), String> {
+    let env = services::ensure()?;
+    let mut args = vec!["migrate", direction.as_str()];
+    if all {
+        args.push("--all");
+    }
+    cargo::server(&env, &args)
+}
+
+fn dev() -> Result<(), String> {
+    let env = services::ensure()?;
+    cargo::server(&env, &["migrate", "up"])?;
+    cargo::server(&env, &["seed"])?;
+    let addr = std::env::var("RTS_HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:4000".to_owned());
+    println!(
+        "==> realtime-server at http://{addr} (GET /healthz, /readyz, /metrics); Ctrl-C stops it"
+    );
+    cargo::server(&env, &["serve"])
+}
+
+fn test() -> Result<(), String> {
+    let env = services::ensure()?;
+    println!("==> cargo test --workspace");
+    cargo::run(&env, &["test", "--workspace", "--locked"])
+}
+
+fn ci() -> Result<(), String> {
+    println!("==> cargo fmt --all --check");
+    cargo::run(&[], &["fmt", "--all", "--check"])?;
+    println!("==> cargo clippy --workspace --all-targets -- -D warnings");
+    cargo::run(
+        &[],
+        &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--locked",
+            "--",
+            "-D",
+            "warnings",
+        ],
+    )?;
+    test()
+}

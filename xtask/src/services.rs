@@ -1,0 +1,126 @@
+//! MariaDB and Redis for development and tests: use the ones at the configured URLs when
+//! they answer, otherwise start private instances under `target/services/` from the
+//! installed server binaries, otherwise say exactly how to install them.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use local_services::{MariaDb, Redis};
+use url::Url;
+
+const DEFAULT_DATABASE_URL: &str = "mysql://root@127.0.0.1:3306/realtime_server";
+const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn private_dir(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../target/services")
+        .join(name)
+}
+
+/// `host:port` of a URL, with the scheme's default port.
+fn address(raw: &str, default_port: u16) -> Result<(Url, String), String> {
+    let url = Url::parse(raw).map_err(|e| format!("{raw:?} is not a URL: {e}"))?;
+    let host = url.host_str().unwrap_or("127.0.0.1").to_owned();
+    let port = url.port().unwrap_or(default_port);
+    Ok((url, format!("{host}:{port}")))
+}
+
+/// Makes sure both services answer; returns the environment that points the server and
+/// the tests at them (RTS_DATABASE_URL, RTS_TEST_DATABASE_URL, RTS_TEST_REDIS_URL).
+pub fn ensure() -> Result<Vec<(String, String)>, String> {
+    let database_url = database()?;
+    let redis_url = redis()?;
+    let mut test_db = Url::parse(&database_url).map_err(|e| e.to_string())?;
+    test_db.set_path("/rts_test");
+    Ok(vec![
+        ("RTS_DATABASE_URL".into(), database_url),
+        ("RTS_TEST_DATABASE_URL".into(), test_db.to_string()),
+        ("RTS_TEST_REDIS_URL".into(), redis_url),
+    ])
+}
+
+fn database() -> Result<String, String> {
+    let configured =
+        std::env::var("RTS_DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
+    let (url, addr) = address(&configured, 3306)?;
+    if local_services::mariadb_answers(&addr, PROBE_TIMEOUT) {
+        println!("==> MariaDB answers at {addr}");
+        return Ok(configured);
+    }
+    if local_services::find_mariadbd().is_none() {
+        return Err(format!(
+            "MariaDB does not answer at {addr} and is not installed here.\n  \
+             Install it:  {}   (macOS: brew install mariadb)\n  \
+             or point RTS_DATABASE_URL at a running MariaDB/MySQL server.",
+            local_services::MARIADB_INSTALL_HINT
+        ));
+    }
+    let dir = private_dir("mariadb");
+    println!(
+        "==> MariaDB does not answer at {addr}; starting a private one in {}",
+        dir.display()
+    );
+    let db = MariaDb::start(&dir, None).map_err(|e| format!("cannot start MariaDB: {e}"))?;
+    let name = url.path().trim_start_matches('/');
+    let private_url = db.url(if name.is_empty() {
+        "realtime_server"
+    } else {
+        name
+    });
+    println!("==> private MariaDB at {private_url} (stop it with `cargo xtask services --stop`)");
+    println!("    to use it outside xtask: export RTS_DATABASE_URL={private_url}");
+    db.detach();
+    Ok(private_url)
+}
+
+fn redis() -> Result<String, String> {
+    let configured = std::env::var("RTS_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned());
+    let (_, addr) = address(&configured, 6379)?;
+    if local_services::redis_answers(&addr, PROBE_TIMEOUT) {
+        println!("==> Redis answers at {addr}");
+        return Ok(configured);
+    }
+    if local_services::find_redis_server().is_none() {
+        return Err(format!(
+            "Redis does not answer at {addr} and is not installed here.\n  \
+             Install it:  {}   (macOS: brew install redis)\n  \
+             or point RTS_REDIS_URL at a running Redis server.",
+            local_services::REDIS_INSTALL_HINT
+        ));
+    }
+    let dir = private_dir("redis");
+    println!(
+        "==> Redis does not answer at {addr}; starting a private one in {}",
+        dir.display()
+    );
+    let redis = Redis::start(&dir, None).map_err(|e| format!("cannot start Redis: {e}"))?;
+    let url = redis.url();
+    println!("==> private Redis at {url} (stop it with `cargo xtask services --stop`)");
+    redis.detach();
+    Ok(url)
+}
+
+/// Stops the private instances started by an earlier `ensure`, if any are running.
+pub fn stop_private() -> Result<(), String> {
+    for name in ["mariadb", "redis"] {
+        let dir = private_dir(name);
+        if !dir.join(format!("{name}.port")).exists() {
+            println!("==> no private {name} in {}", dir.display());
+            continue;
+        }
+        let stopped = if name == "mariadb" {
+            MariaDb::start(&dir, None).and_then(|mut s| s.stop())
+        } else {
+            Redis::start(&dir, None).and_then(|mut s| s.stop())
+        };
+        match stopped {
+            Ok(()) => println!("==> stopped the private {name}"),
+            Err(e) => return Err(format!("cannot stop the private {name}: {e}")),
+        }
+    }
+    Ok(())
+}
