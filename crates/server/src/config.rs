@@ -13,8 +13,10 @@ use persistence::DatabaseUrl;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-/// Environment variables with our prefix that are not settings.
-const NOT_SETTINGS: [&str; 2] = ["CONFIG", "TEST_DATABASE_URL"];
+/// Variables with our prefix that are not settings: `RTS_TEST_*` belong to the test suites.
+fn is_setting(key: &str) -> bool {
+    !key.starts_with("TEST_")
+}
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -129,7 +131,7 @@ impl Config {
             };
             if key == "CONFIG" {
                 file = Some(PathBuf::from(value));
-            } else if !NOT_SETTINGS.contains(&key) {
+            } else if is_setting(key) {
                 settings.push((key.to_lowercase(), value));
             }
         }

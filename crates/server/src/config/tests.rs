@@ -13,7 +13,12 @@ fn error_of(vars: &[(&str, &str)]) -> String {
 
 #[test]
 fn defaults_need_no_settings() {
-    let c = load(&[("PATH", "/bin"), ("RTS_TEST_DATABASE_URL", "whatever")]).expect("defaults");
+    let c = load(&[
+        ("PATH", "/bin"),
+        ("RTS_TEST_DATABASE_URL", "whatever"),
+        ("RTS_TEST_REDIS_URL", "whatever"),
+    ])
+    .expect("defaults");
     assert_eq!(c.http_addr.to_string(), "127.0.0.1:4000");
     assert_eq!(c.database_url.database_name(), "realtime_server");
     assert!(c.redis_url.is_none());
