@@ -176,6 +176,26 @@ impl Instance {
         })
     }
 
+    /// The instance already running for `dir`, if any; never starts one.
+    pub(crate) fn running(kind: Kind, dir: &Path) -> Result<Option<Self>, Error> {
+        let program = kind.program()?;
+        let Ok(dir) = dir.canonicalize() else {
+            return Ok(None);
+        };
+        let recorded = read_port_file(&kind.port_file(&dir));
+        Ok(
+            find_running(kind, &dir, recorded, None)?.map(|running| Self {
+                kind,
+                dir,
+                program,
+                port: running.port,
+                pid: Some(running.pid),
+                child: None,
+                detached: false,
+            }),
+        )
+    }
+
     pub(crate) fn port(&self) -> u16 {
         self.port
     }
@@ -225,7 +245,8 @@ struct Running {
 }
 
 /// A still-running instance of `kind` for `dir` (from an earlier, detached run): its pid file names a
-/// live process working in the instance's data directory, and it answers on the recorded port.
+/// live process working in the instance's data directory, and it answers on the recorded port. One
+/// that does not answer within [`START_TIMEOUT`] is killed (SIGKILL) and `None` returned.
 fn find_running(
     kind: Kind,
     dir: &Path,
@@ -272,15 +293,16 @@ fn find_running(
             return Ok(Some(Running { pid, port }));
         }
         if Instant::now() >= deadline {
-            return Err(did_not_start(
-                format!(
-                    "a {} (pid {pid}) is running for {} but does not answer on 127.0.0.1:{port}",
-                    kind.name(),
-                    dir.display()
-                ),
-                &log,
-                0,
-            ));
+            // It is ours but useless: e.g. a mariadbd that got SIGTERM while starting up hangs for
+            // good. Kill it and start afresh.
+            let _ = signal(pid, "KILL");
+            if wait_exit(pid, None, KILL_TIMEOUT)? {
+                return Ok(None);
+            }
+            return Err(Error::DidNotStop {
+                service: kind.name(),
+                pid,
+            });
         }
         thread::sleep(POLL_INTERVAL);
     }

@@ -18,6 +18,9 @@ pub(crate) const LOG_FILE: &str = "mariadb.log";
 pub(crate) const DATA_DIR: &str = "data";
 const INSTALL_DIR: &str = "data.init";
 const INSTALL_LOG_FILE: &str = "mariadb-install.log";
+/// The server's own tmpdir: at startup mariadbd deletes every `#sql*` file in its tmpdir, which in
+/// a shared /tmp would pull temporary tables from under other servers (and parallel tests).
+const TMP_DIR: &str = "tmp";
 const SOCKET_FILE: &str = "mysqld.sock";
 /// Unix socket paths are limited to 107 bytes; longer ones go to the temp dir.
 const MAX_SOCKET_PATH: usize = 100;
@@ -48,6 +51,12 @@ impl MariaDb {
     /// `dir` is still running (e.g. detached), it is reused instead of starting another one.
     pub fn start(dir: &Path, port: Option<u16>) -> Result<Self, Error> {
         Instance::start(Kind::MariaDb, dir, port).map(|inner| Self { inner })
+    }
+
+    /// The instance an earlier [`start`](Self::start) left running for `dir`, if any; unlike
+    /// `start` it never starts one (for stopping a detached instance).
+    pub fn running(dir: &Path) -> Result<Option<Self>, Error> {
+        Ok(Instance::running(Kind::MariaDb, dir)?.map(|inner| Self { inner }))
     }
 
     /// The TCP port on 127.0.0.1.
@@ -105,6 +114,7 @@ pub(crate) fn args(dir: &Path, port: u16) -> Vec<OsString> {
         path_arg("--socket=", &socket_path(dir)),
         path_arg("--pid-file=", &dir.join(PID_FILE)),
         path_arg("--log-error=", &dir.join(LOG_FILE)),
+        path_arg("--tmpdir=", &dir.join(TMP_DIR)),
         "--skip-log-bin".into(),
         "--innodb-flush-log-at-trx-commit=2".into(),
         "--character-set-server=utf8mb4".into(),
@@ -114,9 +124,13 @@ pub(crate) fn args(dir: &Path, port: u16) -> Vec<OsString> {
     args
 }
 
-/// Runs `mariadb-install-db` unless `dir/data` is initialised already (has `mysql/`). It installs
-/// into `dir/data.init` and renames that on success, so an interrupted run leaves no half datadir.
+/// Creates the tmpdir and runs `mariadb-install-db` unless `dir/data` is initialised already (has
+/// `mysql/`). It installs into `dir/data.init` and renames that on success, so an interrupted run
+/// leaves no half-initialised datadir.
 pub(crate) fn prepare(dir: &Path) -> Result<(), Error> {
+    let tmp = dir.join(TMP_DIR);
+    fs::create_dir_all(&tmp)
+        .map_err(|e| Error::io(format!("cannot create {}", tmp.display()), e))?;
     let data = dir.join(DATA_DIR);
     if data.join("mysql").is_dir() {
         return Ok(());
@@ -149,6 +163,7 @@ pub(crate) fn prepare(dir: &Path) -> Result<(), Error> {
         // root@localhost and root@127.0.0.1 with an empty password (no unix_socket auth).
         .arg("--auth-root-authentication-method=normal")
         .arg("--skip-test-db")
+        .arg(path_arg("--tmpdir=", &tmp))
         .args(SERVER_SETTINGS)
         .current_dir(dir)
         .stdin(Stdio::null())

@@ -29,6 +29,12 @@ impl Redis {
         Instance::start(Kind::Redis, dir, port).map(|inner| Self { inner })
     }
 
+    /// The instance an earlier [`start`](Self::start) left running for `dir`, if any; unlike
+    /// `start` it never starts one (for stopping a detached instance).
+    pub fn running(dir: &Path) -> Result<Option<Self>, Error> {
+        Ok(Instance::running(Kind::Redis, dir)?.map(|inner| Self { inner }))
+    }
+
     /// The TCP port on 127.0.0.1.
     pub fn port(&self) -> u16 {
         self.inner.port()

@@ -58,7 +58,7 @@ fn root() -> PathBuf {
 
 /// Removes the directories of earlier test runs whose process is gone, first stopping the servers
 /// they left running (a test process killed by a signal cannot stop its children): any process
-/// whose working directory is inside such a directory gets SIGTERM.
+/// whose working directory is inside such a directory is killed.
 fn sweep_stale_dirs() {
     let Ok(entries) = fs::read_dir(root()) else {
         return;
@@ -72,10 +72,14 @@ fn sweep_stale_dirs() {
         }
         let dir = entry.path().canonicalize().unwrap_or_else(|_| entry.path());
         let servers = processes_working_in(&dir);
+        // SIGKILL: the data is thrown away, and a mariadbd that gets SIGTERM while it is still
+        // starting up hangs for good.
         for pid in &servers {
-            let _ = Command::new("kill").arg(pid.to_string()).status();
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", &pid.to_string()])
+                .status();
         }
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline
             && servers
                 .iter()
