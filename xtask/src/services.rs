@@ -13,9 +13,9 @@ const DEFAULT_REDIS_URL: &str = "redis://127.0.0.1:6379";
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn private_dir(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../target/services")
-        .join(name)
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let workspace = workspace.parent().unwrap_or(workspace);
+    workspace.join("target/services").join(name)
 }
 
 /// `host:port` of a URL, with the scheme's default port.
@@ -58,7 +58,7 @@ fn database() -> Result<String, String> {
     }
     let dir = private_dir("mariadb");
     println!(
-        "==> MariaDB does not answer at {addr}; starting a private one in {}",
+        "==> MariaDB does not answer at {addr}; using a private one in {}",
         dir.display()
     );
     let db = MariaDb::start(&dir, None).map_err(|e| format!("cannot start MariaDB: {e}"))?;
@@ -94,7 +94,7 @@ fn redis() -> Result<String, String> {
     }
     let dir = private_dir("redis");
     println!(
-        "==> Redis does not answer at {addr}; starting a private one in {}",
+        "==> Redis does not answer at {addr}; using a private one in {}",
         dir.display()
     );
     let redis = Redis::start(&dir, None).map_err(|e| format!("cannot start Redis: {e}"))?;
@@ -106,21 +106,26 @@ fn redis() -> Result<String, String> {
 
 /// Stops the private instances started by an earlier `ensure`, if any are running.
 pub fn stop_private() -> Result<(), String> {
-    for name in ["mariadb", "redis"] {
-        let dir = private_dir(name);
-        if !dir.join(format!("{name}.port")).exists() {
-            println!("==> no private {name} in {}", dir.display());
-            continue;
-        }
-        let stopped = if name == "mariadb" {
-            MariaDb::start(&dir, None).and_then(|mut s| s.stop())
-        } else {
-            Redis::start(&dir, None).and_then(|mut s| s.stop())
-        };
-        match stopped {
-            Ok(()) => println!("==> stopped the private {name}"),
+    let stopped = |name: &str, outcome: Result<bool, local_services::Error>| {
+        match outcome {
+            Ok(true) => println!("==> stopped the private {name}"),
+            Ok(false) => println!("==> no private {name} is running"),
             Err(e) => return Err(format!("cannot stop the private {name}: {e}")),
         }
-    }
-    Ok(())
+        Ok(())
+    };
+    stopped(
+        "MariaDB",
+        MariaDb::running(&private_dir("mariadb")).and_then(|found| match found {
+            Some(mut db) => db.stop().map(|()| true),
+            None => Ok(false),
+        }),
+    )?;
+    stopped(
+        "Redis",
+        Redis::running(&private_dir("redis")).and_then(|found| match found {
+            Some(mut redis) => redis.stop().map(|()| true),
+            None => Ok(false),
+        }),
+    )
 }
