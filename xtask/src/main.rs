@@ -91,7 +91,10 @@ fn migrate(direction: Direction, all: bool) -> Result<(), String> {
 }
 
 fn dev() -> Result<(), String> {
-    let env = services::ensure()?;
+    let mut env = services::ensure()?;
+    if std::env::var_os("RTS_JWT_SECRET").is_none() {
+        env.push(("RTS_JWT_SECRET".into(), services::dev_jwt_secret()?));
+    }
     cargo::server(&env, &["migrate", "up"])?;
     cargo::server(&env, &["seed"])?;
     let addr = std::env::var("RTS_HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:4000".to_owned());

@@ -129,3 +129,26 @@ pub fn stop_private() -> Result<(), String> {
         }),
     )
 }
+
+/// A development JWT secret, made once and kept in `target/services/dev-jwt-secret` so
+/// tokens survive server restarts. Never use it in production.
+pub fn dev_jwt_secret() -> Result<String, String> {
+    let path = private_dir("dev-jwt-secret");
+    if let Ok(secret) = std::fs::read_to_string(&path)
+        && secret.trim().len() >= 32
+    {
+        return Ok(secret.trim().to_owned());
+    }
+    let mut bytes = [0u8; 48];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .map_err(|e| format!("cannot read /dev/urandom for a development JWT secret: {e}"))?;
+    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    std::fs::write(&path, &secret).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    println!("==> made a development JWT secret in {}", path.display());
+    Ok(secret)
+}

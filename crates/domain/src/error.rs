@@ -24,6 +24,12 @@ pub enum Error {
     /// The caller is known but may not do this.
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
+    /// Too many attempts; `retry_after` says when the next one will be accepted.
+    #[error("rate limit {limit} reached")]
+    RateLimited {
+        limit: &'static str,
+        retry_after: std::time::Duration,
+    },
     /// A dependency (database, broker) cannot be reached right now; retrying may help.
     #[error("{what} unavailable")]
     Unavailable {

@@ -62,6 +62,10 @@ id_type!(
     /// Identifies one row of `user_devices` (not the client-chosen [`crate::DeviceId`]).
     DeviceRowId
 );
+id_type!(
+    /// Identifies one refresh token (never the token itself).
+    RefreshTokenId
+);
 
 #[cfg(test)]
 mod tests {

@@ -5,15 +5,20 @@
 //! boundary; past that point an invalid email, username, video id, device id or comment
 //! body cannot exist.
 
+pub mod audit;
+pub mod comments;
 pub mod entities;
 pub mod error;
 pub mod ids;
+pub mod limits;
 pub mod page;
+pub mod policy;
 pub mod ports;
+pub mod tokens;
 pub mod values;
 
 pub use entities::{Comment, Device, NewComment, NewUser, Role, User};
 pub use error::{Error, Result};
-pub use ids::{CommentId, DeviceRowId, UserId};
+pub use ids::{CommentId, DeviceRowId, RefreshTokenId, UserId};
 pub use page::{Page, PageRequest};
 pub use values::{CommentBody, DeviceId, Email, Username, ValidationError, VideoId};

@@ -4,11 +4,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audit::AuditEntry;
 use crate::entities::{Comment, Device, NewComment, NewUser, Role, User};
 use crate::error::Result;
-use crate::ids::{CommentId, UserId};
+use crate::ids::{CommentId, DeviceRowId, RefreshTokenId, UserId};
 use crate::page::{Page, PageRequest};
-use crate::values::{CommentBody, DeviceId, Email, VideoId};
+use crate::tokens::{NewRefreshToken, Rotation, TokenHash};
+use crate::values::{CommentBody, DeviceId, Email, Username, VideoId};
 
 /// User accounts.
 #[async_trait]
@@ -22,6 +24,17 @@ pub trait UserStore: Send + Sync {
     async fn set_role(&self, id: UserId, role: Role) -> Result<()>;
     /// `NotFound` if there is no such user.
     async fn set_active(&self, id: UserId, active: bool) -> Result<()>;
+    /// `NotFound` if there is no such user; `Conflict` if the name is taken.
+    async fn set_username(&self, id: UserId, username: &Username) -> Result<()>;
+    /// `NotFound` if there is no such user.
+    async fn set_password_hash(&self, id: UserId, hash: &str) -> Result<()>;
+    /// Users newest first, optionally only those whose username or email starts with
+    /// `prefix`; keyset-paginated by user id.
+    async fn search(
+        &self,
+        prefix: Option<&str>,
+        page: PageRequest<UserId>,
+    ) -> Result<Page<User, UserId>>;
 }
 
 /// Comments on videos. Deleted comments are kept but invisible through this port.
@@ -52,8 +65,58 @@ pub trait DeviceStore: Send + Sync {
         info: serde_json::Value,
     ) -> Result<Device>;
     async fn list_for_user(&self, user: UserId) -> Result<Vec<Device>>;
-    /// `NotFound` if the user has no such device.
-    async fn deactivate(&self, user: UserId, device: &DeviceId) -> Result<()>;
+    async fn by_id(&self, id: DeviceRowId) -> Result<Option<Device>>;
+    /// Marks the user's device inactive; `NotFound` if the user has no such device.
+    async fn deactivate(&self, user: UserId, device: DeviceRowId) -> Result<()>;
+}
+
+/// Refresh tokens, stored as hashes, chained per device.
+#[async_trait]
+pub trait RefreshTokenStore: Send + Sync {
+    async fn issue(&self, token: NewRefreshToken) -> Result<()>;
+    /// In one transaction: if the token with `presented` hash is live (not used, not
+    /// revoked, not expired, device active), mark it replaced by `next` and store `next`
+    /// for the same user and device; if it was already used or revoked, revoke every token
+    /// of its device. `next.user_id` and `next.device` are ignored (taken from the old token).
+    async fn rotate(&self, presented: &TokenHash, next: NewRefreshToken) -> Result<Rotation>;
+    /// Revokes every live token of the device; returns how many.
+    async fn revoke_device(&self, device: DeviceRowId) -> Result<u64>;
+    /// Revokes every live token of the user; returns how many.
+    async fn revoke_user(&self, user: UserId) -> Result<u64>;
+    /// The device a token was issued to, for logout by refresh token.
+    async fn device_of(
+        &self,
+        presented: &TokenHash,
+    ) -> Result<Option<(UserId, DeviceRowId, RefreshTokenId)>>;
+}
+
+/// The audit log.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn record(&self, entry: AuditEntry) -> Result<()>;
+}
+
+/// Where changes to comments are announced (live rooms, mirrors).
+#[async_trait]
+pub trait CommentEvents: Send + Sync {
+    async fn publish(&self, event: CommentEvent);
+}
+
+/// A change to a comment, after it was stored.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CommentEvent {
+    Created(Comment),
+    Updated(Comment),
+    Deleted { id: CommentId, video_id: VideoId },
+}
+
+/// Announces nothing (single-purpose tools and tests).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoCommentEvents;
+
+#[async_trait]
+impl CommentEvents for NoCommentEvents {
+    async fn publish(&self, _event: CommentEvent) {}
 }
 
 /// A dependency whose health decides whether this node is ready for traffic.

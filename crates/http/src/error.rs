@@ -1,9 +1,13 @@
-//! The one JSON error envelope: `{"error": {"code", "message", "details"?, "request_id"?}}`.
-//! Only this module turns an error kind into a status code; a 5xx is logged here, once,
-//! with its cause, and the client sees no internals.
+//! The one JSON error envelope: `{"error": {"code", "message", "details"?}}` (documented in
+//! docs/api.md). Only this module turns an error kind into a status code; a 5xx is logged
+//! here, once, with its cause, and the client sees no internals.
+
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use domain::ValidationError;
 use serde::Serialize;
 
 /// An error as the client sees it.
@@ -13,6 +17,7 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     details: Vec<FieldError>,
+    retry_after: Option<Duration>,
 }
 
 /// One broken rule of one input field.
@@ -20,6 +25,15 @@ pub struct ApiError {
 pub struct FieldError {
     pub field: &'static str,
     pub message: String,
+}
+
+impl From<ValidationError> for FieldError {
+    fn from(e: ValidationError) -> Self {
+        Self {
+            field: e.field,
+            message: e.message,
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -42,11 +56,51 @@ impl ApiError {
             code,
             message: message.into(),
             details: Vec::new(),
+            retry_after: None,
         }
     }
 
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such resource")
+    }
+
+    /// 422 for one field.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::fields(vec![FieldError {
+            field,
+            message: message.into(),
+        }])
+    }
+
+    /// 422 listing every broken field.
+    pub fn fields(details: Vec<FieldError>) -> Self {
+        Self {
+            details,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "the request has invalid fields",
+            )
+        }
+    }
+
+    /// The envelope for a bare status (405, or an error actix produced without a body).
+    pub fn for_status(status: StatusCode) -> Self {
+        let code = match status {
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            StatusCode::URI_TOO_LONG => "uri_too_long",
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "headers_too_large",
+            s if s.is_server_error() => "internal",
+            _ => "bad_request",
+        };
+        let message = status.canonical_reason().unwrap_or("error").to_lowercase();
+        Self::new(status, code, message)
     }
 }
 
@@ -62,7 +116,15 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        HttpResponse::build(self.status).json(Envelope {
+        let mut res = HttpResponse::build(self.status);
+        if let Some(wait) = self.retry_after {
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            res.insert_header((header::RETRY_AFTER, secs.max(1).to_string()));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            res.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        res.json(Envelope {
             error: Body {
                 code: self.code,
                 message: &self.message,
@@ -76,15 +138,7 @@ impl From<domain::Error> for ApiError {
     fn from(err: domain::Error) -> Self {
         use domain::Error as E;
         match err {
-            E::Invalid(v) => Self {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "validation_failed",
-                message: "the request has invalid fields".into(),
-                details: vec![FieldError {
-                    field: v.field,
-                    message: v.message,
-                }],
-            },
+            E::Invalid(v) => Self::fields(vec![v.into()]),
             E::NotFound(what) => Self::new(
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -97,6 +151,14 @@ impl From<domain::Error> for ApiError {
                 "authentication required",
             ),
             E::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
+            E::RateLimited { limit, retry_after } => Self {
+                retry_after: Some(retry_after),
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!("too many attempts ({limit}); retry later"),
+                )
+            },
             E::Unavailable { what, cause } => {
                 tracing::warn!(dependency = what, error = %cause, "dependency unavailable");
                 Self::new(
@@ -115,4 +177,115 @@ impl From<domain::Error> for ApiError {
             }
         }
     }
+}
+
+impl From<auth::Error> for ApiError {
+    fn from(err: auth::Error) -> Self {
+        use auth::Error as E;
+        let unauthorized = |code, message| Self::new(StatusCode::UNAUTHORIZED, code, message);
+        match err {
+            E::InvalidCredentials => {
+                unauthorized("invalid_credentials", "invalid email or password")
+            }
+            E::InvalidToken => unauthorized("invalid_token", "the access token is not valid"),
+            E::TokenExpired => {
+                unauthorized("token_expired", "the access token has expired; refresh it")
+            }
+            E::InvalidRefreshToken => {
+                unauthorized("invalid_refresh_token", "the refresh token is not valid")
+            }
+            E::RefreshTokenReused => unauthorized(
+                "refresh_token_reused",
+                "this refresh token was already used; the device was signed out",
+            ),
+            E::AccountDeactivated => Self::new(
+                StatusCode::FORBIDDEN,
+                "account_deactivated",
+                "this account is deactivated",
+            ),
+            E::WrongPassword => Self::new(
+                StatusCode::FORBIDDEN,
+                "wrong_password",
+                "the current password is wrong",
+            ),
+            E::Domain(e) => e.into(),
+            other => domain::Error::internal(other).into(),
+        }
+    }
+}
+
+/// Collects field errors so one response lists every broken field.
+#[derive(Debug, Default)]
+pub(crate) struct Fields(Vec<FieldError>);
+
+impl Fields {
+    /// The value, or `None` with the error recorded.
+    pub(crate) fn take<T>(&mut self, parsed: Result<T, ValidationError>) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e.into());
+                None
+            }
+        }
+    }
+
+    /// The 422 for everything recorded (call when a `take` gave `None`).
+    pub(crate) fn error(self) -> ApiError {
+        ApiError::fields(self.0)
+    }
+}
+
+/// Body errors: wrong content type 415, too large 413, bad JSON syntax 400, JSON of the
+/// wrong shape 422.
+pub(crate) fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let api = match &err {
+        J::ContentType => ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ),
+        J::Overflow { .. } | J::OverflowKnownLength { .. } => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "the request body is too large",
+        ),
+        J::Deserialize(e) if e.is_data() => ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            format!("the body has the wrong shape: {e}"),
+        ),
+        J::Deserialize(e) => ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("the body is not valid JSON: {e}"),
+        ),
+        other => ApiError::new(StatusCode::BAD_REQUEST, "bad_request", other.to_string()),
+    };
+    api.into()
+}
+
+/// Query string errors are 422 naming the problem.
+pub(crate) fn query_error(
+    err: actix_web::error::QueryPayloadError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+        format!("invalid query string: {err}"),
+    )
+    .into()
+}
+
+/// A path segment that cannot be an id means the resource does not exist.
+pub(crate) fn path_error(
+    _err: actix_web::error::PathError,
+    _req: &actix_web::HttpRequest,
+) -> actix_web::Error {
+    ApiError::not_found().into()
 }

@@ -3,10 +3,12 @@
 //! metrics) and the one JSON error envelope every failure is answered with.
 
 mod error;
+mod extract;
 mod middleware;
 mod routes;
 mod serve;
 mod state;
+mod views;
 
 pub use serve::{HttpOptions, RunningServer, StopHandle};
 pub use state::AppState;

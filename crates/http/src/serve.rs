@@ -87,7 +87,11 @@ pub fn serve(
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(actix_web::web::PayloadConfig::new(options.max_body_bytes))
-            .app_data(actix_web::web::JsonConfig::default().limit(options.max_body_bytes))
+            .app_data(
+                actix_web::web::JsonConfig::default()
+                    .limit(options.max_body_bytes)
+                    .error_handler(crate::error::json_error),
+            )
             .configure(crate::configure(state.clone()))
     })
     .shutdown_timeout(options.shutdown_timeout.as_secs())

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use domain::comments::Comments;
 use domain::ports::HealthProbe;
 
 /// Everything the routes need, built once at startup by the server crate.
@@ -11,6 +12,9 @@ pub struct AppState {
     pub probes: Vec<Arc<dyn HealthProbe>>,
     /// Renders the Prometheus text exposition for `/metrics`.
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
+    pub sessions: auth::Sessions,
+    pub accounts: auth::Accounts,
+    pub comments: Comments,
 }
 
 impl std::fmt::Debug for AppState {

@@ -78,6 +78,21 @@ async fn upsert(
         .try_into()
 }
 
+/// The device row with this id, active or not.
+pub(crate) async fn by_id(
+    conn: &mut AsyncMysqlConnection,
+    id: DeviceRowId,
+) -> Result<Option<Device>> {
+    user_devices::table
+        .find(id.to_bytes().to_vec())
+        .select(DeviceRow::as_select())
+        .first(conn)
+        .await
+        .optional()?
+        .map(Device::try_from)
+        .transpose()
+}
+
 #[async_trait]
 impl DeviceStore for Database {
     async fn upsert(
@@ -103,10 +118,14 @@ impl DeviceStore for Database {
             .collect::<Result<_>>()?)
     }
 
-    async fn deactivate(&self, user: UserId, device: &DeviceId) -> domain::Result<()> {
+    async fn by_id(&self, id: DeviceRowId) -> domain::Result<Option<Device>> {
+        Ok(by_id(&mut *self.conn().await?, id).await?)
+    }
+
+    async fn deactivate(&self, user: UserId, device: DeviceRowId) -> domain::Result<()> {
         let target = user_devices::table
-            .filter(user_devices::user_id.eq(user.to_bytes().to_vec()))
-            .filter(user_devices::device_id.eq(device.as_str()));
+            .filter(user_devices::id.eq(device.to_bytes().to_vec()))
+            .filter(user_devices::user_id.eq(user.to_bytes().to_vec()));
         let n = diesel::update(target)
             .set((
                 user_devices::is_active.eq(false),

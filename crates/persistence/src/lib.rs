@@ -2,12 +2,14 @@
 //! connection pool, and [`Database`], which implements the domain's store ports. Only this
 //! crate knows diesel; rows become domain types before they leave it.
 
+mod audit_log;
 mod columns;
 mod comments;
 mod database;
 mod devices;
 mod error;
 pub mod migrations;
+mod refresh_tokens;
 mod schema;
 mod server;
 #[cfg(feature = "test-support")]

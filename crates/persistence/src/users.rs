@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use domain::ports::UserStore;
-use domain::{Email, NewUser, Role, User, UserId, Username};
+use domain::{Email, NewUser, Page, PageRequest, Role, User, UserId, Username};
 
 use crate::columns::{from_column, now, to_column, uuid_from_column};
 use crate::database::Database;
@@ -95,6 +95,63 @@ fn one_row(updated: usize) -> Result<()> {
     Ok(())
 }
 
+/// The character that escapes `%`, `_` and itself in LIKE patterns. Not a backslash: a
+/// backslash in `ESCAPE '\'` would end the SQL string early unless `NO_BACKSLASH_ESCAPES`.
+const LIKE_ESCAPE: char = '!';
+
+/// A LIKE pattern matching values that start with `prefix` taken literally.
+fn starts_with_pattern(prefix: &str) -> String {
+    let mut pattern = String::with_capacity(prefix.len() + 2);
+    for c in prefix.chars() {
+        if matches!(c, '%' | '_') || c == LIKE_ESCAPE {
+            pattern.push(LIKE_ESCAPE);
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Users newest first (ids are UUIDv7), optionally only those whose username or email
+/// starts with `prefix`; reads one row more than asked to know whether a next page exists.
+async fn search(
+    conn: &mut AsyncMysqlConnection,
+    prefix: Option<&str>,
+    page: PageRequest<UserId>,
+) -> Result<Page<User, UserId>> {
+    let limit = usize::from(page.limit());
+    let mut query = users::table
+        .select(UserRow::as_select())
+        .order(users::id.desc())
+        .limit(i64::from(page.limit()) + 1)
+        .into_boxed();
+    if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
+        let pattern = starts_with_pattern(prefix);
+        query = query.filter(
+            users::username
+                .like(pattern.clone())
+                .escape(LIKE_ESCAPE)
+                .or(users::email.like(pattern).escape(LIKE_ESCAPE)),
+        );
+    }
+    if let Some(before) = page.before() {
+        query = query.filter(users::id.lt(before.to_bytes().to_vec()));
+    }
+    let rows: Vec<UserRow> = query.load(conn).await?;
+    let more = rows.len() > limit;
+    let items: Vec<User> = rows
+        .into_iter()
+        .take(limit)
+        .map(User::try_from)
+        .collect::<Result<_>>()?;
+    let next = if more {
+        items.last().map(|u| u.id)
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
 fn find(id: UserId) -> diesel::dsl::Find<users::table, Vec<u8>> {
     users::table.find(id.to_bytes().to_vec())
 }
@@ -148,5 +205,51 @@ impl UserStore for Database {
             .await
             .map_err(Error::from)?;
         Ok(one_row(n)?)
+    }
+
+    async fn set_username(&self, id: UserId, username: &Username) -> domain::Result<()> {
+        let changes = (
+            users::username.eq(username.as_str()),
+            users::updated_at.eq(to_column(now())),
+        );
+        let n = diesel::update(find(id))
+            .set(changes)
+            .execute(&mut *self.conn().await?)
+            .await
+            .map_err(Error::from)?;
+        Ok(one_row(n)?)
+    }
+
+    async fn set_password_hash(&self, id: UserId, hash: &str) -> domain::Result<()> {
+        let changes = (
+            users::password_hash.eq(hash),
+            users::updated_at.eq(to_column(now())),
+        );
+        let n = diesel::update(find(id))
+            .set(changes)
+            .execute(&mut *self.conn().await?)
+            .await
+            .map_err(Error::from)?;
+        Ok(one_row(n)?)
+    }
+
+    async fn search(
+        &self,
+        prefix: Option<&str>,
+        page: PageRequest<UserId>,
+    ) -> domain::Result<Page<User, UserId>> {
+        Ok(search(&mut *self.conn().await?, prefix, page).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::starts_with_pattern;
+
+    #[test]
+    fn like_wildcards_in_a_prefix_are_taken_literally() {
+        assert_eq!(starts_with_pattern("ann"), "ann%");
+        assert_eq!(starts_with_pattern("a%b_c!"), "a!%b!_c!!%");
+        assert_eq!(starts_with_pattern(""), "%");
     }
 }

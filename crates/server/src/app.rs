@@ -3,6 +3,12 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use auth::{
+    AccessTokens, Accounts, InProcessLimiter, PasswordHasher, RolePolicy, SessionTimes, Sessions,
+    Stores,
+};
+use domain::comments::Comments;
+use domain::ports::NoCommentEvents;
 use http_api::{AppState, HttpOptions, RunningServer};
 use persistence::{Database, PoolOptions};
 
@@ -19,6 +25,15 @@ pub enum StartError {
     },
     #[error(transparent)]
     Database(#[from] persistence::Error),
+    #[error(
+        "RTS_JWT_SECRET is not set: give it at least {} random bytes, e.g. `export RTS_JWT_SECRET=$(openssl rand -base64 48)`",
+        auth::MIN_SECRET_BYTES
+    )]
+    MissingJwtSecret,
+    #[error("invalid setting RTS_JWT_SECRET: {0}")]
+    WeakJwtSecret(#[from] auth::WeakSecret),
+    #[error("cannot prepare password hashing: {0}")]
+    Passwords(#[from] auth::Error),
     #[error("cannot start the HTTP server: {0}")]
     Http(std::io::Error),
 }
@@ -39,9 +54,41 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
             timeout: config.database_timeout,
         },
     )?;
+    let secret = config
+        .jwt_secret
+        .as_ref()
+        .ok_or(StartError::MissingJwtSecret)?;
+    let access = AccessTokens::new(secret, config.access_token_ttl)?;
+    let limiter = Arc::new(InProcessLimiter::new(config.rate_limits));
+    spawn_limiter_upkeep(&limiter);
+    let db = Arc::new(database.clone());
+    let policy = Arc::new(RolePolicy);
+    let stores = Stores {
+        users: db.clone(),
+        devices: db.clone(),
+        tokens: db.clone(),
+        audit: db.clone(),
+        limiter: limiter.clone(),
+    };
+    let hasher = PasswordHasher::new(password_hash_concurrency())?;
+    let sessions = Sessions::new(
+        stores,
+        hasher,
+        access,
+        SessionTimes {
+            access_ttl: config.access_token_ttl,
+            refresh_ttl: config.refresh_token_ttl,
+            ..SessionTimes::default()
+        },
+    );
+    let accounts = Accounts::new(sessions.clone(), policy.clone());
+    let comments = Comments::new(db.clone(), policy, limiter, Arc::new(NoCommentEvents), db);
     let metrics = telemetry::prometheus();
     let pool = database.clone();
     let state = AppState {
+        sessions,
+        accounts,
+        comments,
         probes: vec![Arc::new(database)],
         render_metrics: Arc::new(move || {
             let s = pool.status();
@@ -71,4 +118,24 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         "listening"
     );
     Ok(server)
+}
+
+/// At most one argon2 hash per core at a time: each takes ~20 ms of CPU and 19 MiB.
+fn password_hash_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// Drops rate-limit state for keys that are back to a full quota, once a minute.
+fn spawn_limiter_upkeep(limiter: &Arc<InProcessLimiter>) {
+    let limiter = Arc::downgrade(limiter);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            match limiter.upgrade() {
+                Some(limiter) => limiter.shrink(),
+                None => break,
+            }
+        }
+    });
 }

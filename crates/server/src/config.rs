@@ -44,6 +44,13 @@ struct Raw {
     log_format: LogFormat,
     log_level: String,
     migrate_on_start: bool,
+    jwt_secret: Option<SecretString>,
+    access_token_ttl_secs: u64,
+    refresh_token_ttl_days: u64,
+    rate_comments_per_user: u32,
+    rate_comments_per_device: u32,
+    rate_logins_per_ip: u32,
+    rate_logins_per_account: u32,
 }
 
 impl Default for Raw {
@@ -60,6 +67,13 @@ impl Default for Raw {
             log_format: LogFormat::Pretty,
             log_level: "info".to_owned(),
             migrate_on_start: false,
+            jwt_secret: None,
+            access_token_ttl_secs: 15 * 60,
+            refresh_token_ttl_days: 30,
+            rate_comments_per_user: 30,
+            rate_comments_per_device: 30,
+            rate_logins_per_ip: 30,
+            rate_logins_per_account: 10,
         }
     }
 }
@@ -79,6 +93,12 @@ pub struct Config {
     pub log_format: LogFormat,
     pub log_level: String,
     pub migrate_on_start: bool,
+    /// HS256 key for access tokens; `serve` refuses to start without one.
+    pub jwt_secret: Option<SecretString>,
+    pub access_token_ttl: Duration,
+    pub refresh_token_ttl: Duration,
+    /// Attempts per minute (0 = unlimited).
+    pub rate_limits: auth::Quotas,
 }
 
 /// A setting that could not be used; `Display` is one line naming it.
@@ -216,7 +236,7 @@ fn from_figment(
 }
 
 /// Every setting's key, for the "unknown setting" message.
-const KNOWN: [&str; 11] = [
+const KNOWN: [&str; 18] = [
     "database_url",
     "database_pool_size",
     "database_timeout_ms",
@@ -228,6 +248,13 @@ const KNOWN: [&str; 11] = [
     "log_format",
     "log_level",
     "migrate_on_start",
+    "jwt_secret",
+    "access_token_ttl_secs",
+    "refresh_token_ttl_days",
+    "rate_comments_per_user",
+    "rate_comments_per_device",
+    "rate_logins_per_ip",
+    "rate_logins_per_account",
 ];
 
 impl Raw {
@@ -264,6 +291,29 @@ impl Raw {
         if let Some(redis) = &self.redis_url {
             validate_redis_url(redis.expose_secret()).map_err(|r| invalid("redis_url", r))?;
         }
+        if let Some(secret) = &self.jwt_secret
+            && secret.expose_secret().len() < auth::MIN_SECRET_BYTES
+        {
+            return Err(invalid(
+                "jwt_secret",
+                format!(
+                    "must be at least {} bytes (e.g. `openssl rand -base64 48`)",
+                    auth::MIN_SECRET_BYTES
+                ),
+            ));
+        }
+        if !(30..=24 * 3600).contains(&self.access_token_ttl_secs) {
+            return Err(invalid(
+                "access_token_ttl_secs",
+                "must be between 30 and 86400",
+            ));
+        }
+        if !(1..=365).contains(&self.refresh_token_ttl_days) {
+            return Err(invalid(
+                "refresh_token_ttl_days",
+                "must be between 1 and 365",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| invalid("log_level", format!("not a log filter: {e}")))?;
         Ok(Config {
@@ -278,6 +328,15 @@ impl Raw {
             log_format: self.log_format,
             log_level: self.log_level,
             migrate_on_start: self.migrate_on_start,
+            jwt_secret: self.jwt_secret.filter(|s| !s.expose_secret().is_empty()),
+            access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
+            refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_days * 24 * 3600),
+            rate_limits: auth::Quotas {
+                comments_per_user: self.rate_comments_per_user,
+                comments_per_device: self.rate_comments_per_device,
+                logins_per_ip: self.rate_logins_per_ip,
+                logins_per_account: self.rate_logins_per_account,
+            },
         })
     }
 }

@@ -1,25 +1,83 @@
 //! Route table: one module per resource.
 
+mod auth;
+mod comments;
+mod devices;
 mod health;
 mod metrics;
+mod users;
 
 use actix_web::web;
+use domain::PageRequest;
+use serde::Deserialize;
 
-use crate::error::ApiError;
+use crate::error::{self, ApiError};
 use crate::middleware;
+use crate::views::decode_cursor;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("")
-            .wrap(actix_web::middleware::from_fn(middleware::record_metrics))
-            .wrap(actix_web::middleware::from_fn(middleware::request_id))
-            .route("/healthz", web::get().to(health::alive))
-            .route("/readyz", web::get().to(health::ready))
-            .route("/metrics", web::get().to(metrics::render))
-            .default_service(web::to(not_found)),
-    );
+    cfg.app_data(web::QueryConfig::default().error_handler(error::query_error))
+        .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .service(
+            web::scope("")
+                .wrap(actix_web::middleware::from_fn(middleware::envelope))
+                .wrap(actix_web::middleware::from_fn(middleware::record_metrics))
+                .wrap(actix_web::middleware::from_fn(middleware::request_id))
+                .route("/healthz", web::get().to(health::alive))
+                .route("/readyz", web::get().to(health::ready))
+                .route("/metrics", web::get().to(metrics::render))
+                .service(
+                    web::scope("/api")
+                        .service(web::resource("/auth/register").post(auth::register))
+                        .service(web::resource("/auth/login").post(auth::login))
+                        .service(web::resource("/auth/refresh").post(auth::refresh))
+                        .service(web::resource("/auth/logout").post(auth::logout))
+                        .service(web::resource("/devices").get(devices::list))
+                        .service(web::resource("/devices/{id}").delete(devices::revoke))
+                        .service(web::resource("/me").get(users::me).patch(users::update_me))
+                        .service(web::resource("/users").get(users::list))
+                        .service(
+                            web::resource("/users/{id}")
+                                .get(users::show)
+                                .patch(users::administer),
+                        )
+                        .service(
+                            web::resource("/videos/{video_id}/comments")
+                                .get(comments::list)
+                                .post(comments::create),
+                        )
+                        .service(
+                            web::resource("/comments/{id}")
+                                .get(comments::show)
+                                .patch(comments::update)
+                                .delete(comments::delete),
+                        ),
+                )
+                .default_service(web::to(not_found)),
+        );
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::not_found())
+}
+
+/// `?limit=N&cursor=C` on list routes.
+#[derive(Debug, Deserialize)]
+pub(crate) struct PageQuery {
+    limit: Option<u16>,
+    cursor: Option<String>,
+}
+
+impl PageQuery {
+    pub(crate) fn to_request<K>(
+        self,
+        key: impl Fn(uuid::Uuid) -> K,
+    ) -> Result<PageRequest<K>, ApiError> {
+        let before = match self.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(cursor) => Some(key(decode_cursor(cursor)?)),
+            None => None,
+        };
+        let limit = self.limit.unwrap_or(PageRequest::<K>::DEFAULT_LIMIT);
+        PageRequest::new(limit, before).map_err(|e| ApiError::fields(vec![e.into()]))
+    }
 }

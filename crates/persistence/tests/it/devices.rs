@@ -1,5 +1,5 @@
 use domain::ports::DeviceStore;
-use domain::{DeviceId, Error};
+use domain::{DeviceId, DeviceRowId, Error};
 use persistence::test_db::TestDatabase;
 use serde_json::json;
 
@@ -14,7 +14,7 @@ async fn login_registers_then_refreshes_a_device() {
         .upsert(ann.id, &phone, json!({"os": "iOS 18"}))
         .await
         .expect("registered");
-    db.deactivate(ann.id, &phone).await.expect("deactivated");
+    db.deactivate(ann.id, first.id).await.expect("deactivated");
     let again = db
         .upsert(ann.id, &phone, json!({"os": "iOS 19", "app": {"v": 2}}))
         .await
@@ -34,16 +34,18 @@ async fn devices_are_listed_per_user_and_deactivated_per_user() {
     let ann = crate::user(db, "ann").await;
     let bob = crate::user(db, "bob").await;
     let shared = DeviceId::parse("web").expect("valid");
-    db.upsert(ann.id, &shared, json!({})).await.expect("ann's");
+    let anns_web = db.upsert(ann.id, &shared, json!({})).await.expect("ann's");
     db.upsert(ann.id, &DeviceId::parse("tv").expect("valid"), json!({}))
         .await
         .expect("ann's second");
-    db.upsert(bob.id, &shared, json!({}))
+    let bobs_web = db
+        .upsert(bob.id, &shared, json!({}))
         .await
         .expect("bob's, same device id");
+    assert_ne!(anns_web.id, bobs_web.id, "one row per user");
 
     assert_eq!(db.list_for_user(ann.id).await.expect("list").len(), 2);
-    db.deactivate(bob.id, &shared)
+    db.deactivate(bob.id, bobs_web.id)
         .await
         .expect("bob's deactivated");
     let anns = db.list_for_user(ann.id).await.expect("list");
@@ -52,8 +54,51 @@ async fn devices_are_listed_per_user_and_deactivated_per_user() {
         "ann's devices are untouched"
     );
 
-    let unknown = db
-        .deactivate(bob.id, &DeviceId::parse("nope").expect("valid"))
-        .await;
-    assert!(matches!(unknown, Err(Error::NotFound(_))), "{unknown:?}");
+    let unknown = db.deactivate(bob.id, DeviceRowId::generate()).await;
+    assert!(
+        matches!(unknown, Err(Error::NotFound("device"))),
+        "{unknown:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_user_cannot_deactivate_another_users_device() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let ann = crate::user(db, "ann").await;
+    let bob = crate::user(db, "bob").await;
+    let anns = db
+        .upsert(ann.id, &DeviceId::parse("web").expect("valid"), json!({}))
+        .await
+        .expect("ann's");
+
+    let theft = db.deactivate(bob.id, anns.id).await;
+    assert!(matches!(theft, Err(Error::NotFound("device"))), "{theft:?}");
+    let still = db.by_id(anns.id).await.expect("query").expect("found");
+    assert!(still.is_active);
+}
+
+#[tokio::test]
+async fn devices_are_found_by_row_id_active_or_not() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let ann = crate::user(db, "ann").await;
+    let tv = db
+        .upsert(
+            ann.id,
+            &DeviceId::parse("tv").expect("valid"),
+            json!({"model": "x"}),
+        )
+        .await
+        .expect("registered");
+
+    assert_eq!(db.by_id(tv.id).await.expect("query"), Some(tv.clone()));
+    db.deactivate(ann.id, tv.id).await.expect("deactivated");
+    let inactive = db.by_id(tv.id).await.expect("query").expect("still there");
+    assert!(!inactive.is_active);
+    assert_eq!(inactive.device_id, tv.device_id);
+    assert_eq!(
+        db.by_id(DeviceRowId::generate()).await.expect("query"),
+        None
+    );
 }

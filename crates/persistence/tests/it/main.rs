@@ -2,9 +2,11 @@
 //! database of its own (see `persistence::test_db`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit_log;
 mod comments;
 mod devices;
 mod migrations;
+mod refresh_tokens;
 mod users;
 
 use domain::ports::UserStore;

@@ -118,6 +118,23 @@ fn every_bad_value_names_its_setting_on_one_line() {
         ("RTS_LOG_LEVEL", "info,[", "RTS_LOG_LEVEL"),
         ("RTS_MIGRATE_ON_START", "maybe", "RTS_MIGRATE_ON_START"),
         ("RTS_HTTP_ADR", "127.0.0.1:1", "RTS_HTTP_ADR"),
+        ("RTS_JWT_SECRET", "short", "RTS_JWT_SECRET"),
+        (
+            "RTS_ACCESS_TOKEN_TTL_SECS",
+            "1",
+            "RTS_ACCESS_TOKEN_TTL_SECS",
+        ),
+        (
+            "RTS_REFRESH_TOKEN_TTL_DAYS",
+            "0",
+            "RTS_REFRESH_TOKEN_TTL_DAYS",
+        ),
+        ("RTS_RATE_LOGINS_PER_IP", "-1", "RTS_RATE_LOGINS_PER_IP"),
+        (
+            "RTS_RATE_COMMENTS_PER_USER",
+            "lots",
+            "RTS_RATE_COMMENTS_PER_USER",
+        ),
     ];
     for (name, value, named) in cases {
         let e = error_of(&[(name, value)]);
@@ -127,6 +144,14 @@ fn every_bad_value_names_its_setting_on_one_line() {
             "{name}={value:?} gave more than one line: {e:?}"
         );
     }
+}
+
+#[test]
+fn the_jwt_secret_stays_out_of_errors_and_debug() {
+    let e = error_of(&[("RTS_JWT_SECRET", "tiny-secret")]);
+    assert!(!e.contains("tiny-secret"), "{e}");
+    let c = load(&[("RTS_JWT_SECRET", "0123456789abcdef0123456789abcdef-long")]).expect("valid");
+    assert!(!format!("{c:?}").contains("0123456789abcdef"), "{c:?}");
 }
 
 #[test]

@@ -7,6 +7,8 @@ mod outage;
 use http_api::StopHandle;
 use server::Config;
 
+pub const TEST_JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+
 /// A server running on a free port until dropped.
 #[derive(Debug)]
 pub struct TestServer {
@@ -22,6 +24,7 @@ impl TestServer {
             ("RTS_HTTP_ADDR".to_owned(), "127.0.0.1:0".to_owned()),
             ("RTS_HTTP_WORKERS".to_owned(), "2".to_owned()),
             ("RTS_DATABASE_TIMEOUT_MS".to_owned(), "1000".to_owned()),
+            ("RTS_JWT_SECRET".to_owned(), TEST_JWT_SECRET.to_owned()),
         ];
         vars.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let config = Config::from_vars(vars).expect("test configuration is valid");

@@ -1,0 +1,155 @@
+//! The signed-in user's own account, public profiles, and administration (listing users,
+//! changing roles, deactivating), all checked against the role policy.
+
+use std::sync::Arc;
+
+use domain::audit::{AuditAction, AuditEntry};
+use domain::policy::{Action, Actor, Policy, Scope};
+use domain::{Page, PageRequest, Role, User, UserId, Username};
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::password::Password;
+use crate::sessions::Sessions;
+
+/// A change to the caller's own account.
+#[derive(Debug, Default)]
+pub struct AccountChange {
+    pub username: Option<Username>,
+    /// `(current, new)`: the current password must be right.
+    pub password: Option<(String, Password)>,
+}
+
+/// Account management.
+#[derive(Clone)]
+pub struct Accounts {
+    sessions: Sessions,
+    policy: Arc<dyn Policy>,
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Accounts")
+    }
+}
+
+impl Accounts {
+    pub fn new(sessions: Sessions, policy: Arc<dyn Policy>) -> Self {
+        Self { sessions, policy }
+    }
+
+    fn authorize(&self, actor: &Actor, action: Action, scope: Scope) -> Result<()> {
+        if self.policy.allows(actor.role, action, scope) {
+            Ok(())
+        } else {
+            Err(Error::Domain(domain::Error::Forbidden(
+                "your role may not do this",
+            )))
+        }
+    }
+
+    /// Whether `actor` may see the private fields (email, activity) of `user`.
+    pub fn may_view_private(&self, actor: &Actor, user: UserId) -> bool {
+        self.policy
+            .allows(actor.role, Action::ViewUserPrivate, Scope::of(actor, user))
+    }
+
+    /// Any user by id.
+    pub async fn user(&self, id: UserId) -> Result<User> {
+        self.sessions
+            .stores()
+            .users
+            .by_id(id)
+            .await?
+            .ok_or(Error::Domain(domain::Error::NotFound("user")))
+    }
+
+    /// Changes the caller's username and/or password. A password change needs the
+    /// current password and signs out every other device.
+    pub async fn update_own(&self, actor: &Actor, change: AccountChange) -> Result<User> {
+        let users = &self.sessions.stores().users;
+        if let Some((current, new)) = &change.password {
+            let me = self.user(actor.user_id).await?;
+            if !self
+                .sessions
+                .hasher()
+                .verify(current, Some(&me.password_hash))
+                .await?
+            {
+                return Err(Error::WrongPassword);
+            }
+            let hash = self.sessions.hasher().hash(new).await?;
+            users.set_password_hash(actor.user_id, &hash).await?;
+            for device in self
+                .sessions
+                .stores()
+                .devices
+                .list_for_user(actor.user_id)
+                .await?
+            {
+                if device.id != actor.device && device.is_active {
+                    self.sessions.revoke_device(actor, device.id).await?;
+                }
+            }
+        }
+        if let Some(username) = &change.username {
+            users.set_username(actor.user_id, username).await?;
+        }
+        self.user(actor.user_id).await
+    }
+
+    /// Users, newest first (admins only).
+    pub async fn search(
+        &self,
+        actor: &Actor,
+        prefix: Option<&str>,
+        page: PageRequest<UserId>,
+    ) -> Result<Page<User, UserId>> {
+        self.authorize(actor, Action::ListUsers, Scope::Others)?;
+        Ok(self.sessions.stores().users.search(prefix, page).await?)
+    }
+
+    /// Changes another user's role (admins only; audited).
+    pub async fn set_role(&self, actor: &Actor, user: UserId, role: Role) -> Result<User> {
+        self.authorize(actor, Action::ChangeRole, Scope::of(actor, user))?;
+        let before = self.user(user).await?;
+        self.sessions.stores().users.set_role(user, role).await?;
+        self.sessions.gate().forget_user(user);
+        self.sessions
+            .audit(AuditEntry {
+                action: AuditAction::RoleChanged,
+                actor: Some(actor.user_id),
+                subject: Some(*user.as_uuid()),
+                detail: json!({ "from": before.role, "to": role }),
+                ip: None,
+            })
+            .await?;
+        self.user(user).await
+    }
+
+    /// Deactivates (or reactivates) another user (admins only; audited). A deactivated
+    /// user cannot log in, and its tokens stop working at once.
+    pub async fn set_active(&self, actor: &Actor, user: UserId, active: bool) -> Result<User> {
+        self.authorize(actor, Action::DeactivateUser, Scope::of(actor, user))?;
+        let stores = self.sessions.stores();
+        stores.users.set_active(user, active).await?;
+        if !active {
+            stores.tokens.revoke_user(user).await?;
+        }
+        self.sessions.gate().forget_user(user);
+        self.sessions
+            .audit(AuditEntry {
+                action: if active {
+                    AuditAction::UserReactivated
+                } else {
+                    AuditAction::UserDeactivated
+                },
+                actor: Some(actor.user_id),
+                subject: Some(*user.as_uuid()),
+                detail: serde_json::Value::Null,
+                ip: None,
+            })
+            .await?;
+        self.user(user).await
+    }
+}

@@ -1,0 +1,146 @@
+//! The comment use cases, shared by REST and WebSocket so both behave the same: validate,
+//! authorize, rate-limit, store, then announce.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::audit::{AuditAction, AuditEntry};
+use crate::entities::{Comment, NewComment};
+use crate::error::{Error, Result};
+use crate::ids::CommentId;
+use crate::limits::{RateKey, RateLimiter};
+use crate::page::{Page, PageRequest};
+use crate::policy::{Action, Actor, Policy, Scope};
+use crate::ports::{AuditLog, CommentEvent, CommentEvents, CommentStore};
+use crate::values::{CommentBody, VideoId};
+
+/// Posting, editing, deleting and reading comments.
+#[derive(Clone)]
+pub struct Comments {
+    store: Arc<dyn CommentStore>,
+    policy: Arc<dyn Policy>,
+    limiter: Arc<dyn RateLimiter>,
+    events: Arc<dyn CommentEvents>,
+    audit: Arc<dyn AuditLog>,
+}
+
+impl std::fmt::Debug for Comments {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Comments")
+    }
+}
+
+impl Comments {
+    pub fn new(
+        store: Arc<dyn CommentStore>,
+        policy: Arc<dyn Policy>,
+        limiter: Arc<dyn RateLimiter>,
+        events: Arc<dyn CommentEvents>,
+        audit: Arc<dyn AuditLog>,
+    ) -> Self {
+        Self {
+            store,
+            policy,
+            limiter,
+            events,
+            audit,
+        }
+    }
+
+    fn authorize(&self, actor: &Actor, action: Action, scope: Scope) -> Result<()> {
+        if self.policy.allows(actor.role, action, scope) {
+            Ok(())
+        } else {
+            Err(Error::Forbidden("your role may not do this"))
+        }
+    }
+
+    async fn limit(&self, key: RateKey) -> Result<()> {
+        self.limiter
+            .check(&key)
+            .await
+            .map_err(|retry_after| Error::RateLimited {
+                limit: key.kind(),
+                retry_after,
+            })
+    }
+
+    /// Posts `body` on `video` as `actor`; the comment is stored before it is announced.
+    pub async fn post(&self, actor: &Actor, video: VideoId, body: CommentBody) -> Result<Comment> {
+        self.authorize(actor, Action::PostComment, Scope::Own)?;
+        self.limit(RateKey::CommentsByUser(actor.user_id)).await?;
+        self.limit(RateKey::CommentsByDevice(actor.device)).await?;
+        let comment = self
+            .store
+            .insert(NewComment {
+                video_id: video,
+                user_id: actor.user_id,
+                body,
+            })
+            .await?;
+        self.events
+            .publish(CommentEvent::Created(comment.clone()))
+            .await;
+        Ok(comment)
+    }
+
+    /// A live comment; `NotFound` if it does not exist or was deleted.
+    pub async fn get(&self, id: CommentId) -> Result<Comment> {
+        self.store
+            .by_id(id)
+            .await?
+            .ok_or(Error::NotFound("comment"))
+    }
+
+    /// Newest first, a page at a time.
+    pub async fn list(
+        &self,
+        video: &VideoId,
+        page: PageRequest<CommentId>,
+    ) -> Result<Page<Comment, CommentId>> {
+        self.store.newest_for_video(video, page).await
+    }
+
+    /// Replaces the text of a comment; only its author may, whatever the role.
+    pub async fn edit(&self, actor: &Actor, id: CommentId, body: CommentBody) -> Result<Comment> {
+        let current = self.get(id).await?;
+        self.authorize(
+            actor,
+            Action::EditComment,
+            Scope::of(actor, current.user_id),
+        )?;
+        let comment = self.store.update_body(id, body).await?;
+        self.events
+            .publish(CommentEvent::Updated(comment.clone()))
+            .await;
+        Ok(comment)
+    }
+
+    /// Soft-deletes a comment: its author may, and moderators and admins may delete any
+    /// (which is audited).
+    pub async fn delete(&self, actor: &Actor, id: CommentId) -> Result<()> {
+        let current = self.get(id).await?;
+        let scope = Scope::of(actor, current.user_id);
+        self.authorize(actor, Action::DeleteComment, scope)?;
+        self.store.soft_delete(id).await?;
+        if scope == Scope::Others {
+            self.audit
+                .record(AuditEntry {
+                    action: AuditAction::CommentDeletedByModerator,
+                    actor: Some(actor.user_id),
+                    subject: Some(*id.as_uuid()),
+                    detail: json!({ "author": current.user_id, "video_id": current.video_id }),
+                    ip: None,
+                })
+                .await?;
+        }
+        self.events
+            .publish(CommentEvent::Deleted {
+                id,
+                video_id: current.video_id,
+            })
+            .await;
+        Ok(())
+    }
+}
