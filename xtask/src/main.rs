@@ -3,6 +3,7 @@
 //! development, and runs every test and check the way CI does.
 
 mod cargo;
+mod schemathesis;
 mod services;
 
 use std::process::ExitCode;
@@ -36,8 +37,10 @@ enum Command {
     Seed,
     /// services + migrate + seed, then run the server.
     Dev,
-    /// services + every crate's tests.
+    /// services + every crate's tests + schemathesis against a running server.
     Test,
+    /// services + schemathesis against a running server (part of `test`).
+    Schemathesis,
     /// What CI runs: fmt check, clippy with warnings denied, then `test`.
     Ci,
 }
@@ -70,6 +73,7 @@ fn main() -> ExitCode {
         Command::Seed => services::ensure().and_then(|env| cargo::server(&env, &["seed"])),
         Command::Dev => dev(),
         Command::Test => test(),
+        Command::Schemathesis => services::ensure().and_then(|env| schemathesis::run(&env)),
         Command::Ci => ci(),
     };
     match outcome {
@@ -107,7 +111,8 @@ fn dev() -> Result<(), String> {
 fn test() -> Result<(), String> {
     let env = services::ensure()?;
     println!("==> cargo test --workspace");
-    cargo::run(&env, &["test", "--workspace", "--locked"])
+    cargo::run(&env, &["test", "--workspace", "--locked"])?;
+    schemathesis::run(&env)
 }
 
 fn ci() -> Result<(), String> {

@@ -9,6 +9,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use domain::ValidationError;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// An error as the client sees it.
 #[derive(Debug)]
@@ -21,7 +22,7 @@ pub struct ApiError {
 }
 
 /// One broken rule of one input field.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FieldError {
     pub field: &'static str,
     pub message: String,
@@ -36,16 +37,26 @@ impl From<ValidationError> for FieldError {
     }
 }
 
-#[derive(Serialize)]
-struct Envelope<'a> {
+/// Every error response: `{"error": {...}}`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub(crate) struct Envelope<'a> {
     error: Body<'a>,
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// What went wrong.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ErrorBody)]
+pub(crate) struct Body<'a> {
+    /// Machine-readable, stable (see docs/api.md).
+    #[schema(value_type = String)]
     code: &'a str,
+    /// For people; may change.
+    #[schema(value_type = String)]
     message: &'a str,
+    /// Per-field problems, for validation errors.
     #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    #[schema(value_type = Option<Vec<FieldError>>)]
     details: &'a [FieldError],
 }
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{Comment, Device, User};
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::ApiError;
@@ -16,15 +17,22 @@ pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-#[derive(Serialize)]
+/// A user. `email`, `last_login_at` and `is_active` appear only for the user itself and
+/// for admins.
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
 pub(crate) struct UserView {
+    #[schema(format = Uuid)]
     id: String,
     username: String,
+    #[schema(value_type = String, pattern = "^(user|moderator|admin)$")]
     role: &'static str,
+    #[schema(format = DateTime)]
     inserted_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     email: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime, nullable)]
     last_login_at: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     is_active: Option<bool>,
@@ -45,11 +53,14 @@ impl UserView {
     }
 }
 
-#[derive(Serialize)]
+/// A signed-in session: what register, login and refresh answer.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Session)]
 pub(crate) struct SessionView {
     user: UserView,
     access_token: String,
     refresh_token: String,
+    /// Seconds until the access token expires.
     expires_in: u64,
 }
 
@@ -64,14 +75,23 @@ impl From<auth::Session> for SessionView {
     }
 }
 
-#[derive(Serialize)]
+/// A device the user signed in from.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Device)]
 pub(crate) struct DeviceView {
+    /// The id to revoke it by.
+    #[schema(format = Uuid)]
     id: String,
+    /// The client-chosen device id given at login.
     device_id: String,
+    #[schema(value_type = Object)]
     device_info: Value,
     is_active: bool,
+    #[schema(format = DateTime)]
     last_seen_at: String,
+    #[schema(format = DateTime)]
     inserted_at: String,
+    /// True for the device of the token making this request.
     current: bool,
 }
 
@@ -90,15 +110,42 @@ impl DeviceView {
 }
 
 /// The comment object, the same one the WebSocket side sends.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Comment)]
 pub(crate) struct CommentView {
+    #[schema(format = Uuid)]
     id: String,
     video_id: String,
+    #[schema(format = Uuid)]
     user_id: String,
     username: String,
     content: String,
+    #[schema(format = DateTime)]
     inserted_at: String,
+    #[schema(format = DateTime)]
     updated_at: String,
+}
+
+/// One page of comments, newest first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct CommentPage {
+    pub(crate) comments: Vec<CommentView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub(crate) next_cursor: Option<String>,
+}
+
+/// One page of users, newest first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct UserPage {
+    pub(crate) users: Vec<UserView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub(crate) next_cursor: Option<String>,
+}
+
+/// The caller's devices, most recently seen first.
+#[derive(Serialize, ToSchema)]
+pub(crate) struct DeviceList {
+    pub(crate) devices: Vec<DeviceView>,
 }
 
 impl From<&Comment> for CommentView {

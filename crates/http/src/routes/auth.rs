@@ -37,15 +37,38 @@ fn device_info(info: Value) -> Result<Value, domain::ValidationError> {
     Ok(info)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct RegisterBody {
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")]
     username: String,
+    #[schema(min_length = 8, max_length = 128)]
     password: String,
+    /// Defaults to "default".
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     device_id: Option<String>,
+    /// Any JSON object up to 4096 bytes (app version, OS, ...).
+    #[schema(value_type = Option<Object>)]
     device_info: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/register",
+    tag = "auth",
+    summary = "Create an account and sign in",
+    request_body = RegisterBody,
+    responses(
+        (status = 201, description = "signed in", body = crate::views::SessionView),
+        (status = 409, description = "email or username taken", body = crate::error::Envelope),
+        (status = 400, description = "malformed JSON", body = crate::error::Envelope),
+        (status = 413, description = "body too large", body = crate::error::Envelope),
+        (status = 415, description = "not application/json", body = crate::error::Envelope),
+        (status = 422, description = "invalid fields", body = crate::error::Envelope),
+        (status = 429, description = "rate limited", body = crate::error::Envelope)
+    )
+)]
 pub(crate) async fn register(
     state: web::Data<AppState>,
     body: web::Json<RegisterBody>,
@@ -74,14 +97,37 @@ pub(crate) async fn register(
     Ok(HttpResponse::Created().json(SessionView::from(session)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct LoginBody {
+    #[schema(format = Email, max_length = 254)]
     email: String,
+    #[schema(min_length = 1, max_length = 1024)]
     password: String,
+    /// Defaults to "default".
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     device_id: Option<String>,
+    /// Any JSON object up to 4096 bytes (app version, OS, ...).
+    #[schema(value_type = Option<Object>)]
     device_info: Option<Value>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/login",
+    tag = "auth",
+    summary = "Sign in on a device",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "signed in", body = crate::views::SessionView),
+        (status = 401, description = "wrong email or password", body = crate::error::Envelope),
+        (status = 403, description = "account deactivated", body = crate::error::Envelope),
+        (status = 429, description = "too many attempts; see Retry-After", body = crate::error::Envelope),
+        (status = 400, description = "malformed JSON", body = crate::error::Envelope),
+        (status = 413, description = "body too large", body = crate::error::Envelope),
+        (status = 415, description = "not application/json", body = crate::error::Envelope),
+        (status = 422, description = "invalid fields", body = crate::error::Envelope)
+    )
+)]
 pub(crate) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -117,11 +163,27 @@ pub(crate) async fn login(
     Ok(HttpResponse::Ok().json(SessionView::from(session)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct RefreshBody {
     refresh_token: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/refresh",
+    tag = "auth",
+    summary = "Trade a refresh token for a new pair (the old one is spent)",
+    request_body = RefreshBody,
+    responses(
+        (status = 200, description = "new pair", body = crate::views::SessionView),
+        (status = 401, description = "invalid, expired or reused refresh token", body = crate::error::Envelope),
+        (status = 403, description = "account deactivated", body = crate::error::Envelope),
+        (status = 400, description = "malformed JSON", body = crate::error::Envelope),
+        (status = 413, description = "body too large", body = crate::error::Envelope),
+        (status = 415, description = "not application/json", body = crate::error::Envelope),
+        (status = 422, description = "invalid fields", body = crate::error::Envelope)
+    )
+)]
 pub(crate) async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshBody>,
@@ -130,6 +192,17 @@ pub(crate) async fn refresh(
     Ok(HttpResponse::Ok().json(SessionView::from(session)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/auth/logout",
+    tag = "auth",
+    summary = "Sign this device out",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "signed out"),
+        (status = 401, description = "missing, invalid or expired access token", body = crate::error::Envelope)
+    )
+)]
 pub(crate) async fn logout(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,

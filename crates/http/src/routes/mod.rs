@@ -5,6 +5,7 @@ mod comments;
 mod devices;
 mod health;
 mod metrics;
+pub(crate) mod openapi;
 mod users;
 
 use actix_web::web;
@@ -28,6 +29,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/metrics", web::get().to(metrics::render))
                 .service(
                     web::scope("/api")
+                        .service(web::resource("/openapi.json").get(openapi::document))
                         .service(web::resource("/auth/register").post(auth::register))
                         .service(web::resource("/auth/login").post(auth::login))
                         .service(web::resource("/auth/refresh").post(auth::refresh))
@@ -62,14 +64,18 @@ async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
 }
 
 /// `?limit=N&cursor=C` on list routes.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct PageQuery {
-    limit: Option<u16>,
-    cursor: Option<String>,
+    /// Items per page, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    pub(crate) limit: Option<u16>,
+    /// The `next_cursor` of the previous page.
+    pub(crate) cursor: Option<String>,
 }
 
 impl PageQuery {
-    pub(crate) fn to_request<K>(
+    pub(crate) fn into_request<K>(
         self,
         key: impl Fn(uuid::Uuid) -> K,
     ) -> Result<PageRequest<K>, ApiError> {

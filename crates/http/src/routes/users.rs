@@ -5,14 +5,24 @@ use actix_web::{HttpResponse, web};
 use auth::{AccountChange, Password};
 use domain::{PageRequest, Role, UserId, Username};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::error::{ApiError, Fields};
 use crate::extract::Authenticated;
 use crate::routes::PageQuery;
 use crate::state::AppState;
-use crate::views::{UserView, encode_cursor};
+use crate::views::{UserPage, UserView, encode_cursor};
 
+#[utoipa::path(
+    get,
+    path = "/api/me",
+    tag = "users",
+    summary = "The caller's account",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the account", body = crate::views::UserView),
+        (status = 401, description = "missing, invalid or expired access token", body = crate::error::Envelope)
+    )
+)]
 pub(crate) async fn me(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
@@ -21,13 +31,32 @@ pub(crate) async fn me(
     Ok(HttpResponse::Ok().json(UserView::new(&user, true)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct MeChange {
+    #[schema(pattern = "^[A-Za-z0-9][A-Za-z0-9_.-]{2,31}$")]
     username: Option<String>,
     current_password: Option<String>,
     new_password: Option<String>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/me",
+    tag = "users",
+    summary = "Change username and/or password (needs current_password)",
+    request_body = MeChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "changed", body = crate::views::UserView),
+        (status = 403, description = "current password is wrong", body = crate::error::Envelope),
+        (status = 409, description = "username taken", body = crate::error::Envelope),
+        (status = 401, description = "missing, invalid or expired access token", body = crate::error::Envelope),
+        (status = 400, description = "malformed JSON", body = crate::error::Envelope),
+        (status = 413, description = "body too large", body = crate::error::Envelope),
+        (status = 415, description = "not application/json", body = crate::error::Envelope),
+        (status = 422, description = "invalid fields", body = crate::error::Envelope)
+    )
+)]
 pub(crate) async fn update_me(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
@@ -69,6 +98,19 @@ pub(crate) async fn update_me(
     Ok(HttpResponse::Ok().json(UserView::new(&user, true)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/users/{id}",
+    tag = "users",
+    summary = "A user's profile (private fields for self and admins)",
+    params(("id" = uuid::Uuid, Path, description = "user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "the user", body = crate::views::UserView),
+        (status = 404, description = "no such user", body = crate::error::Envelope),
+        (status = 401, description = "missing, invalid or expired access token", body = crate::error::Envelope)
+    )
+)]
 pub(crate) async fn show(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
@@ -80,38 +122,80 @@ pub(crate) async fn show(
     Ok(HttpResponse::Ok().json(UserView::new(&user, private)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct UserQuery {
+    /// Only users whose username or email starts with this.
     q: Option<String>,
-    #[serde(flatten)]
-    page: PageQuery,
+    /// Items per page, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<u16>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/users",
+    tag = "admin",
+    summary = "Users, newest first (admins)",
+    params(UserQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "a page of users", body = crate::views::UserPage),
+        (status = 403, description = "not an admin", body = crate::error::Envelope),
+        (status = 422, description = "invalid query", body = crate::error::Envelope),
+        (status = 401, description = "missing, invalid or expired access token", body = crate::error::Envelope)
+    )
+)]
 pub(crate) async fn list(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     query: web::Query<UserQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
-    let page: PageRequest<UserId> = query.page.to_request(UserId::from_uuid)?;
+    let page: PageRequest<UserId> = PageQuery {
+        limit: query.limit,
+        cursor: query.cursor,
+    }
+    .into_request(UserId::from_uuid)?;
     let prefix = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
     if prefix.is_some_and(|q| q.chars().count() > 254) {
         return Err(ApiError::invalid("q", "must be at most 254 characters"));
     }
     let found = state.accounts.search(&actor, prefix, page).await?;
-    let users: Vec<UserView> = found.items.iter().map(|u| UserView::new(u, true)).collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "users": users,
-        "next_cursor": found.next.map(|id| encode_cursor(id.as_uuid())),
-    })))
+    Ok(HttpResponse::Ok().json(UserPage {
+        users: found.items.iter().map(|u| UserView::new(u, true)).collect(),
+        next_cursor: found.next.map(|id| encode_cursor(id.as_uuid())),
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub(crate) struct AdminChange {
+    #[schema(pattern = "^(user|moderator|admin)$")]
     role: Option<String>,
     is_active: Option<bool>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/users/{id}",
+    tag = "admin",
+    summary = "Change a user's role or activity (admins, not on themselves)",
+    request_body = AdminChange,
+    params(("id" = uuid::Uuid, Path, description = "user id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "changed", body = crate::views::UserView),
+        (status = 403, description = "not allowed", body = crate::error::Envelope),
+        (status = 404, description = "no such user", body = crate::error::Envelope),
+        (status = 401, description = "missing, invalid or expired access token", body = crate::error::Envelope),
+        (status = 400, description = "malformed JSON", body = crate::error::Envelope),
+        (status = 413, description = "body too large", body = crate::error::Envelope),
+        (status = 415, description = "not application/json", body = crate::error::Envelope),
+        (status = 422, description = "invalid fields", body = crate::error::Envelope)
+    )
+)]
 pub(crate) async fn administer(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
