@@ -174,6 +174,8 @@ pub fn run(env: &cargo::Env) -> Result<(), String> {
         .ok_or_else(|| format!("signing in the demo admin answered {status}: {body}"))?;
     println!("==> schemathesis run http://{addr}/api/openapi.json ({CHECKS})");
     let status = Command::new(&exe)
+        // Its example database and reports stay out of the work tree.
+        .current_dir(workspace().join("target/tools"))
         .args(["run", &format!("http://{addr}/api/openapi.json")])
         .args(["--checks", CHECKS, "--max-examples", EXAMPLES_PER_OPERATION])
         .args(["--header", &format!("Authorization: Bearer {token}")])
