@@ -68,7 +68,9 @@ impl Accounts {
     /// current password and signs out every other device.
     pub async fn update_own(&self, actor: &Actor, change: AccountChange) -> Result<User> {
         let users = &self.sessions.stores().users;
-        if let Some((current, new)) = &change.password {
+        // Check everything that can refuse before writing anything, so a refused request
+        // changes nothing: the current password, then the username (which may be taken).
+        if let Some((current, _)) = &change.password {
             let me = self.user(actor.user_id).await?;
             if !self
                 .sessions
@@ -78,6 +80,11 @@ impl Accounts {
             {
                 return Err(Error::WrongPassword);
             }
+        }
+        if let Some(username) = &change.username {
+            users.set_username(actor.user_id, username).await?;
+        }
+        if let Some((_, new)) = &change.password {
             let hash = self.sessions.hasher().hash(new).await?;
             users.set_password_hash(actor.user_id, &hash).await?;
             for device in self
@@ -91,9 +98,6 @@ impl Accounts {
                     self.sessions.revoke_device(actor, device.id).await?;
                 }
             }
-        }
-        if let Some(username) = &change.username {
-            users.set_username(actor.user_id, username).await?;
         }
         self.user(actor.user_id).await
     }
@@ -134,7 +138,14 @@ impl Accounts {
         let stores = self.sessions.stores();
         stores.users.set_active(user, active).await?;
         if !active {
+            // Sign every device out too, so reactivation starts from a fresh login rather
+            // than reviving access tokens issued before the deactivation.
             stores.tokens.revoke_user(user).await?;
+            for device in stores.devices.list_for_user(user).await? {
+                if device.is_active {
+                    stores.devices.deactivate(user, device.id).await?;
+                }
+            }
         }
         self.sessions.gate().forget_user(user);
         self.sessions

@@ -23,15 +23,21 @@ fn device(
     (id, info)
 }
 
-/// Device info is a JSON object of at most 4 KiB.
+/// Device info is a JSON object of at most 4 KiB, nested at most 8 levels (MariaDB refuses
+/// JSON nested 32 deep; no device needs more than a few).
 fn device_info(info: Value) -> Result<Value, domain::ValidationError> {
-    let size = serde_json::to_vec(&info)
-        .map(|v| v.len())
-        .unwrap_or(usize::MAX);
-    if !info.is_object() || size > 4096 {
+    fn depth(v: &Value) -> usize {
+        match v {
+            Value::Array(items) => 1 + items.iter().map(depth).max().unwrap_or(0),
+            Value::Object(map) => 1 + map.values().map(depth).max().unwrap_or(0),
+            _ => 0,
+        }
+    }
+    let size = serde_json::to_vec(&info).map_or(usize::MAX, |v| v.len());
+    if !info.is_object() || size > 4096 || depth(&info) > 8 {
         return Err(domain::ValidationError::new(
             "device_info",
-            "must be a JSON object of at most 4096 bytes",
+            "must be a JSON object of at most 4096 bytes, nested at most 8 levels",
         ));
     }
     Ok(info)
@@ -48,7 +54,7 @@ pub(crate) struct RegisterBody {
     /// Defaults to "default".
     #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     device_id: Option<String>,
-    /// Any JSON object up to 4096 bytes (app version, OS, ...).
+    /// Any JSON object up to 4096 bytes, nested at most 8 levels (app version, OS, ...).
     #[schema(value_type = Option<Object>)]
     device_info: Option<Value>,
 }
@@ -106,7 +112,7 @@ pub(crate) struct LoginBody {
     /// Defaults to "default".
     #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
     device_id: Option<String>,
-    /// Any JSON object up to 4096 bytes (app version, OS, ...).
+    /// Any JSON object up to 4096 bytes, nested at most 8 levels (app version, OS, ...).
     #[schema(value_type = Option<Object>)]
     device_info: Option<Value>,
 }

@@ -72,7 +72,10 @@ pub(crate) async fn update_me(
     }
     match (body.current_password, body.new_password) {
         (None, None) => {}
-        (Some(current), Some(new)) => match fields.take(Password::parse(&new)) {
+        (Some(current), Some(new)) => match fields.take(
+            Password::parse(&new)
+                .map_err(|e| domain::ValidationError::new("new_password", e.message)),
+        ) {
             Some(new) => change.password = Some((current, new)),
             None => broken = true,
         },
@@ -212,12 +215,16 @@ pub(crate) async fn administer(
     if role.is_none() && body.is_active.is_none() {
         return Err(ApiError::invalid("role", "give role and/or is_active"));
     }
-    let mut user = state.accounts.user(id).await?;
+    let mut changed = None;
     if let Some(role) = role {
-        user = state.accounts.set_role(&actor, id, role).await?;
+        changed = Some(state.accounts.set_role(&actor, id, role).await?);
     }
     if let Some(active) = body.is_active {
-        user = state.accounts.set_active(&actor, id, active).await?;
+        changed = Some(state.accounts.set_active(&actor, id, active).await?);
     }
+    let user = match changed {
+        Some(user) => user,
+        None => state.accounts.user(id).await?,
+    };
     Ok(HttpResponse::Ok().json(UserView::new(&user, true)))
 }
