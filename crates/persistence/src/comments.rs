@@ -1,5 +1,7 @@
 //! `comments` rows (joined with their author's username) and the [`CommentStore`] port.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
@@ -88,26 +90,46 @@ async fn insert(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comm
         .ok_or_else(|| Error::corrupt("comment vanished right after insert"))
 }
 
+/// Two indexed queries rather than one join: joined, the optimizer may drive from `users`
+/// and sort every comment of the video (seen with 4,400 comments: 18 ms instead of < 1 ms).
 async fn newest_for_video(
     conn: &mut AsyncMysqlConnection,
     video: &VideoId,
     page: PageRequest<CommentId>,
 ) -> Result<Page<Comment, CommentId>> {
     let limit = usize::from(page.limit());
-    let mut query = live_comments!()
+    let mut query = comments::table
         .filter(comments::video_id.eq(video.as_str()))
+        .filter(comments::deleted_at.is_null())
         .order(comments::id.desc())
         .limit(i64::from(page.limit()) + 1)
+        .select(CommentRow::as_select())
         .into_boxed();
     if let Some(before) = page.before() {
         query = query.filter(comments::id.lt(before.to_bytes().to_vec()));
     }
-    let rows: Vec<AuthoredRow> = query.load(conn).await?;
+    let mut rows: Vec<CommentRow> = query.load(conn).await?;
     let more = rows.len() > limit;
+    rows.truncate(limit);
+    let mut authors: Vec<Vec<u8>> = rows.iter().map(|r| r.user_id.clone()).collect();
+    authors.sort_unstable();
+    authors.dedup();
+    let names: HashMap<Vec<u8>, String> = users::table
+        .filter(users::id.eq_any(&authors))
+        .select((users::id, users::username))
+        .load::<(Vec<u8>, String)>(conn)
+        .await?
+        .into_iter()
+        .collect();
     let items: Vec<Comment> = rows
         .into_iter()
-        .take(limit)
-        .map(into_comment)
+        .map(|row| {
+            let name = names
+                .get(&row.user_id)
+                .cloned()
+                .ok_or_else(|| Error::corrupt("comment without an author"))?;
+            into_comment((row, name))
+        })
         .collect::<Result<_>>()?;
     let next = if more {
         items.last().map(|c| c.id)
