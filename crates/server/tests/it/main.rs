@@ -1,6 +1,11 @@
 //! Black-box tests: the real server on port 0, against a real MariaDB.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod api;
+mod api_auth;
+mod api_comments;
+mod api_errors;
+mod api_users;
 mod health;
 mod outage;
 

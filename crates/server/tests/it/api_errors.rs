@@ -1,0 +1,365 @@
+//! The error envelope over HTTP: bad bodies (400, 413, 415, 422), unknown routes (404),
+//! wrong methods (405), rate limits (429 with Retry-After), and that no bad request ever
+//! gets a 500 or a body that is not the envelope.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::api::{Api, PASSWORD, Reply, assert_envelope, email_of};
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_json_is_400_malformed_json() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let bearer = format!("Bearer {}", ann.access);
+    for body in ["{not json", "{\"email\": ", "", "nul\u{0}", "{'a': 1}"] {
+        let reply = api
+            .raw(Method::POST, "/api/auth/login", &[JSON], body)
+            .await;
+        reply.assert_error(400, "malformed_json");
+
+        let reply = api
+            .raw(
+                Method::POST,
+                "/api/videos/video1/comments",
+                &[JSON, ("authorization", bearer.as_str())],
+                body,
+            )
+            .await;
+        reply.assert_error(400, "malformed_json");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_not_json_is_415() {
+    let api = Api::start().await;
+    let body = json!({ "email": email_of("ann"), "password": PASSWORD }).to_string();
+    for headers in [
+        vec![("content-type", "text/plain")],
+        vec![("content-type", "application/x-www-form-urlencoded")],
+        vec![],
+    ] {
+        let reply = api
+            .raw(Method::POST, "/api/auth/login", &headers, body.clone())
+            .await;
+        reply.assert_error(415, "unsupported_media_type");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_configured_limit_is_413() {
+    let api = Api::with(&[("RTS_HTTP_MAX_BODY_BYTES", "2048")]).await;
+    let ann = api.register("ann").await;
+
+    let big = json!({
+        "email": email_of("bob"),
+        "username": "bob",
+        "password": PASSWORD,
+        "device_info": { "padding": "x".repeat(3000) },
+    });
+    let reply = api.post("/api/auth/register", None, big).await;
+    reply.assert_error(413, "payload_too_large");
+
+    let comment = json!({ "content": "y".repeat(2500) });
+    api.post("/api/videos/video1/comments", ann.token(), comment)
+        .await
+        .assert_error(413, "payload_too_large");
+
+    // Just under the limit is read (and judged on its content).
+    let small = json!({ "content": "z".repeat(1900) });
+    api.post("/api/videos/video1/comments", ann.token(), small)
+        .await
+        .assert_status(201);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_over_the_default_limit_is_413() {
+    let api = Api::start().await;
+    let big = json!({
+        "email": email_of("bob"),
+        "username": "bob",
+        "password": PASSWORD,
+        "device_info": { "padding": "x".repeat(70_000) },
+    });
+    api.post("/api/auth/register", None, big)
+        .await
+        .assert_error(413, "payload_too_large");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_routes_are_404_with_the_envelope() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    for path in [
+        "/nope",
+        "/api",
+        "/api/nope",
+        "/api/videos",
+        "/api/videos/video1",
+        "/api/videos/video1/comments/extra",
+        "/api/auth",
+        "/api/comments",
+        "/api/me/extra",
+    ] {
+        api.get(path, None).await.assert_error(404, "not_found");
+        api.get(path, ann.token())
+            .await
+            .assert_error(404, "not_found");
+        api.post(path, ann.token(), json!({}))
+            .await
+            .assert_error(404, "not_found");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_method_is_405_with_the_envelope() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let comment = format!("/api/comments/{}", uuid::Uuid::now_v7());
+    for (method, path) in [
+        (Method::PUT, "/api/me"),
+        (Method::DELETE, "/api/me"),
+        (Method::POST, "/api/me"),
+        (Method::GET, "/api/auth/login"),
+        (Method::GET, "/api/auth/register"),
+        (Method::DELETE, "/api/auth/logout"),
+        (Method::PUT, "/api/devices"),
+        (
+            Method::GET,
+            "/api/devices/0190a0e0-0000-7000-8000-000000000000",
+        ),
+        (Method::DELETE, "/api/users"),
+        (Method::PUT, "/api/videos/video1/comments"),
+        (Method::POST, comment.as_str()),
+        (Method::PUT, comment.as_str()),
+    ] {
+        let reply = api
+            .call(method.clone(), path, ann.token(), Some(json!({})))
+            .await;
+        reply.assert_error(405, "method_not_allowed");
+    }
+}
+
+/// A grab bag of hostile and sloppy requests: each gets the envelope, none a 5xx.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_is_the_json_envelope_and_never_a_500() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let comment = api.comment(&ann, "video1", "hello").await;
+    let comment_path = format!("/api/comments/{}", comment["id"].as_str().unwrap_or("x"));
+
+    let long_path = format!("/api/videos/{}/comments", "v".repeat(5000));
+    let calls: Vec<(Method, String, Option<&str>, Option<Value>)> = vec![
+        (Method::GET, "/api/users?limit=x".into(), ann.token(), None),
+        (Method::GET, "/api/users?limit=0".into(), ann.token(), None),
+        (Method::GET, "/api/users/%00".into(), ann.token(), None),
+        (Method::GET, long_path, None, None),
+        (
+            Method::GET,
+            "/api/videos/video1/comments?limit=1&limit=2".into(),
+            None,
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/videos/video1/comments?cursor=%FF%FE".into(),
+            None,
+            None,
+        ),
+        (
+            Method::GET,
+            "/api/videos/video1/comments?cursor=_____________________w".into(),
+            None,
+            None,
+        ),
+        (
+            Method::POST,
+            "/api/auth/register".into(),
+            None,
+            Some(json!({
+                "email": "😀@example.com",
+                "username": "😀😀😀",
+                "password": PASSWORD,
+            })),
+        ),
+        (
+            Method::POST,
+            "/api/auth/login".into(),
+            None,
+            Some(json!({ "email": email_of("ann"), "password": "p".repeat(2000) })),
+        ),
+        (
+            Method::POST,
+            "/api/auth/refresh".into(),
+            None,
+            Some(json!({ "refresh_token": "\u{0}\u{1}" })),
+        ),
+        (
+            Method::POST,
+            "/api/auth/refresh".into(),
+            None,
+            Some(json!({ "refresh_token": ["a"] })),
+        ),
+        (
+            Method::PATCH,
+            "/api/me".into(),
+            ann.token(),
+            Some(json!({ "username": 7 })),
+        ),
+        (
+            Method::PATCH,
+            comment_path.clone(),
+            ann.token(),
+            Some(json!({ "content": { "nested": true } })),
+        ),
+        (
+            Method::PATCH,
+            format!("/api/users/{}", ann.user_id),
+            ann.token(),
+            Some(json!({ "role": "admin", "is_active": false })),
+        ),
+        (Method::DELETE, "/api/devices/%20".into(), ann.token(), None),
+    ];
+    let mut answers: Vec<Reply> = Vec::new();
+    for (method, path, token, body) in calls {
+        let reply = api.call(method.clone(), &path, token, body).await;
+        assert!(
+            reply.status.as_u16() < 500,
+            "{method} {path}: never a 5xx: {reply:#?}"
+        );
+        if !reply.status.is_success() {
+            assert_envelope(&reply);
+        }
+        answers.push(reply);
+    }
+    // The server is still fine afterwards.
+    api.get("/api/me", ann.token()).await.assert_status(200);
+    assert!(!answers.is_empty());
+}
+
+/// Device info nested deeper than the database accepts (MariaDB's JSON depth limit is
+/// 32) is an invalid field, not a failure inside the database.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deeply_nested_device_info_is_422_not_a_500() {
+    let api = Api::start().await;
+    api.register("ann").await;
+    let mut deep = json!({ "leaf": true });
+    for _ in 0..40 {
+        deep = json!({ "n": deep });
+    }
+    let register = api
+        .post(
+            "/api/auth/register",
+            None,
+            json!({
+                "email": email_of("deep"),
+                "username": "deep",
+                "password": PASSWORD,
+                "device_info": deep.clone(),
+            }),
+        )
+        .await;
+    register.assert_error(422, "validation_failed");
+    assert_eq!(register.fields(), ["device_info"], "{register:#?}");
+
+    let login = api
+        .post(
+            "/api/auth/login",
+            None,
+            json!({
+                "email": email_of("ann"),
+                "password": PASSWORD,
+                "device_info": deep,
+            }),
+        )
+        .await;
+    login.assert_error(422, "validation_failed");
+    assert_eq!(login.fields(), ["device_info"], "{login:#?}");
+}
+
+// ---- rate limits ---------------------------------------------------------------------
+
+/// The `Retry-After` header, in whole seconds.
+fn retry_after(reply: &Reply) -> u64 {
+    let value = reply
+        .headers
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("a Retry-After header: {reply:#?}"));
+    value
+        .parse()
+        .unwrap_or_else(|_| panic!("Retry-After is whole seconds: {value:?}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fourth_login_of_an_account_in_a_minute_is_429() {
+    let api = Api::with(&[("RTS_RATE_LOGINS_PER_ACCOUNT", "3")]).await;
+    api.register("ann").await;
+    api.register("bob").await;
+
+    // Failed attempts count too.
+    api.login(&email_of("ann"), "wrong password", "phone")
+        .await
+        .assert_error(401, "invalid_credentials");
+    api.login_ok("ann", "phone").await;
+    api.login_ok("ann", "phone").await;
+
+    let limited = api.login(&email_of("ann"), PASSWORD, "phone").await;
+    limited.assert_error(429, "rate_limited");
+    let wait = retry_after(&limited);
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+
+    // Another account has a budget of its own.
+    api.login_ok("bob", "phone").await;
+    // The limit is per account, whatever the spelling of its email.
+    api.login(" ANN@example.com", PASSWORD, "laptop")
+        .await
+        .assert_error(429, "rate_limited");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_from_one_address_are_limited_too() {
+    let api = Api::with(&[("RTS_RATE_LOGINS_PER_IP", "2")]).await;
+    for name in ["ann", "bob", "cat"] {
+        api.register(name).await;
+    }
+    api.login_ok("ann", "phone").await;
+    api.login(&email_of("nobody"), PASSWORD, "phone")
+        .await
+        .assert_error(401, "invalid_credentials");
+    let limited = api.login(&email_of("cat"), PASSWORD, "phone").await;
+    limited.assert_error(429, "rate_limited");
+    assert!(retry_after(&limited) >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_third_comment_of_a_user_in_a_minute_is_429() {
+    let api = Api::with(&[("RTS_RATE_COMMENTS_PER_USER", "2")]).await;
+    let ann = api.register("ann").await;
+    let bob = api.register("bob").await;
+    api.comment(&ann, "video1", "one").await;
+    api.comment(&ann, "video2", "two").await;
+
+    let limited = api
+        .post(
+            "/api/videos/video1/comments",
+            ann.token(),
+            json!({ "content": "three" }),
+        )
+        .await;
+    limited.assert_error(429, "rate_limited");
+    let wait = retry_after(&limited);
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+
+    // Not stored; and other users are not affected.
+    let listed = api.get("/api/videos/video1/comments", None).await;
+    assert_eq!(
+        listed.assert_status(200)["comments"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    api.comment(&bob, "video1", "mine").await;
+}
