@@ -2,8 +2,10 @@
 //! runs migrations and seeds through the real `realtime-server` binary, runs the server for
 //! development, and runs every test and check the way CI does.
 
+mod bench;
 mod cargo;
 mod schemathesis;
+mod server;
 mod services;
 
 use std::process::ExitCode;
@@ -41,6 +43,11 @@ enum Command {
     Test,
     /// services + schemathesis against a running server (part of `test`).
     Schemathesis,
+    /// Benchmarks against a release build (figures go to docs/benchmarks.md).
+    Bench {
+        #[command(subcommand)]
+        scenario: bench::Scenario,
+    },
     /// What CI runs: fmt check, clippy with warnings denied, then `test`.
     Ci,
 }
@@ -74,6 +81,9 @@ fn main() -> ExitCode {
         Command::Dev => dev(),
         Command::Test => test(),
         Command::Schemathesis => services::ensure().and_then(|env| schemathesis::run(&env)),
+        Command::Bench { scenario } => {
+            services::ensure().and_then(|env| bench::run(&env, scenario))
+        }
         Command::Ci => ci(),
     };
     match outcome {

@@ -1,0 +1,212 @@
+//! The REST scenario: N clients hammer one endpoint per phase for a fixed time.
+//! Phase 1 logs in (argon2id verification dominates) while a prober measures `/healthz`
+//! latency; phase 2 posts comments; phase 3 reads the newest page of comments.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::future::join_all;
+use reqwest::Client;
+use serde_json::{Value, json};
+
+use crate::stats::Samples;
+
+struct Phase {
+    name: &'static str,
+    samples: Samples,
+    elapsed: Duration,
+}
+
+impl Phase {
+    fn report(&mut self) {
+        let rate = self.samples.count() as f64 / self.elapsed.as_secs_f64();
+        let (p50, p99, max) = self.samples.percentiles_ms();
+        println!(
+            "| {} | {} | {:.0}/s | {p50:.1} | {p99:.1} | {max:.1} | {} |",
+            self.name,
+            self.samples.count(),
+            rate,
+            self.samples.errors
+        );
+    }
+}
+
+async fn post(
+    client: &Client,
+    url: &str,
+    token: Option<&str>,
+    body: &Value,
+) -> Result<Value, String> {
+    let mut req = client.post(url).json(body);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let res = req.send().await.map_err(|e| e.to_string())?;
+    let status = res.status();
+    let body: Value = res.json().await.map_err(|e| e.to_string())?;
+    if status.is_success() {
+        Ok(body)
+    } else {
+        Err(format!("{url}: {status} {body}"))
+    }
+}
+
+/// Runs `clients` copies of `request` until `duration` has passed.
+async fn phase<F, Fut>(name: &'static str, clients: usize, duration: Duration, request: F) -> Phase
+where
+    F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let request = Arc::new(request);
+    let started = Instant::now();
+    let workers = (0..clients).map(|worker| {
+        let request = request.clone();
+        tokio::spawn(async move {
+            let mut samples = Samples::default();
+            let mut n = 0u64;
+            while started.elapsed() < duration {
+                let t = Instant::now();
+                if request(worker, n).await {
+                    samples.record(t.elapsed());
+                } else {
+                    samples.errors += 1;
+                }
+                n += 1;
+            }
+            samples
+        })
+    });
+    let mut samples = Samples::default();
+    for s in join_all(workers).await.into_iter().flatten() {
+        samples.merge(s);
+    }
+    Phase {
+        name,
+        samples,
+        elapsed: started.elapsed(),
+    }
+}
+
+pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), String> {
+    let client = Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let api = format!("{base}/api");
+    let run_id = std::process::id();
+
+    eprintln!("loadgen: registering {clients} users");
+    let mut tokens = Vec::new();
+    for i in 0..clients {
+        let session = post(
+            &client,
+            &format!("{api}/auth/register"),
+            None,
+            &json!({
+                "email": format!("bench{run_id}x{i}@example.com"),
+                "username": format!("bench{run_id}x{i}"),
+                "password": "bench-password",
+                "device_id": format!("bench-{i}"),
+            }),
+        )
+        .await?;
+        let token = session["access_token"]
+            .as_str()
+            .ok_or("no access token")?
+            .to_owned();
+        tokens.push(token);
+    }
+    let tokens = Arc::new(tokens);
+
+    println!("| phase | requests | rate | p50 ms | p99 ms | max ms | errors |");
+    println!("|---|---|---|---|---|---|---|");
+
+    // Phase 1: logins, with /healthz probed every 10 ms alongside.
+    let probe_client = client.clone();
+    let health_url = format!("{base}/healthz");
+    let prober = tokio::spawn(async move {
+        let mut samples = Samples::default();
+        let started = Instant::now();
+        while started.elapsed() < duration {
+            let t = Instant::now();
+            match probe_client.get(&health_url).send().await {
+                Ok(r) if r.status().is_success() => samples.record(t.elapsed()),
+                _ => samples.errors += 1,
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        samples
+    });
+    let (c, url) = (client.clone(), format!("{api}/auth/login"));
+    let mut logins = phase(
+        "POST /api/auth/login",
+        clients,
+        duration,
+        move |worker, _| {
+            let (c, url) = (c.clone(), url.clone());
+            async move {
+                post(
+                    &c,
+                    &url,
+                    None,
+                    &json!({
+                        "email": format!("bench{run_id}x{worker}@example.com"),
+                        "password": "bench-password",
+                        "device_id": format!("bench-{worker}"),
+                    }),
+                )
+                .await
+                .is_ok()
+            }
+        },
+    )
+    .await;
+    logins.report();
+    let mut health = Phase {
+        name: "GET /healthz during logins",
+        samples: prober.await.map_err(|e| e.to_string())?,
+        elapsed: duration,
+    };
+    health.report();
+
+    // Phase 2: comment writes, one video per client.
+    let (c, t, url) = (client.clone(), tokens.clone(), api.clone());
+    let mut writes = phase("POST comments", clients, duration, move |worker, n| {
+        let (c, t, url) = (c.clone(), t.clone(), url.clone());
+        async move {
+            post(
+                &c,
+                &format!("{url}/videos/bench-{run_id}-{}/comments", worker % 8),
+                Some(&t[worker]),
+                &json!({ "content": format!("comment {n} from client {worker}") }),
+            )
+            .await
+            .is_ok()
+        }
+    })
+    .await;
+    writes.report();
+
+    // Phase 3: reads of the newest 50 comments.
+    let (c, url) = (client.clone(), api.clone());
+    let mut reads = phase(
+        "GET comments (50 per page)",
+        clients,
+        duration,
+        move |worker, _| {
+            let (c, url) = (c.clone(), url.clone());
+            async move {
+                c.get(format!(
+                    "{url}/videos/bench-{run_id}-{}/comments?limit=50",
+                    worker % 8
+                ))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            }
+        },
+    )
+    .await;
+    reads.report();
+    Ok(())
+}

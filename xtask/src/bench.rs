@@ -1,0 +1,68 @@
+//! `cargo xtask bench`: release builds of the server and the load generator, a fresh
+//! database, and the scenario's report (a markdown table for docs/benchmarks.md).
+
+use std::process::Command;
+
+use clap::Subcommand;
+
+use crate::cargo;
+use crate::server;
+
+#[derive(Subcommand)]
+pub enum Scenario {
+    /// Logins, comment writes and reads per second; /healthz latency during a login burst.
+    Rest {
+        /// Seconds per phase.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+    },
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores, {cpu}")
+}
+
+pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
+    let dir = server::build(true, &["server", "loadgen"])?;
+    let settings = server::settings(env, "rts_bench")?;
+    let running = server::start_fresh(&dir.join("realtime-server"), &settings, false)?;
+    let base = format!("http://{}", running.addr);
+    println!("machine: {}", machine());
+    let mut cmd = Command::new(dir.join("loadgen"));
+    cmd.args(["--base", &base]);
+    match scenario {
+        Scenario::Rest { seconds, clients } => {
+            println!(
+                "scenario: rest, {clients} clients, {seconds} s per phase (release build, rate limits off)"
+            );
+            cmd.args([
+                "rest",
+                "--seconds",
+                &seconds.to_string(),
+                "--clients",
+                &clients.to_string(),
+            ]);
+        }
+    }
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run loadgen: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("loadgen failed ({status})"))
+    }
+}
