@@ -1,7 +1,8 @@
 //! Running cargo and the server binary as child processes, with the service URLs in their
 //! environment.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
 
 /// Environment variables to pass on: name, value.
 pub type Env = [(String, String)];
@@ -37,4 +38,57 @@ pub fn server(env: &Env, args: &[&str]) -> Result<(), String> {
     ];
     full.extend_from_slice(args);
     run(env, &full)
+}
+
+/// Totals of `test result:` lines.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TestCounts {
+    pub passed: u64,
+    pub failed: u64,
+    pub ignored: u64,
+}
+
+/// `cargo test <args>`, its output passed through, with the results counted.
+pub fn test(env: &Env, args: &[&str]) -> Result<TestCounts, String> {
+    let mut child = cargo_command()
+        .arg("test")
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    let mut counts = TestCounts::default();
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            println!("{line}");
+            if let Some(summary) = line.strip_prefix("test result: ") {
+                let number_before = |word: &str| -> u64 {
+                    summary
+                        .split(';')
+                        .find_map(|part| {
+                            part.trim()
+                                .trim_start_matches("ok. ")
+                                .trim_start_matches("FAILED. ")
+                                .strip_suffix(word)
+                        })
+                        .and_then(|n| n.trim().parse().ok())
+                        .unwrap_or(0)
+                };
+                counts.passed += number_before("passed");
+                counts.failed += number_before("failed");
+                counts.ignored += number_before("ignored");
+            }
+        }
+    }
+    let status = child.wait().map_err(|e| format!("cargo test: {e}"))?;
+    if status.success() {
+        Ok(counts)
+    } else {
+        Err(format!(
+            "`cargo test {}` failed ({status}): {} passed, {} failed",
+            args.join(" "),
+            counts.passed,
+            counts.failed
+        ))
+    }
 }

@@ -121,8 +121,14 @@ fn dev() -> Result<(), String> {
 fn test() -> Result<(), String> {
     let env = services::ensure()?;
     println!("==> cargo test --workspace");
-    cargo::run(&env, &["test", "--workspace", "--locked"])?;
-    schemathesis::run(&env)
+    let counts = cargo::test(&env, &["--workspace", "--locked"])?;
+    schemathesis::run(&env)?;
+    // One closing line for people and CI alike (schemathesis printed its own summary above).
+    println!(
+        "cargo tests: {} passed, {} failed, {} skipped",
+        counts.passed, counts.failed, counts.ignored
+    );
+    Ok(())
 }
 
 fn ci() -> Result<(), String> {
