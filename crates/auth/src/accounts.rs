@@ -148,6 +148,9 @@ impl Accounts {
             }
         }
         self.sessions.gate().forget_user(user);
+        if !active {
+            stores.live.user_deactivated(user);
+        }
         self.sessions
             .audit(AuditEntry {
                 action: if active {

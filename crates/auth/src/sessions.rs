@@ -11,7 +11,7 @@ use chrono::Utc;
 use domain::audit::{AuditAction, AuditEntry};
 use domain::limits::{RateKey, RateLimiter};
 use domain::policy::Actor;
-use domain::ports::{AuditLog, DeviceStore, RefreshTokenStore, UserStore};
+use domain::ports::{AuditLog, DeviceStore, LiveConnections, RefreshTokenStore, UserStore};
 use domain::tokens::{NewRefreshToken, Rotation};
 use domain::{
     Device, DeviceId, DeviceRowId, Email, NewUser, RefreshTokenId, Role, User, UserId, Username,
@@ -32,6 +32,8 @@ pub struct Stores {
     pub tokens: Arc<dyn RefreshTokenStore>,
     pub audit: Arc<dyn AuditLog>,
     pub limiter: Arc<dyn RateLimiter>,
+    /// Sockets to close when a device or user is revoked.
+    pub live: Arc<dyn LiveConnections>,
 }
 
 /// Token lifetimes.
@@ -257,7 +259,7 @@ impl Sessions {
                     Ok(()) | Err(domain::Error::NotFound(_)) => {}
                     Err(e) => return Err(e.into()),
                 }
-                self.gate.forget_device(device);
+                self.signed_out(device);
                 self.audit(AuditEntry {
                     action: AuditAction::RefreshTokenReused,
                     actor: Some(user_id),
@@ -280,8 +282,23 @@ impl Sessions {
             .devices
             .deactivate(actor.user_id, actor.device)
             .await?;
-        self.gate.forget_device(actor.device);
+        self.signed_out(actor.device);
         Ok(())
+    }
+
+    /// The device's tokens were revoked: forget cached answers and close its sockets.
+    fn signed_out(&self, device: DeviceRowId) {
+        self.gate.forget_device(device);
+        self.stores.live.device_revoked(device);
+    }
+
+    /// The device the caller's token was issued to.
+    pub async fn device(&self, actor: &Actor) -> Result<Device> {
+        self.stores
+            .devices
+            .by_id(actor.device)
+            .await?
+            .ok_or(Error::InvalidToken)
     }
 
     /// The actor behind a bearer access token, if the token is ours, unexpired, and its
@@ -303,7 +320,7 @@ impl Sessions {
             .deactivate(actor.user_id, device)
             .await?;
         self.stores.tokens.revoke_device(device).await?;
-        self.gate.forget_device(device);
+        self.signed_out(device);
         self.audit(AuditEntry {
             action: AuditAction::DeviceRevoked,
             actor: Some(actor.user_id),

@@ -102,6 +102,23 @@ impl Comments {
         self.store.newest_for_video(video, page).await
     }
 
+    /// Every comment after `after` (oldest first), up to `limit`; the flag says whether
+    /// that was all of them (a reconnecting client missed nothing).
+    pub async fn since(
+        &self,
+        video: &VideoId,
+        after: CommentId,
+        limit: u16,
+    ) -> Result<(Vec<Comment>, bool)> {
+        let mut items = self
+            .store
+            .after_for_video(video, after, limit.saturating_add(1))
+            .await?;
+        let complete = items.len() <= usize::from(limit);
+        items.truncate(usize::from(limit));
+        Ok((items, complete))
+    }
+
     /// Replaces the text of a comment; only its author may, whatever the role.
     pub async fn edit(&self, actor: &Actor, id: CommentId, body: CommentBody) -> Result<Comment> {
         let current = self.get(id).await?;

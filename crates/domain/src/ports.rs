@@ -48,6 +48,13 @@ pub trait CommentStore: Send + Sync {
         video: &VideoId,
         page: PageRequest<CommentId>,
     ) -> Result<Page<Comment, CommentId>>;
+    /// Live comments of the video after `after`, oldest first, at most `limit`.
+    async fn after_for_video(
+        &self,
+        video: &VideoId,
+        after: CommentId,
+        limit: u16,
+    ) -> Result<Vec<Comment>>;
     /// `NotFound` if the comment does not exist or was deleted.
     async fn update_body(&self, id: CommentId, body: CommentBody) -> Result<Comment>;
     /// `NotFound` if the comment does not exist or was already deleted.
@@ -126,4 +133,21 @@ pub trait HealthProbe: Send + Sync {
     fn name(&self) -> &'static str;
     /// `Ok` when the dependency answers now; otherwise a reason safe to show operators.
     async fn check(&self) -> std::result::Result<(), String>;
+}
+
+/// Live connections (WebSockets) that must end when their credentials do.
+pub trait LiveConnections: Send + Sync {
+    /// Closes every connection of the device.
+    fn device_revoked(&self, device: DeviceRowId);
+    /// Closes every connection of the user.
+    fn user_deactivated(&self, user: UserId);
+}
+
+/// No live connections (tools, tests of the REST side alone).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoLiveConnections;
+
+impl LiveConnections for NoLiveConnections {
+    fn device_revoked(&self, _device: DeviceRowId) {}
+    fn user_deactivated(&self, _user: UserId) {}
 }

@@ -111,6 +111,38 @@ async fn newest_for_video(
     let mut rows: Vec<CommentRow> = query.load(conn).await?;
     let more = rows.len() > limit;
     rows.truncate(limit);
+    let items = with_authors(conn, rows).await?;
+    let next = if more {
+        items.last().map(|c| c.id)
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+async fn after_for_video(
+    conn: &mut AsyncMysqlConnection,
+    video: &VideoId,
+    after: CommentId,
+    limit: u16,
+) -> Result<Vec<Comment>> {
+    let rows: Vec<CommentRow> = comments::table
+        .filter(comments::video_id.eq(video.as_str()))
+        .filter(comments::deleted_at.is_null())
+        .filter(comments::id.gt(after.to_bytes().to_vec()))
+        .order(comments::id.asc())
+        .limit(i64::from(limit))
+        .select(CommentRow::as_select())
+        .load(conn)
+        .await?;
+    with_authors(conn, rows).await
+}
+
+/// Attaches each row's author name, fetched by primary key in one query.
+async fn with_authors(
+    conn: &mut AsyncMysqlConnection,
+    rows: Vec<CommentRow>,
+) -> Result<Vec<Comment>> {
     let mut authors: Vec<Vec<u8>> = rows.iter().map(|r| r.user_id.clone()).collect();
     authors.sort_unstable();
     authors.dedup();
@@ -121,8 +153,7 @@ async fn newest_for_video(
         .await?
         .into_iter()
         .collect();
-    let items: Vec<Comment> = rows
-        .into_iter()
+    rows.into_iter()
         .map(|row| {
             let name = names
                 .get(&row.user_id)
@@ -130,13 +161,7 @@ async fn newest_for_video(
                 .ok_or_else(|| Error::corrupt("comment without an author"))?;
             into_comment((row, name))
         })
-        .collect::<Result<_>>()?;
-    let next = if more {
-        items.last().map(|c| c.id)
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+        .collect()
 }
 
 async fn update_body(
@@ -206,6 +231,15 @@ impl CommentStore for Database {
         page: PageRequest<CommentId>,
     ) -> domain::Result<Page<Comment, CommentId>> {
         Ok(newest_for_video(&mut *self.conn().await?, video, page).await?)
+    }
+
+    async fn after_for_video(
+        &self,
+        video: &VideoId,
+        after: CommentId,
+        limit: u16,
+    ) -> domain::Result<Vec<Comment>> {
+        Ok(after_for_video(&mut *self.conn().await?, video, after, limit).await?)
     }
 
     async fn update_body(&self, id: CommentId, body: CommentBody) -> domain::Result<Comment> {
