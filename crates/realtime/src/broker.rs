@@ -1,0 +1,33 @@
+//! The Broker carries broadcasts between nodes. Every node publishes through it and
+//! delivers what it receives to its own subscribers; `LocalBroker` is the single-node case
+//! (straight to this node's hub). A Redis-backed broker arrives with multi-node support.
+
+use std::sync::Arc;
+
+use crate::frame::Encoded;
+use crate::hub::{Hub, SocketId};
+
+/// Publishes pre-serialized frames on a topic.
+pub trait Broker: Send + Sync + std::fmt::Debug {
+    /// Delivers `frame` to every subscriber of `topic` on every node, except the socket
+    /// `except` (on this node).
+    fn publish(&self, topic: &str, frame: Encoded, except: Option<SocketId>);
+}
+
+/// One node: publishing is delivering to the local hub.
+#[derive(Debug)]
+pub struct LocalBroker {
+    hub: Arc<Hub>,
+}
+
+impl LocalBroker {
+    pub fn new(hub: Arc<Hub>) -> Self {
+        Self { hub }
+    }
+}
+
+impl Broker for LocalBroker {
+    fn publish(&self, topic: &str, frame: Encoded, except: Option<SocketId>) {
+        self.hub.broadcast(topic, &frame, except);
+    }
+}

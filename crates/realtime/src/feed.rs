@@ -1,0 +1,54 @@
+//! Comment changes, wherever they come from (REST or a socket), reach the video's room:
+//! `new_comment` and `comment_updated` carry `{"comment": ...}`, `comment_deleted` carries
+//! `{"id", "video_id"}`.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use domain::ports::{CommentEvent, CommentEvents};
+use serde_json::json;
+
+use crate::broker::Broker;
+use crate::frame;
+use crate::video;
+use crate::views::comment_json;
+
+/// Publishes comment changes to `video:<id>` rooms through the broker.
+#[derive(Debug)]
+pub struct RoomFeed {
+    broker: Arc<dyn Broker>,
+}
+
+impl RoomFeed {
+    pub fn new(broker: Arc<dyn Broker>) -> Self {
+        Self { broker }
+    }
+}
+
+#[async_trait]
+impl CommentEvents for RoomFeed {
+    async fn publish(&self, event: CommentEvent) {
+        let (topic, event, payload) = match &event {
+            CommentEvent::Created(c) => (
+                video::topic(&c.video_id),
+                "new_comment",
+                json!({ "comment": comment_json(c) }),
+            ),
+            CommentEvent::Updated(c) => (
+                video::topic(&c.video_id),
+                "comment_updated",
+                json!({ "comment": comment_json(c) }),
+            ),
+            CommentEvent::Deleted { id, video_id } => (
+                video::topic(video_id),
+                "comment_deleted",
+                json!({ "id": id.to_string(), "video_id": video_id.as_str() }),
+            ),
+        };
+        let started = std::time::Instant::now();
+        self.broker
+            .publish(&topic, frame::broadcast(&topic, event, &payload), None);
+        metrics::histogram!("realtime_fanout_duration_seconds", "event" => event)
+            .record(started.elapsed().as_secs_f64());
+    }
+}

@@ -1,0 +1,244 @@
+//! Presence in the Phoenix.Presence wire format: one key per user, one meta per connection
+//! (each with its own `phx_ref`). Changes are coalesced per topic into one `presence_diff`
+//! per short window, so a room of N that N users join costs about N frames per window
+//! rather than N²/2. The state a joiner receives is the snapshot as of the last flush; every
+//! later change reaches it as a diff (phoenix.js ignores joins it already has).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+
+use crate::broker::Broker;
+use crate::frame;
+
+type Metas = BTreeMap<String, Vec<Value>>;
+
+#[derive(Debug, Default)]
+struct TopicState {
+    live: Metas,
+    joins: Metas,
+    leaves: Metas,
+    /// `live` as of the last flush, serialized.
+    snapshot: Option<Arc<str>>,
+    flush_scheduled: bool,
+}
+
+/// Who is in which room.
+#[derive(Debug)]
+pub struct Presence {
+    topics: Mutex<HashMap<String, TopicState>>,
+    broker: Arc<dyn Broker>,
+    window: Duration,
+    counter: AtomicU64,
+    node: u32,
+}
+
+fn metas_json(metas: &Metas) -> Value {
+    let mut out = Map::new();
+    for (key, list) in metas {
+        out.insert(key.clone(), json!({ "metas": list }));
+    }
+    Value::Object(out)
+}
+
+fn remove_ref(metas: &mut Metas, key: &str, phx_ref: &str) -> Option<Value> {
+    let list = metas.get_mut(key)?;
+    let at = list.iter().position(|m| m["phx_ref"] == phx_ref)?;
+    let meta = list.remove(at);
+    if list.is_empty() {
+        metas.remove(key);
+    }
+    Some(meta)
+}
+
+impl Presence {
+    pub fn new(broker: Arc<dyn Broker>, window: Duration) -> Arc<Self> {
+        let node = std::process::id() ^ (chrono::Utc::now().timestamp_subsec_nanos());
+        Arc::new(Self {
+            topics: Mutex::new(HashMap::new()),
+            broker,
+            window,
+            counter: AtomicU64::new(0),
+            node,
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, TopicState>> {
+        self.topics.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A fresh, unique, opaque ref: 12 bytes (time, node, counter), URL-safe base64.
+    fn next_ref(&self) -> String {
+        let n = self.counter.fetch_add(1, Ordering::Relaxed);
+        let t = chrono::Utc::now().timestamp_micros() as u32;
+        let mut bytes = [0u8; 12];
+        bytes[..4].copy_from_slice(&t.to_be_bytes());
+        bytes[4..8].copy_from_slice(&self.node.to_be_bytes());
+        bytes[8..].copy_from_slice(&(n as u32).to_be_bytes());
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// Adds a meta under `key` on `topic`; returns its `phx_ref` (for `untrack`).
+    pub fn track(self: &Arc<Self>, topic: &str, key: &str, mut meta: Map<String, Value>) -> String {
+        let phx_ref = self.next_ref();
+        meta.insert("phx_ref".into(), Value::String(phx_ref.clone()));
+        let meta = Value::Object(meta);
+        let schedule = {
+            let mut topics = self.lock();
+            let state = topics.entry(topic.to_owned()).or_default();
+            state
+                .live
+                .entry(key.to_owned())
+                .or_default()
+                .push(meta.clone());
+            state.joins.entry(key.to_owned()).or_default().push(meta);
+            !std::mem::replace(&mut state.flush_scheduled, true)
+        };
+        if schedule {
+            self.schedule_flush(topic);
+        }
+        phx_ref
+    }
+
+    /// Removes the meta `phx_ref` under `key` on `topic`.
+    pub fn untrack(self: &Arc<Self>, topic: &str, key: &str, phx_ref: &str) {
+        let schedule = {
+            let mut topics = self.lock();
+            let Some(state) = topics.get_mut(topic) else {
+                return;
+            };
+            let Some(meta) = remove_ref(&mut state.live, key, phx_ref) else {
+                return;
+            };
+            // Joined and left within one window: nobody needs to hear of it.
+            if remove_ref(&mut state.joins, key, phx_ref).is_none() {
+                state.leaves.entry(key.to_owned()).or_default().push(meta);
+            }
+            !std::mem::replace(&mut state.flush_scheduled, true)
+        };
+        if schedule {
+            self.schedule_flush(topic);
+        }
+    }
+
+    /// The `presence_state` payload for a joiner: the state as of the last flush.
+    pub fn snapshot(&self, topic: &str) -> Arc<str> {
+        let mut topics = self.lock();
+        let Some(state) = topics.get_mut(topic) else {
+            return Arc::from("{}");
+        };
+        if state.snapshot.is_none() {
+            // Nothing flushed yet: everything live is also pending, so either is right.
+            state.snapshot = Some(Arc::from(metas_json(&state.live).to_string()));
+        }
+        state.snapshot.clone().unwrap_or_else(|| Arc::from("{}"))
+    }
+
+    fn schedule_flush(self: &Arc<Self>, topic: &str) {
+        let this = Arc::clone(self);
+        let topic = topic.to_owned();
+        let window = self.window;
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn(async move {
+                    tokio::time::sleep(window).await;
+                    this.flush(&topic);
+                });
+            }
+            Err(_) => self.flush(&topic),
+        }
+    }
+
+    /// Sends the pending diff of `topic` as one `presence_diff` and refreshes the snapshot.
+    pub fn flush(&self, topic: &str) {
+        let frame = {
+            let mut topics = self.lock();
+            let Some(state) = topics.get_mut(topic) else {
+                return;
+            };
+            state.flush_scheduled = false;
+            let joins = std::mem::take(&mut state.joins);
+            let leaves = std::mem::take(&mut state.leaves);
+            state.snapshot = Some(Arc::from(metas_json(&state.live).to_string()));
+            if state.live.is_empty() {
+                topics.remove(topic);
+            }
+            if joins.is_empty() && leaves.is_empty() {
+                return;
+            }
+            let payload = json!({ "joins": metas_json(&joins), "leaves": metas_json(&leaves) });
+            frame::broadcast(topic, "presence_diff", &payload)
+        };
+        metrics::counter!("realtime_presence_diffs_total").increment(1);
+        self.broker.publish(topic, frame, None);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::LocalBroker;
+    use crate::hub::{Hub, Outbox};
+
+    fn meta(name: &str) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("username".into(), json!(name));
+        m
+    }
+
+    #[tokio::test]
+    async fn joins_within_a_window_become_one_diff() {
+        let hub = Arc::new(Hub::new());
+        let presence = Presence::new(
+            Arc::new(LocalBroker::new(hub.clone())),
+            Duration::from_millis(20),
+        );
+        let (outbox, mut rx) = Outbox::new(16);
+        hub.subscribe("video:1", 1, outbox);
+        let a = presence.track("video:1", "u1", meta("ann"));
+        let b = presence.track("video:1", "u1", meta("ann"));
+        presence.track("video:1", "u2", meta("bob"));
+        assert_ne!(a, b, "each connection has its own phx_ref");
+        let frame = rx.frames.recv().await.expect("a diff");
+        let v: Value = serde_json::from_str(&frame).expect("json");
+        assert_eq!(v[3], "presence_diff");
+        assert_eq!(
+            v[4]["joins"]["u1"]["metas"].as_array().map(Vec::len),
+            Some(2)
+        );
+        assert_eq!(v[4]["joins"]["u2"]["metas"][0]["username"], "bob");
+        assert_eq!(v[4]["leaves"], json!({}));
+        assert!(rx.frames.try_recv().is_err(), "one frame for three joins");
+        let state: Value = serde_json::from_str(&presence.snapshot("video:1")).expect("json");
+        assert_eq!(state["u1"]["metas"].as_array().map(Vec::len), Some(2));
+    }
+
+    #[tokio::test]
+    async fn a_leave_names_the_exact_meta_and_a_join_then_leave_in_one_window_is_silent() {
+        let hub = Arc::new(Hub::new());
+        let presence = Presence::new(
+            Arc::new(LocalBroker::new(hub.clone())),
+            Duration::from_millis(20),
+        );
+        let (outbox, mut rx) = Outbox::new(16);
+        hub.subscribe("video:1", 1, outbox);
+        let kept = presence.track("video:1", "u1", meta("ann"));
+        presence.flush("video:1");
+        rx.frames.recv().await.expect("join diff");
+
+        let brief = presence.track("video:1", "u2", meta("bob"));
+        presence.untrack("video:1", "u2", &brief);
+        presence.untrack("video:1", "u1", &kept);
+        let frame = rx.frames.recv().await.expect("leave diff");
+        let v: Value = serde_json::from_str(&frame).expect("json");
+        assert_eq!(v[4]["joins"], json!({}));
+        assert_eq!(v[4]["leaves"]["u1"]["metas"][0]["phx_ref"], kept.as_str());
+        assert!(v[4]["leaves"].get("u2").is_none());
+        assert_eq!(&*presence.snapshot("video:1"), "{}");
+    }
+}

@@ -1,0 +1,290 @@
+//! One socket's protocol state machine: frames in, frames out. It knows which topics the
+//! socket joined (with which join_ref), answers heartbeats, routes pushes to the room, and
+//! cleans up (presence, subscriptions) when dropped, whatever ended the connection.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use domain::VideoId;
+use domain::policy::Actor;
+use serde_json::{Value, json};
+
+use crate::frame::{self, Encoded, Inbound};
+use crate::hub::{Outbox, SocketId};
+use crate::{Realtime, video};
+
+/// The authenticated user behind a socket.
+#[derive(Clone, Debug)]
+pub struct SocketUser {
+    pub actor: Actor,
+    pub username: String,
+    /// The client-chosen device id, shown in presence metas.
+    pub device_id: String,
+}
+
+/// A frame that ends the connection (the transport closes with `code`).
+#[derive(Debug, thiserror::Error)]
+#[error("{reason}")]
+pub struct Fatal {
+    /// 1007 (invalid frame data) or 1009 (frame too big).
+    pub code: u16,
+    pub reason: String,
+}
+
+pub(crate) struct Joined {
+    pub join_ref: Value,
+    pub video: VideoId,
+    pub phx_ref: String,
+}
+
+/// A token bucket for pushes.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// The state of one connection.
+pub struct Session {
+    pub(crate) id: SocketId,
+    pub(crate) rt: Arc<Realtime>,
+    pub(crate) user: SocketUser,
+    pub(crate) outbox: Outbox,
+    pub(crate) channels: HashMap<String, Joined>,
+    bucket: Bucket,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("topics", &self.channels.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    pub(crate) fn new(id: SocketId, rt: Arc<Realtime>, user: SocketUser, outbox: Outbox) -> Self {
+        let burst = rt.config.push_burst;
+        Self {
+            id,
+            rt,
+            user,
+            outbox,
+            channels: HashMap::new(),
+            bucket: Bucket {
+                tokens: burst,
+                at: Instant::now(),
+            },
+        }
+    }
+
+    pub fn id(&self) -> SocketId {
+        self.id
+    }
+
+    /// Handles one text frame; returns the frames to write now, in order.
+    pub async fn receive(&mut self, text: &str) -> Result<Vec<Encoded>, Fatal> {
+        if text.len() > self.rt.config.max_frame_bytes {
+            return Err(Fatal {
+                code: 1009,
+                reason: format!(
+                    "frame of {} bytes is over the limit of {}",
+                    text.len(),
+                    self.rt.config.max_frame_bytes
+                ),
+            });
+        }
+        let frame = Inbound::decode(text).map_err(|e| Fatal {
+            code: 1007,
+            reason: e.to_string(),
+        })?;
+        metrics::counter!("realtime_frames_received_total", "event" => event_label(&frame.event))
+            .increment(1);
+        let mut out = Vec::new();
+        match (frame.topic.as_str(), frame.event.as_str()) {
+            ("phoenix", "heartbeat") => {
+                out.push(frame::reply(
+                    &Value::Null,
+                    &frame.reference,
+                    "phoenix",
+                    "ok",
+                    json!({}),
+                ));
+            }
+            (_, "phx_join") => self.join(frame, &mut out).await,
+            (_, "phx_leave") => self.leave(&frame, &mut out),
+            _ => self.push(frame, &mut out).await,
+        }
+        Ok(out)
+    }
+
+    async fn join(&mut self, frame: Inbound, out: &mut Vec<Encoded>) {
+        metrics::counter!("realtime_joins_total").increment(1);
+        let Some(video) = video::parse_topic(&frame.topic) else {
+            out.push(unmatched(&frame));
+            return;
+        };
+        let video = match video {
+            Ok(video) => video,
+            Err(reason) => {
+                out.push(frame::reply(
+                    &frame.join_ref,
+                    &frame.reference,
+                    &frame.topic,
+                    "error",
+                    json!({ "reason": reason }),
+                ));
+                return;
+            }
+        };
+        // A duplicate join replaces the old channel; its phx_close (with the OLD join_ref)
+        // goes out after the new join's reply.
+        let replaced = self.channels.remove(&frame.topic).map(|old| {
+            self.drop_channel(&frame.topic, &old);
+            frame::encode(
+                &old.join_ref,
+                &old.join_ref,
+                &frame.topic,
+                "phx_close",
+                &json!({}),
+            )
+        });
+        if self.channels.len() >= self.rt.config.max_channels {
+            out.push(frame::reply(
+                &frame.join_ref,
+                &frame.reference,
+                &frame.topic,
+                "error",
+                json!({ "reason": "too many channels joined" }),
+            ));
+            out.extend(replaced);
+            return;
+        }
+        match video::join(self, &frame, video).await {
+            Ok(frames) => out.extend(frames),
+            Err(reply) => out.push(reply),
+        }
+        out.extend(replaced);
+    }
+
+    fn leave(&mut self, frame: &Inbound, out: &mut Vec<Encoded>) {
+        let reply = || {
+            frame::reply(
+                &frame.join_ref,
+                &frame.reference,
+                &frame.topic,
+                "ok",
+                json!({}),
+            )
+        };
+        match self.channels.get(&frame.topic) {
+            None => out.push(reply()),
+            Some(joined) if frame.join_ref.is_null() || frame.join_ref == joined.join_ref => {
+                if let Some(joined) = self.channels.remove(&frame.topic) {
+                    self.drop_channel(&frame.topic, &joined);
+                    out.push(frame::reply(
+                        &joined.join_ref,
+                        &frame.reference,
+                        &frame.topic,
+                        "ok",
+                        json!({}),
+                    ));
+                    out.push(frame::encode(
+                        &joined.join_ref,
+                        &joined.join_ref,
+                        &frame.topic,
+                        "phx_close",
+                        &json!({}),
+                    ));
+                }
+            }
+            // A stale join_ref: that channel instance is already gone.
+            Some(_) => {}
+        }
+    }
+
+    async fn push(&mut self, frame: Inbound, out: &mut Vec<Encoded>) {
+        let Some(joined) = self.channels.get(&frame.topic) else {
+            out.push(unmatched(&frame));
+            return;
+        };
+        if !(frame.join_ref.is_null() || frame.join_ref == joined.join_ref) {
+            return;
+        }
+        let join_ref = joined.join_ref.clone();
+        let video = joined.video.clone();
+        if !self.take_token() {
+            out.push(frame::reply(
+                &join_ref,
+                &frame.reference,
+                &frame.topic,
+                "error",
+                json!({ "reason": "rate_limited" }),
+            ));
+            return;
+        }
+        let (status, response) = video::handle_push(self, &frame, &video).await;
+        out.push(frame::reply(
+            &join_ref,
+            &frame.reference,
+            &frame.topic,
+            status,
+            response,
+        ));
+    }
+
+    fn take_token(&mut self) -> bool {
+        let now = Instant::now();
+        let refill =
+            now.duration_since(self.bucket.at).as_secs_f64() * self.rt.config.pushes_per_second;
+        self.bucket.tokens = (self.bucket.tokens + refill).min(self.rt.config.push_burst);
+        self.bucket.at = now;
+        if self.bucket.tokens >= 1.0 {
+            self.bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Unsubscribes and untracks one channel instance.
+    pub(crate) fn drop_channel(&self, topic: &str, joined: &Joined) {
+        self.rt.hub.unsubscribe(topic, self.id);
+        self.rt
+            .presence
+            .untrack(topic, &self.user.actor.user_id.to_string(), &joined.phx_ref);
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        for (topic, joined) in std::mem::take(&mut self.channels) {
+            self.drop_channel(&topic, &joined);
+        }
+        self.rt.forget_socket(self.id);
+    }
+}
+
+/// Phoenix's answer for a topic nobody handles: join_ref null.
+fn unmatched(frame: &Inbound) -> Encoded {
+    frame::reply(
+        &Value::Null,
+        &frame.reference,
+        &frame.topic,
+        "error",
+        json!({ "reason": "unmatched topic" }),
+    )
+}
+
+/// Events as metric labels: the known ones by name, anything else as "other".
+fn event_label(event: &str) -> &'static str {
+    match event {
+        "heartbeat" => "heartbeat",
+        "phx_join" => "phx_join",
+        "phx_leave" => "phx_leave",
+        "new_comment" => "new_comment",
+        "reaction" => "reaction",
+        _ => "other",
+    }
+}

@@ -1,0 +1,176 @@
+//! The `video:<id>` room: joining sends recent comments (or every comment since one the
+//! client already has) and presence; pushes post comments through the shared use case and
+//! send ephemeral reactions to the others in the room.
+
+use domain::{CommentBody, CommentId, Error, PageRequest, VideoId};
+use serde_json::{Map, Value, json};
+
+use crate::frame::{self, Encoded, Inbound};
+use crate::session::{Joined, Session};
+use crate::views::comment_json;
+
+const PREFIX: &str = "video:";
+
+pub(crate) fn topic(video: &VideoId) -> String {
+    format!("{PREFIX}{video}")
+}
+
+/// `None` for topics of other rooms (none exist yet); `Some(Err)` for a bad video id.
+pub(crate) fn parse_topic(topic: &str) -> Option<Result<VideoId, &'static str>> {
+    let id = topic.strip_prefix(PREFIX)?;
+    Some(VideoId::parse(id).map_err(|_| "invalid video id"))
+}
+
+fn reason(error: &Error) -> (&'static str, Value) {
+    let text = match error {
+        Error::Invalid(v) => {
+            return (
+                "validation_failed",
+                json!({ "reason": "validation_failed", "details": [{ "field": v.field, "message": v.message }] }),
+            );
+        }
+        Error::NotFound(_) => "not_found",
+        Error::Conflict(_) => "conflict",
+        Error::Unauthorized => "unauthorized",
+        Error::Forbidden(_) => "forbidden",
+        Error::RateLimited { .. } => "rate_limited",
+        Error::Unavailable { .. } => "unavailable",
+        Error::Internal(e) => {
+            tracing::error!(error = %e, "internal error in a video room");
+            "internal"
+        }
+    };
+    (text, json!({ "reason": text }))
+}
+
+/// Joins: loads history, subscribes, tracks presence; returns [reply, presence_state].
+pub(crate) async fn join(
+    session: &mut Session,
+    frame: &Inbound,
+    video: VideoId,
+) -> Result<Vec<Encoded>, Encoded> {
+    let error = |response: Value| {
+        frame::reply(
+            &frame.join_ref,
+            &frame.reference,
+            &frame.topic,
+            "error",
+            response,
+        )
+    };
+    let history = match frame.payload.get("since") {
+        None | Some(Value::Null) => {
+            let page = PageRequest::new(session.rt.config.join_history, None)
+                .map_err(|_| error(json!({ "reason": "internal" })))?;
+            session.rt.comments.list(&video, page).await.map(|p| {
+                let mut items = p.items;
+                items.reverse();
+                json!({ "comments": items.iter().map(comment_json).collect::<Vec<_>>() })
+            })
+        }
+        Some(Value::String(since)) => {
+            let Ok(since) = since.parse::<CommentId>() else {
+                return Err(error(
+                    json!({ "reason": "invalid since: give a comment id" }),
+                ));
+            };
+            let limit = session.rt.config.since_limit;
+            session.rt.comments.since(&video, since, limit).await.map(|(items, complete)| {
+                json!({ "comments": items.iter().map(comment_json).collect::<Vec<_>>(), "complete": complete })
+            })
+        }
+        Some(_) => {
+            return Err(error(
+                json!({ "reason": "invalid since: give a comment id" }),
+            ));
+        }
+    };
+    let response = history.map_err(|e| {
+        let (_, response) = reason(&e);
+        error(response)
+    })?;
+    let topic = frame.topic.clone();
+    // Subscribe before anything else so no broadcast after this point is missed, then
+    // read the presence snapshot (every later change arrives as a diff).
+    session
+        .rt
+        .hub
+        .subscribe(&topic, session.id, session.outbox.clone());
+    let mut meta = Map::new();
+    meta.insert("username".into(), json!(session.user.username));
+    meta.insert("device_id".into(), json!(session.user.device_id));
+    meta.insert("online_at".into(), json!(chrono::Utc::now().timestamp()));
+    let key = session.user.actor.user_id.to_string();
+    let phx_ref = session.rt.presence.track(&topic, &key, meta);
+    let state = session.rt.presence.snapshot(&topic);
+    session.channels.insert(
+        topic.clone(),
+        Joined {
+            join_ref: frame.join_ref.clone(),
+            video,
+            phx_ref,
+        },
+    );
+    let reply = frame::reply(&frame.join_ref, &frame.reference, &topic, "ok", response);
+    let join_ref = serde_json::to_string(&frame.join_ref).unwrap_or_else(|_| "null".into());
+    let topic_json = serde_json::to_string(&topic).unwrap_or_else(|_| "\"\"".into());
+    let presence_state: Encoded =
+        format!("[{join_ref},null,{topic_json},\"presence_state\",{state}]").into();
+    Ok(vec![reply, presence_state])
+}
+
+/// A push on a joined video room: returns (status, response) for the reply.
+pub(crate) async fn handle_push(
+    session: &Session,
+    frame: &Inbound,
+    video: &VideoId,
+) -> (&'static str, Value) {
+    match frame.event.as_str() {
+        "new_comment" => {
+            let Some(content) = frame.payload.get("content").and_then(Value::as_str) else {
+                return (
+                    "error",
+                    json!({ "reason": "invalid payload: content must be a string" }),
+                );
+            };
+            let body = match CommentBody::parse(content) {
+                Ok(body) => body,
+                Err(e) => return ("error", reason(&Error::Invalid(e)).1),
+            };
+            metrics::counter!("realtime_pushes_total", "event" => "new_comment").increment(1);
+            match session
+                .rt
+                .comments
+                .post(&session.user.actor, video.clone(), body)
+                .await
+            {
+                Ok(comment) => ("ok", json!({ "comment": comment_json(&comment) })),
+                Err(e) => ("error", reason(&e).1),
+            }
+        }
+        "reaction" => {
+            let Some(emoji) = frame.payload.get("emoji").and_then(Value::as_str) else {
+                return (
+                    "error",
+                    json!({ "reason": "invalid payload: emoji must be a string" }),
+                );
+            };
+            if emoji.is_empty() || emoji.len() > 32 || emoji.chars().any(char::is_control) {
+                return (
+                    "error",
+                    json!({ "reason": "invalid payload: emoji must be 1 to 32 bytes of text" }),
+                );
+            }
+            metrics::counter!("realtime_pushes_total", "event" => "reaction").increment(1);
+            let payload =
+                json!({ "user_id": session.user.actor.user_id.to_string(), "emoji": emoji });
+            let out = frame::broadcast(&frame.topic, "reaction", &payload);
+            session
+                .rt
+                .broker
+                .publish(&frame.topic, out, Some(session.id));
+            ("ok", json!({}))
+        }
+        _ => ("error", json!({ "reason": "unknown event" })),
+    }
+}
