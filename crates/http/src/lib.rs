@@ -7,6 +7,7 @@ mod extract;
 mod middleware;
 mod routes;
 mod serve;
+mod socket;
 mod state;
 mod views;
 

@@ -15,6 +15,7 @@ pub struct AppState {
     pub sessions: auth::Sessions,
     pub accounts: auth::Accounts,
     pub comments: Comments,
+    pub realtime: Arc<realtime::Realtime>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -8,9 +8,9 @@ use auth::{
     Stores,
 };
 use domain::comments::Comments;
-use domain::ports::NoCommentEvents;
 use http_api::{AppState, HttpOptions, RunningServer};
 use persistence::{Database, PoolOptions};
+use realtime::{Hub, LocalBroker, Realtime, RealtimeConfig, RoomFeed};
 
 use crate::config::Config;
 use crate::telemetry;
@@ -63,12 +63,24 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
     spawn_limiter_upkeep(&limiter);
     let db = Arc::new(database.clone());
     let policy = Arc::new(RolePolicy);
+    let hub = Arc::new(Hub::new());
+    let broker: Arc<dyn realtime::Broker> = Arc::new(LocalBroker::new(hub.clone()));
+    let feed = Arc::new(RoomFeed::new(broker.clone()));
+    let comments = Comments::new(
+        db.clone(),
+        policy.clone(),
+        limiter.clone(),
+        feed,
+        db.clone(),
+    );
+    let realtime = Realtime::new(hub, broker, comments.clone(), RealtimeConfig::default());
     let stores = Stores {
         users: db.clone(),
         devices: db.clone(),
         tokens: db.clone(),
         audit: db.clone(),
-        limiter: limiter.clone(),
+        limiter,
+        live: realtime.clone(),
     };
     let hasher = PasswordHasher::new(password_hash_concurrency())?;
     let sessions = Sessions::new(
@@ -81,14 +93,14 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
             ..SessionTimes::default()
         },
     );
-    let accounts = Accounts::new(sessions.clone(), policy.clone());
-    let comments = Comments::new(db.clone(), policy, limiter, Arc::new(NoCommentEvents), db);
+    let accounts = Accounts::new(sessions.clone(), policy);
     let metrics = telemetry::prometheus();
     let pool = database.clone();
     let state = AppState {
         sessions,
         accounts,
         comments,
+        realtime: realtime.clone(),
         probes: vec![Arc::new(database)],
         render_metrics: Arc::new(move || {
             let s = pool.status();
@@ -109,8 +121,10 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         shutdown_timeout: config.http_shutdown_timeout,
         max_body_bytes: config.http_max_body_bytes,
     };
-    let server =
-        http_api::serve(listener, state, options, handle_signals).map_err(StartError::Http)?;
+    let server = http_api::serve(listener, state, options, false).map_err(StartError::Http)?;
+    if handle_signals {
+        spawn_shutdown_on_signal(server.stop_handle(), realtime);
+    }
     tracing::info!(
         addr = %server.local_addr(),
         database = %config.database_url,
@@ -137,5 +151,31 @@ fn spawn_limiter_upkeep(limiter: &Arc<InProcessLimiter>) {
                 None => break,
             }
         }
+    });
+}
+
+/// On SIGINT or SIGTERM: close every socket (1012, so clients reconnect elsewhere), then
+/// stop accepting and let in-flight requests finish.
+fn spawn_shutdown_on_signal(stop: http_api::StopHandle, realtime: Arc<Realtime>) {
+    tokio::spawn(async move {
+        let interrupt = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        let terminate = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = interrupt => {}
+            () = terminate => {}
+        }
+        let sockets = realtime.close_all();
+        tracing::info!(sockets, "shutting down: closed sockets, finishing requests");
+        stop.stop(true).await;
     });
 }

@@ -8,6 +8,7 @@ mod api_errors;
 mod api_users;
 mod health;
 mod outage;
+mod socket;
 
 use http_api::StopHandle;
 use server::Config;

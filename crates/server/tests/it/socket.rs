@@ -1,0 +1,399 @@
+//! The WebSocket side over real sockets: a Rust client speaking Phoenix V2 frames to the
+//! real server (port 0, real MariaDB).
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::api::{Api, Session};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+fn ws_url(api: &Api, query: &str) -> String {
+    format!(
+        "{}/socket/websocket?{query}",
+        api.server.base.replace("http://", "ws://")
+    )
+}
+
+async fn connect(api: &Api, session: &Session) -> Ws {
+    let url = ws_url(api, &format!("token={}&vsn=2.0.0", session.access));
+    let (ws, _) = tokio_tungstenite::connect_async(url)
+        .await
+        .expect("socket opens");
+    ws
+}
+
+/// The HTTP status of a refused upgrade.
+async fn refused(api: &Api, query: &str) -> u16 {
+    match tokio_tungstenite::connect_async(ws_url(api, query)).await {
+        Ok(_) => 101,
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => res.status().as_u16(),
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+}
+
+async fn send(ws: &mut Ws, frame: Value) {
+    ws.send(Message::text(frame.to_string()))
+        .await
+        .expect("sent");
+}
+
+/// The next text frame, parsed.
+async fn next(ws: &mut Ws) -> Value {
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("a frame within 5 s")
+            .expect("socket open")
+            .expect("no error");
+        if let Message::Text(text) = msg {
+            return serde_json::from_str(&text).expect("JSON frame");
+        }
+    }
+}
+
+/// Frames until one with `event` on `topic` arrives.
+async fn next_event(ws: &mut Ws, topic: &str, event: &str) -> Value {
+    loop {
+        let frame = next(ws).await;
+        if frame[2] == topic && frame[3] == event {
+            return frame;
+        }
+    }
+}
+
+/// Nothing arrives for a while.
+async fn silent(ws: &mut Ws, topic: &str, event: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(400);
+    while let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout_at(deadline, ws.next()).await
+    {
+        let frame: Value = serde_json::from_str(&text).expect("JSON");
+        assert!(
+            !(frame[2] == topic && frame[3] == event),
+            "unexpected {frame}"
+        );
+    }
+}
+
+async fn join(ws: &mut Ws, topic: &str, join_ref: &str, payload: Value) -> Value {
+    send(ws, json!([join_ref, join_ref, topic, "phx_join", payload])).await;
+    let reply = next_event(ws, topic, "phx_reply").await;
+    assert_eq!(reply[0], join_ref);
+    assert_eq!(reply[1], join_ref);
+    reply
+}
+
+async fn close_code(ws: &mut Ws) -> Option<CloseCode> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("closes within 5 s")
+        {
+            Some(Ok(Message::Close(frame))) => return frame.map(|f| f.code),
+            Some(Ok(_)) => continue,
+            _ => return None,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upgrade_needs_a_valid_token_and_vsn_2() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    assert_eq!(refused(&api, "vsn=2.0.0").await, 403, "no token");
+    assert_eq!(
+        refused(&api, "token=garbage&vsn=2.0.0").await,
+        403,
+        "bad token"
+    );
+    assert_eq!(
+        refused(&api, &format!("token={}", ann.access)).await,
+        403,
+        "no vsn means 1.0.0"
+    );
+    assert_eq!(
+        refused(&api, &format!("token={}&vsn=1.0.0", ann.access)).await,
+        403
+    );
+    assert_eq!(
+        refused(&api, &format!("token={}&vsn=2.0.0", ann.access)).await,
+        101
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_auth_token_subprotocol_is_accepted_and_phoenix_echoed() {
+    use base64::Engine;
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let encoded = base64::engine::general_purpose::STANDARD_NO_PAD.encode(&ann.access);
+    let mut req = ws_url(&api, "vsn=2.0.0")
+        .into_client_request()
+        .expect("request");
+    req.headers_mut().insert(
+        "sec-websocket-protocol",
+        format!("phoenix, base64url.bearer.phx.{encoded}")
+            .parse()
+            .expect("header"),
+    );
+    let (mut ws, res) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("socket opens");
+    assert_eq!(res.headers()["sec-websocket-protocol"], "phoenix");
+    send(&mut ws, json!([null, "1", "phoenix", "heartbeat", {}])).await;
+    assert_eq!(
+        next(&mut ws).await,
+        json!([null, "1", "phoenix", "phx_reply", {"status": "ok", "response": {}}])
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_a_room_sends_history_then_presence() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    for i in 0..3 {
+        api.comment(&ann, "v1", &format!("comment {i}")).await;
+    }
+    let mut ws = connect(&api, &ann).await;
+    let reply = join(&mut ws, "video:v1", "4", json!({})).await;
+    assert_eq!(reply[4]["status"], "ok");
+    let contents: Vec<&str> = reply[4]["response"]["comments"]
+        .as_array()
+        .expect("comments")
+        .iter()
+        .filter_map(|c| c["content"].as_str())
+        .collect();
+    assert_eq!(
+        contents,
+        ["comment 0", "comment 1", "comment 2"],
+        "oldest first"
+    );
+
+    let state = next(&mut ws).await;
+    assert_eq!(
+        (&state[0], &state[1], &state[3]),
+        (&json!("4"), &Value::Null, &json!("presence_state"))
+    );
+    let diff = next_event(&mut ws, "video:v1", "presence_diff").await;
+    let metas = &diff[4]["joins"][&ann.user_id]["metas"];
+    assert_eq!(metas[0]["username"], "ann");
+    assert!(metas[0]["phx_ref"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_with_since_sends_what_was_missed() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let first = api.comment(&ann, "v1", "seen").await;
+    api.comment(&ann, "v1", "missed 1").await;
+    api.comment(&ann, "v1", "missed 2").await;
+    let mut ws = connect(&api, &ann).await;
+    let reply = join(&mut ws, "video:v1", "1", json!({ "since": first["id"] })).await;
+    let response = &reply[4]["response"];
+    let contents: Vec<&str> = response["comments"]
+        .as_array()
+        .expect("comments")
+        .iter()
+        .filter_map(|c| c["content"].as_str())
+        .collect();
+    assert_eq!(contents, ["missed 1", "missed 2"]);
+    assert_eq!(response["complete"], true);
+    let bad = join(&mut ws, "video:v2", "2", json!({ "since": "not-an-id" })).await;
+    assert_eq!(bad[4]["status"], "error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comments_pushed_on_a_socket_are_stored_replied_and_broadcast_to_all() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let bob = api.register("bob").await;
+    let (mut a, mut b) = (connect(&api, &ann).await, connect(&api, &bob).await);
+    join(&mut a, "video:v1", "1", json!({})).await;
+    join(&mut b, "video:v1", "1", json!({})).await;
+
+    send(
+        &mut a,
+        json!(["1", "2", "video:v1", "new_comment", {"content": "  live!  "}]),
+    )
+    .await;
+    let reply = next_event(&mut a, "video:v1", "phx_reply").await;
+    assert_eq!(reply[1], "2");
+    assert_eq!(reply[4]["status"], "ok");
+    assert_eq!(reply[4]["response"]["comment"]["content"], "live!");
+    let stored = api
+        .get(
+            &format!(
+                "/api/comments/{}",
+                reply[4]["response"]["comment"]["id"]
+                    .as_str()
+                    .unwrap_or_default()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        stored.body, reply[4]["response"]["comment"],
+        "the same object as REST"
+    );
+
+    for ws in [&mut a, &mut b] {
+        let broadcast = next_event(ws, "video:v1", "new_comment").await;
+        assert_eq!((&broadcast[0], &broadcast[1]), (&Value::Null, &Value::Null));
+        assert_eq!(broadcast[4]["comment"]["content"], "live!");
+    }
+
+    send(
+        &mut a,
+        json!(["1", "3", "video:v1", "new_comment", {"content": "   "}]),
+    )
+    .await;
+    let invalid = next_event(&mut a, "video:v1", "phx_reply").await;
+    assert_eq!(invalid[4]["status"], "error");
+    assert_eq!(invalid[4]["response"]["reason"], "validation_failed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reactions_go_to_the_others_only() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let bob = api.register("bob").await;
+    let (mut a, mut b) = (connect(&api, &ann).await, connect(&api, &bob).await);
+    join(&mut a, "video:v1", "1", json!({})).await;
+    join(&mut b, "video:v1", "1", json!({})).await;
+    send(
+        &mut a,
+        json!(["1", "2", "video:v1", "reaction", {"emoji": "🎉"}]),
+    )
+    .await;
+    assert_eq!(
+        next_event(&mut a, "video:v1", "phx_reply").await[4]["status"],
+        "ok"
+    );
+    let got = next_event(&mut b, "video:v1", "reaction").await;
+    assert_eq!(got[4], json!({"user_id": ann.user_id, "emoji": "🎉"}));
+    silent(&mut a, "video:v1", "reaction").await;
+
+    send(
+        &mut a,
+        json!(["1", "3", "video:v1", "reaction", {"emoji": "x".repeat(33)}]),
+    )
+    .await;
+    assert_eq!(
+        next_event(&mut a, "video:v1", "phx_reply").await[4]["status"],
+        "error"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rest_edits_and_deletes_reach_the_room() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let mut ws = connect(&api, &ann).await;
+    join(&mut ws, "video:v1", "1", json!({})).await;
+    let comment = api.comment(&ann, "v1", "before").await;
+    let id = comment["id"].as_str().unwrap_or_default().to_owned();
+    next_event(&mut ws, "video:v1", "new_comment").await;
+    api.patch(
+        &format!("/api/comments/{id}"),
+        ann.token(),
+        json!({"content": "after"}),
+    )
+    .await
+    .assert_status(200);
+    let updated = next_event(&mut ws, "video:v1", "comment_updated").await;
+    assert_eq!(updated[4]["comment"]["content"], "after");
+    api.delete(&format!("/api/comments/{id}"), ann.token())
+        .await
+        .assert_status(204);
+    let deleted = next_event(&mut ws, "video:v1", "comment_deleted").await;
+    assert_eq!(deleted[4], json!({"id": id, "video_id": "v1"}));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protocol_edge_cases_get_phoenix_answers() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let mut ws = connect(&api, &ann).await;
+    // Unknown topic: error with join_ref null.
+    send(&mut ws, json!(["7", "7", "nochannel", "phx_join", {}])).await;
+    assert_eq!(
+        next(&mut ws).await,
+        json!([null, "7", "nochannel", "phx_reply", {"status": "error", "response": {"reason": "unmatched topic"}}])
+    );
+    // A push to a topic not joined.
+    send(
+        &mut ws,
+        json!(["1", "8", "video:v1", "new_comment", {"content": "x"}]),
+    )
+    .await;
+    assert_eq!(next(&mut ws).await[0], Value::Null);
+    // Join, unknown event, stale join_ref dropped.
+    join(&mut ws, "video:v1", "10", json!({})).await;
+    send(&mut ws, json!(["10", "11", "video:v1", "dance", {}])).await;
+    let unknown = next_event(&mut ws, "video:v1", "phx_reply").await;
+    assert_eq!(unknown[4]["response"]["reason"], "unknown event");
+    // Duplicate join: the new reply, then phx_close with the OLD join_ref.
+    send(&mut ws, json!(["20", "20", "video:v1", "phx_join", {}])).await;
+    let reply = next_event(&mut ws, "video:v1", "phx_reply").await;
+    assert_eq!(
+        (&reply[0], &reply[4]["status"]),
+        (&json!("20"), &json!("ok"))
+    );
+    let closed = next_event(&mut ws, "video:v1", "phx_close").await;
+    assert_eq!((&closed[0], &closed[1]), (&json!("10"), &json!("10")));
+    send(
+        &mut ws,
+        json!(["10", "21", "video:v1", "reaction", {"emoji": "x"}]),
+    )
+    .await;
+    silent(&mut ws, "video:v1", "phx_reply").await;
+    // Leave: ok reply then phx_close.
+    send(&mut ws, json!(["20", "22", "video:v1", "phx_leave", {}])).await;
+    let left = next_event(&mut ws, "video:v1", "phx_reply").await;
+    assert_eq!((&left[0], &left[1]), (&json!("20"), &json!("22")));
+    assert_eq!(next_event(&mut ws, "video:v1", "phx_close").await[0], "20");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_json_closes_only_that_socket() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let mut bad = connect(&api, &ann).await;
+    let mut good = connect(&api, &ann).await;
+    bad.send(Message::text("{not json")).await.expect("sent");
+    assert_eq!(close_code(&mut bad).await, Some(CloseCode::Invalid));
+    send(&mut good, json!([null, "1", "phoenix", "heartbeat", {}])).await;
+    assert_eq!(next(&mut good).await[3], "phx_reply");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revoking_the_device_closes_its_sockets_with_1001() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let other = api.login_ok("ann", "tablet").await;
+    let mut ws = connect(&api, &ann).await;
+    join(&mut ws, "video:v1", "1", json!({})).await;
+    let devices = api.get("/api/devices", other.token()).await;
+    let id = devices.body["devices"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["device_id"] == "default"))
+        .and_then(|d| d["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    api.delete(&format!("/api/devices/{id}"), other.token())
+        .await
+        .assert_status(204);
+    assert_eq!(close_code(&mut ws).await, Some(CloseCode::Away));
+    assert_eq!(
+        refused(&api, &format!("token={}&vsn=2.0.0", ann.access)).await,
+        403,
+        "and cannot come back"
+    );
+}
