@@ -82,6 +82,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config: &Config) -> Result<(), String> {
+    raise_open_files_limit();
     let server = server::start(config, true)
         .await
         .map_err(|e| e.to_string())?;
@@ -147,4 +148,13 @@ async fn run_seed(config: &Config) -> Result<(), String> {
         seed::DEMO_PASSWORD
     );
     Ok(())
+}
+
+/// Every socket is a file descriptor: raise the soft limit to the hard limit so ten thousand
+/// sockets need no tuning.
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(open_files = limit, "open-files limit raised to the hard limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
+    }
 }
