@@ -13,7 +13,7 @@ use crate::limits::{RateKey, RateLimiter};
 use crate::page::{Page, PageRequest};
 use crate::policy::{Action, Actor, Policy, Scope};
 use crate::ports::{AuditLog, CommentEvent, CommentEvents, CommentStore};
-use crate::values::{CommentBody, VideoId};
+use crate::values::{ClientId, CommentBody, VideoId};
 
 /// Posting, editing, deleting and reading comments.
 #[derive(Clone)]
@@ -67,18 +67,44 @@ impl Comments {
     }
 
     /// Posts `body` on `video` as `actor`; the comment is stored before it is announced.
-    pub async fn post(&self, actor: &Actor, video: VideoId, body: CommentBody) -> Result<Comment> {
+    /// With a `client_id` the author already used, the original comment is returned and
+    /// nothing is stored or announced again (a retried post).
+    pub async fn post(
+        &self,
+        actor: &Actor,
+        video: VideoId,
+        body: CommentBody,
+        client_id: Option<ClientId>,
+    ) -> Result<Comment> {
         self.authorize(actor, Action::PostComment, Scope::Own)?;
+        if let Some(id) = &client_id
+            && let Some(original) = self.store.by_client_id(actor.user_id, id).await?
+        {
+            return Ok(original);
+        }
         self.limit(RateKey::CommentsByUser(actor.user_id)).await?;
         self.limit(RateKey::CommentsByDevice(actor.device)).await?;
-        let comment = self
+        let inserted = self
             .store
             .insert(NewComment {
                 video_id: video,
                 user_id: actor.user_id,
                 body,
+                client_id: client_id.clone(),
             })
-            .await?;
+            .await;
+        let comment = match (inserted, &client_id) {
+            (Ok(comment), _) => comment,
+            // Two retries raced; the other one stored it.
+            (Err(Error::Conflict(_)), Some(id)) => {
+                return self
+                    .store
+                    .by_client_id(actor.user_id, id)
+                    .await?
+                    .ok_or_else(|| Error::internal("client id clash without a comment"));
+            }
+            (Err(e), _) => return Err(e),
+        };
         self.events
             .publish(CommentEvent::Created(comment.clone()))
             .await;

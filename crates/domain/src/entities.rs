@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{CommentId, DeviceRowId, UserId};
-use crate::values::{CommentBody, DeviceId, Email, Username, ValidationError, VideoId};
+use crate::values::{ClientId, CommentBody, DeviceId, Email, Username, ValidationError, VideoId};
 
 /// What a user may do beyond its own content.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -100,4 +100,6 @@ pub struct NewComment {
     pub video_id: VideoId,
     pub user_id: UserId,
     pub body: CommentBody,
+    /// The client's own id for it; a second post with the same id returns the first.
+    pub client_id: Option<ClientId>,
 }

@@ -21,4 +21,4 @@ pub use entities::{Comment, Device, NewComment, NewUser, Role, User};
 pub use error::{Error, Result};
 pub use ids::{CommentId, DeviceRowId, RefreshTokenId, UserId};
 pub use page::{Page, PageRequest};
-pub use values::{CommentBody, DeviceId, Email, Username, ValidationError, VideoId};
+pub use values::{ClientId, CommentBody, DeviceId, Email, Username, ValidationError, VideoId};

@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::ids::{CommentId, DeviceRowId, RefreshTokenId, UserId};
 use crate::page::{Page, PageRequest};
 use crate::tokens::{NewRefreshToken, Rotation, TokenHash};
-use crate::values::{CommentBody, DeviceId, Email, Username, VideoId};
+use crate::values::{ClientId, CommentBody, DeviceId, Email, Username, VideoId};
 
 /// User accounts.
 #[async_trait]
@@ -40,7 +40,10 @@ pub trait UserStore: Send + Sync {
 /// Comments on videos. Deleted comments are kept but invisible through this port.
 #[async_trait]
 pub trait CommentStore: Send + Sync {
+    /// Stores a new comment; `Conflict` if its author already used its client id.
     async fn insert(&self, comment: NewComment) -> Result<Comment>;
+    /// The author's comment with that client id, deleted or not.
+    async fn by_client_id(&self, author: UserId, client_id: &ClientId) -> Result<Option<Comment>>;
     async fn by_id(&self, id: CommentId) -> Result<Option<Comment>>;
     /// Newest first, keyset-paginated by comment id.
     async fn newest_for_video(

@@ -178,6 +178,29 @@ impl DeviceId {
 }
 
 string_value!(
+    /// An id a client gives a comment it posts, so that a retry returns the original
+    /// comment: 1..=64 ASCII letters, digits and `_ . : -`. Unique per author.
+    ClientId
+);
+
+impl ClientId {
+    pub fn parse(raw: &str) -> Result<Self, ValidationError> {
+        const FIELD: &str = "client_id";
+        char_count_between(FIELD, raw, 1, 64)?;
+        if !raw
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))
+        {
+            return Err(ValidationError::new(
+                FIELD,
+                "may contain only letters, digits, '_', '.', ':' and '-'",
+            ));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
+string_value!(
     /// The text of a comment: trimmed, 1..=2000 characters, no control characters other
     /// than newline and tab.
     CommentBody

@@ -7,7 +7,8 @@ use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use domain::ports::CommentStore;
 use domain::{
-    Comment, CommentBody, CommentId, NewComment, Page, PageRequest, UserId, Username, VideoId,
+    ClientId, Comment, CommentBody, CommentId, NewComment, Page, PageRequest, UserId, Username,
+    VideoId,
 };
 
 use crate::columns::{from_column, now, to_column, uuid_from_column};
@@ -22,6 +23,7 @@ struct NewCommentRow<'a> {
     video_id: &'a str,
     user_id: Vec<u8>,
     content: &'a str,
+    client_id: Option<&'a str>,
     inserted_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
 }
@@ -80,6 +82,7 @@ async fn insert(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comm
             video_id: new.video_id.as_str(),
             user_id: new.user_id.to_bytes().to_vec(),
             content: new.body.as_str(),
+            client_id: new.client_id.as_ref().map(ClientId::as_str),
             inserted_at: at,
             updated_at: at,
         })
@@ -219,6 +222,24 @@ fn comment_result<T>(r: Result<T>) -> domain::Result<T> {
 impl CommentStore for Database {
     async fn insert(&self, comment: NewComment) -> domain::Result<Comment> {
         Ok(insert(&mut *self.conn().await?, comment).await?)
+    }
+
+    async fn by_client_id(
+        &self,
+        author: UserId,
+        client_id: &ClientId,
+    ) -> domain::Result<Option<Comment>> {
+        let mut conn = self.conn().await?;
+        let row: Option<AuthoredRow> = comments::table
+            .inner_join(users::table)
+            .filter(comments::user_id.eq(author.to_bytes().to_vec()))
+            .filter(comments::client_id.eq(client_id.as_str()))
+            .select((CommentRow::as_select(), users::username))
+            .first(&mut *conn)
+            .await
+            .optional()
+            .map_err(Error::from)?;
+        Ok(row.map(into_comment).transpose()?)
     }
 
     async fn by_id(&self, id: CommentId) -> domain::Result<Option<Comment>> {

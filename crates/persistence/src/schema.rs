@@ -35,6 +35,7 @@ diesel::table! {
         video_id -> Varchar,
         user_id -> Binary,
         content -> Text,
+        client_id -> Nullable<Varchar>,
         inserted_at -> Datetime,
         updated_at -> Datetime,
         deleted_at -> Nullable<Datetime>,

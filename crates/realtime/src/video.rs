@@ -2,7 +2,7 @@
 //! client already has) and presence; pushes post comments through the shared use case and
 //! send ephemeral reactions to the others in the room.
 
-use domain::{CommentBody, CommentId, Error, PageRequest, VideoId};
+use domain::{ClientId, CommentBody, CommentId, Error, PageRequest, VideoId};
 use serde_json::{Map, Value, json};
 
 use crate::frame::{self, Encoded, Inbound};
@@ -137,11 +137,24 @@ pub(crate) async fn handle_push(
                 Ok(body) => body,
                 Err(e) => return ("error", reason(&Error::Invalid(e)).1),
             };
+            let client_id = match frame.payload.get("client_id") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(raw)) => match ClientId::parse(raw) {
+                    Ok(id) => Some(id),
+                    Err(e) => return ("error", reason(&Error::Invalid(e)).1),
+                },
+                Some(_) => {
+                    return (
+                        "error",
+                        json!({ "reason": "invalid payload: client_id must be a string" }),
+                    );
+                }
+            };
             metrics::counter!("realtime_pushes_total", "event" => "new_comment").increment(1);
             match session
                 .rt
                 .comments
-                .post(&session.user.actor, video.clone(), body)
+                .post(&session.user.actor, video.clone(), body, client_id)
                 .await
             {
                 Ok(comment) => ("ok", json!({ "comment": comment_json(&comment) })),

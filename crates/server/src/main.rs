@@ -154,7 +154,10 @@ async fn run_seed(config: &Config) -> Result<(), String> {
 /// sockets need no tuning.
 fn raise_open_files_limit() {
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => tracing::info!(open_files = limit, "open-files limit raised to the hard limit"),
+        Ok(limit) => tracing::info!(
+            open_files = limit,
+            "open-files limit raised to the hard limit"
+        ),
         Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
     }
 }

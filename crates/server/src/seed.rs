@@ -91,6 +91,7 @@ pub async fn run(db: &Database, progress: impl Fn(&str)) -> domain::Result<SeedR
                         video_id: video.clone(),
                         user_id: authors[n % authors.len()],
                         body: CommentBody::parse(LINES[n % LINES.len()])?,
+                        client_id: None,
                     },
                 )
                 .await?;

@@ -2,7 +2,7 @@
 //! and deleting comments through the same use case the WebSocket side calls.
 
 use actix_web::{HttpResponse, web};
-use domain::{CommentBody, CommentId, PageRequest, VideoId};
+use domain::{ClientId, CommentBody, CommentId, PageRequest, VideoId};
 use serde::Deserialize;
 
 use crate::error::ApiError;
@@ -51,12 +51,23 @@ pub(crate) struct ContentBody {
     content: String,
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct NewCommentBody {
+    /// Trimmed; 1 to 2000 characters; no control characters but newline and tab.
+    #[schema(min_length = 1, max_length = 2000)]
+    content: String,
+    /// Your own id for this comment: posting again with the same id returns the first
+    /// comment instead of a duplicate (safe retries).
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,64}$")]
+    client_id: Option<String>,
+}
+
 #[utoipa::path(
     post,
     path = "/api/videos/{video_id}/comments",
     tag = "comments",
     summary = "Post a comment",
-    request_body = ContentBody,
+    request_body = NewCommentBody,
     params(("video_id" = String, Path, description = "1-64 letters, digits, _ or -")),
     security(("bearer" = [])),
     responses(
@@ -74,11 +85,18 @@ pub(crate) async fn create(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     video_id: web::Path<String>,
-    payload: web::Json<ContentBody>,
+    payload: web::Json<NewCommentBody>,
 ) -> Result<HttpResponse, ApiError> {
     let video = video(&video_id)?;
     let content = body(&payload.content)?;
-    let comment = state.comments.post(&actor, video, content).await?;
+    let client_id = match payload.client_id.as_deref() {
+        Some(raw) => Some(ClientId::parse(raw).map_err(|e| ApiError::fields(vec![e.into()]))?),
+        None => None,
+    };
+    let comment = state
+        .comments
+        .post(&actor, video, content, client_id)
+        .await?;
     Ok(HttpResponse::Created().json(CommentView::from(&comment)))
 }
 

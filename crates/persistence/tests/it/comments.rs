@@ -20,6 +20,7 @@ async fn insert_read_update_and_soft_delete() {
             video_id: video("v1"),
             user_id: ann.id,
             body: body("first! 🎉"),
+            client_id: None,
         })
         .await
         .expect("inserted");
@@ -68,6 +69,7 @@ async fn newest_first_keyset_pages_skip_deleted_and_other_videos() {
                 video_id: video("v1"),
                 user_id: ann.id,
                 body: body(&format!("comment {i}")),
+                client_id: None,
             })
             .await
             .expect("inserted");
@@ -77,6 +79,7 @@ async fn newest_first_keyset_pages_skip_deleted_and_other_videos() {
         video_id: video("v2"),
         user_id: ann.id,
         body: body("elsewhere"),
+        client_id: None,
     })
     .await
     .expect("inserted");
@@ -108,4 +111,30 @@ async fn newest_first_keyset_pages_skip_deleted_and_other_videos() {
         pages, 3,
         "6 live comments in pages of 2, the last one says there is no more"
     );
+}
+
+#[tokio::test]
+async fn a_client_id_is_unique_per_author() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let ann = crate::user(db, "ann").await;
+    let bob = crate::user(db, "bob").await;
+    let id = domain::ClientId::parse("tab-1:42").expect("valid");
+    let new = |user_id, text: &str| NewComment {
+        video_id: video("v1"),
+        user_id,
+        body: body(text),
+        client_id: Some(id.clone()),
+    };
+    let first = db.insert(new(ann.id, "first")).await.expect("inserted");
+    let again = db.insert(new(ann.id, "retry")).await;
+    assert!(
+        matches!(&again, Err(Error::Conflict(m)) if m.contains("client_id")),
+        "{again:?}"
+    );
+    db.insert(new(bob.id, "another author may use the same id"))
+        .await
+        .expect("inserted");
+    let found = db.by_client_id(ann.id, &id).await.expect("query");
+    assert_eq!(found.map(|c| c.id), Some(first.id));
 }

@@ -397,3 +397,50 @@ async fn revoking_the_device_closes_its_sockets_with_1001() {
         "and cannot come back"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repeated_client_id_returns_the_original_comment() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let mut ws = connect(&api, &ann).await;
+    join(&mut ws, "video:v1", "1", json!({})).await;
+    send(
+        &mut ws,
+        json!(["1", "2", "video:v1", "new_comment", {"content": "once", "client_id": "c-1"}]),
+    )
+    .await;
+    let first = next_event(&mut ws, "video:v1", "phx_reply").await;
+    send(
+        &mut ws,
+        json!(["1", "3", "video:v1", "new_comment", {"content": "once", "client_id": "c-1"}]),
+    )
+    .await;
+    let second = next_event(&mut ws, "video:v1", "phx_reply").await;
+    assert_eq!(second[1], "3");
+    assert_eq!(
+        first[4]["response"]["comment"],
+        second[4]["response"]["comment"]
+    );
+    let listed = api.get("/api/videos/v1/comments", None).await;
+    assert_eq!(
+        listed.body["comments"].as_array().map(Vec::len),
+        Some(1),
+        "stored once"
+    );
+    // Over REST too.
+    let rest = api
+        .post(
+            "/api/videos/v1/comments",
+            ann.token(),
+            json!({"content": "once", "client_id": "c-1"}),
+        )
+        .await;
+    assert_eq!(rest.body["id"], first[4]["response"]["comment"]["id"]);
+    send(
+        &mut ws,
+        json!(["1", "4", "video:v1", "new_comment", {"content": "x", "client_id": "bad id!"}]),
+    )
+    .await;
+    let bad = next_event(&mut ws, "video:v1", "phx_reply").await;
+    assert_eq!(bad[4]["response"]["reason"], "validation_failed");
+}
