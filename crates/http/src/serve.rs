@@ -54,6 +54,11 @@ impl std::fmt::Debug for StopHandle {
 }
 
 impl StopHandle {
+    /// Stops accepting new connections (existing ones go on).
+    pub async fn pause(&self) {
+        self.0.pause().await;
+    }
+
     /// Stops accepting, lets in-flight requests finish (`graceful`), then returns.
     pub async fn stop(&self, graceful: bool) {
         self.0.stop(graceful).await;

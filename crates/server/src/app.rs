@@ -154,8 +154,8 @@ fn spawn_limiter_upkeep(limiter: &Arc<InProcessLimiter>) {
     });
 }
 
-/// On SIGINT or SIGTERM: close every socket (1012, so clients reconnect elsewhere), then
-/// stop accepting and let in-flight requests finish.
+/// On SIGINT or SIGTERM: stop accepting, close every socket (1012, so clients reconnect
+/// elsewhere), then let in-flight requests finish.
 fn spawn_shutdown_on_signal(stop: http_api::StopHandle, realtime: Arc<Realtime>) {
     tokio::spawn(async move {
         let interrupt = tokio::signal::ctrl_c();
@@ -174,6 +174,8 @@ fn spawn_shutdown_on_signal(stop: http_api::StopHandle, realtime: Arc<Realtime>)
             _ = interrupt => {}
             () = terminate => {}
         }
+        // Stop accepting first, or clients reconnect to the closing node at once.
+        stop.pause().await;
         let sockets = realtime.close_all();
         tracing::info!(sockets, "shutting down: closed sockets, finishing requests");
         stop.stop(true).await;
