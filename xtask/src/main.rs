@@ -4,6 +4,7 @@
 
 mod bench;
 mod cargo;
+mod phoenix_js;
 mod schemathesis;
 mod server;
 mod services;
@@ -41,6 +42,8 @@ enum Command {
     Dev,
     /// services + every crate's tests + schemathesis against a running server.
     Test,
+    /// services + the phoenix.js protocol tests (part of `test`).
+    PhoenixJs,
     /// services + schemathesis against a running server (part of `test`).
     Schemathesis,
     /// Benchmarks against a release build (figures go to docs/benchmarks.md).
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Seed => services::ensure().and_then(|env| cargo::server(&env, &["seed"])),
         Command::Dev => dev(),
         Command::Test => test(),
+        Command::PhoenixJs => services::ensure().and_then(|env| phoenix_js::run(&env).map(|_| ())),
         Command::Schemathesis => services::ensure().and_then(|env| schemathesis::run(&env)),
         Command::Bench { scenario } => {
             services::ensure().and_then(|env| bench::run(&env, scenario))
@@ -122,11 +126,16 @@ fn test() -> Result<(), String> {
     let env = services::ensure()?;
     println!("==> cargo test --workspace");
     let counts = cargo::test(&env, &["--workspace", "--locked"])?;
+    let node = phoenix_js::run(&env)?;
     schemathesis::run(&env)?;
     // One closing line for people and CI alike (schemathesis printed its own summary above).
     println!(
-        "cargo tests: {} passed, {} failed, {} skipped",
-        counts.passed, counts.failed, counts.ignored
+        "tests: {} passed, {} failed, {} skipped (cargo {}, phoenix.js {})",
+        counts.passed + node.passed,
+        counts.failed + node.failed,
+        counts.ignored,
+        counts.passed,
+        node.passed
     );
     Ok(())
 }

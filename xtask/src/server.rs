@@ -57,32 +57,38 @@ pub fn settings(env: &cargo::Env, database: &str) -> Result<Vec<(String, String)
     .to_vec())
 }
 
+/// Empties the database (every migration down, then up) with `binary`.
+pub fn migrate_fresh(binary: &Path, settings: &[(String, String)]) -> Result<(), String> {
+    run_binary(binary, settings, &["migrate", "down", "--all"])?;
+    run_binary(binary, settings, &["migrate", "up"])
+}
+
+fn run_binary(binary: &Path, settings: &[(String, String)], args: &[&str]) -> Result<(), String> {
+    let status = Command::new(binary)
+        .args(args)
+        .envs(settings.iter().map(|(k, v)| (k, v)))
+        .stdout(Stdio::null())
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`realtime-server {}` failed ({status})",
+            args.join(" ")
+        ))
+    }
+}
+
 /// Empties the database (every migration down, then up) with `binary`, then starts it.
 pub fn start_fresh(
     binary: &Path,
     settings: &[(String, String)],
     seed: bool,
 ) -> Result<Server, String> {
-    let run = |args: &[&str]| -> Result<(), String> {
-        let status = Command::new(binary)
-            .args(args)
-            .envs(settings.iter().map(|(k, v)| (k, v)))
-            .stdout(Stdio::null())
-            .status()
-            .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "`realtime-server {}` failed ({status})",
-                args.join(" ")
-            ))
-        }
-    };
-    run(&["migrate", "down", "--all"])?;
-    run(&["migrate", "up"])?;
+    migrate_fresh(binary, settings)?;
     if seed {
-        run(&["seed"])?;
+        run_binary(binary, settings, &["seed"])?;
     }
     let addr: SocketAddr = settings
         .iter()

@@ -1,0 +1,136 @@
+// Shared helpers: a real realtime-server process per test file, REST sign-up, and the
+// unmodified phoenix client with the `ws` package as its WebSocket.
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { randomBytes } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
+import WebSocket from "ws";
+import { Socket } from "phoenix";
+
+const BIN = process.env.RTS_E2E_SERVER_BIN;
+const DATABASE_URL = process.env.RTS_E2E_DATABASE_URL;
+if (!BIN || !DATABASE_URL) {
+  throw new Error("run through `cargo xtask test` (RTS_E2E_SERVER_BIN and RTS_E2E_DATABASE_URL are not set)");
+}
+
+async function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Polls `check` until it returns a truthy value (or throws after `ms`). */
+export async function eventually(check, ms = 5000, what = "condition") {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Starts the server on a free port; `restart()` brings it back on the same port. */
+export async function startServer() {
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let child;
+  const launch = async () => {
+    child = spawn(BIN, ["serve"], {
+      env: {
+        PATH: process.env.PATH,
+        RTS_DATABASE_URL: DATABASE_URL,
+        RTS_HTTP_ADDR: `127.0.0.1:${port}`,
+        RTS_JWT_SECRET: "phoenix-js-e2e-secret-0123456789abcdef",
+        RTS_LOG_LEVEL: "warn",
+        RTS_RATE_COMMENTS_PER_USER: "0",
+        RTS_RATE_COMMENTS_PER_DEVICE: "0",
+        RTS_RATE_LOGINS_PER_IP: "0",
+        RTS_RATE_LOGINS_PER_ACCOUNT: "0",
+      },
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    await eventually(async () => {
+      try {
+        return (await fetch(`${base}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    }, 30000, `the server on ${base}`);
+  };
+  const stop = async () => {
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  };
+  await launch();
+  return { base, port, stop, restart: async () => { await stop(); await launch(); } };
+}
+
+/** Registers a user with a unique name; returns its tokens and profile. */
+export async function register(server, name) {
+  const unique = `${name}${randomBytes(4).toString("hex")}`;
+  const res = await fetch(`${server.base}/api/auth/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: `${unique}@example.com`, username: unique, password: "e2e-password", device_id: "node" }),
+  });
+  if (res.status !== 201) throw new Error(`register answered ${res.status}: ${await res.text()}`);
+  const body = await res.json();
+  return { token: body.access_token, user: body.user, name: unique };
+}
+
+/** Posts a comment over REST. */
+export async function postComment(server, user, video, content) {
+  const res = await fetch(`${server.base}/api/videos/${video}/comments`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${user.token}` },
+    body: JSON.stringify({ content }),
+  });
+  if (res.status !== 201) throw new Error(`post answered ${res.status}: ${await res.text()}`);
+  return res.json();
+}
+
+/** A connected phoenix Socket for the user (token as a query parameter unless `authToken`). */
+export function connect(server, user, options = {}) {
+  const { useAuthToken, ...rest } = options;
+  const socket = new Socket(`ws://127.0.0.1:${server.port}/socket`, {
+    transport: WebSocket,
+    ...(useAuthToken ? { authToken: user.token } : { params: { token: user.token } }),
+    ...rest,
+  });
+  socket.connect();
+  return socket;
+}
+
+/** Joins `channel`, resolving with the ok response (rejecting on error or timeout). */
+export function join(channel) {
+  return new Promise((resolve, reject) => {
+    channel
+      .join()
+      .receive("ok", resolve)
+      .receive("error", (e) => reject(new Error(`join refused: ${JSON.stringify(e)}`)))
+      .receive("timeout", () => reject(new Error("join timed out")));
+  });
+}
+
+/** Pushes and resolves with the reply: {status, response}. */
+export function push(channel, event, payload) {
+  return new Promise((resolve) => {
+    channel
+      .push(event, payload)
+      .receive("ok", (response) => resolve({ status: "ok", response }))
+      .receive("error", (response) => resolve({ status: "error", response }))
+      .receive("timeout", () => resolve({ status: "timeout" }));
+  });
+}
+
+export function uniqueVideo(prefix = "v") {
+  return `${prefix}-${randomBytes(6).toString("hex")}`;
+}
