@@ -10,7 +10,7 @@ use auth::{
 use domain::comments::Comments;
 use http_api::{AppState, HttpOptions, RunningServer};
 use persistence::{Database, PoolOptions};
-use realtime::{Hub, LocalBroker, Realtime, RealtimeConfig, RoomFeed};
+use realtime::{Hub, LocalBroker, Realtime, RoomFeed};
 
 use crate::config::Config;
 use crate::telemetry;
@@ -73,7 +73,7 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         feed,
         db.clone(),
     );
-    let realtime = Realtime::new(hub, broker, comments.clone(), RealtimeConfig::default());
+    let realtime = Realtime::new(hub, broker, comments.clone(), config.realtime);
     let stores = Stores {
         users: db.clone(),
         devices: db.clone(),

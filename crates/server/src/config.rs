@@ -51,6 +51,13 @@ struct Raw {
     rate_comments_per_device: u32,
     rate_logins_per_ip: u32,
     rate_logins_per_account: u32,
+    ws_idle_timeout_secs: u64,
+    ws_max_frame_bytes: usize,
+    ws_outbox_frames: usize,
+    ws_max_channels: usize,
+    ws_pushes_per_second: f64,
+    ws_push_burst: f64,
+    presence_window_ms: u64,
 }
 
 impl Default for Raw {
@@ -74,6 +81,13 @@ impl Default for Raw {
             rate_comments_per_device: 30,
             rate_logins_per_ip: 30,
             rate_logins_per_account: 10,
+            ws_idle_timeout_secs: 60,
+            ws_max_frame_bytes: 16 * 1024,
+            ws_outbox_frames: 1024,
+            ws_max_channels: 20,
+            ws_pushes_per_second: 5.0,
+            ws_push_burst: 20.0,
+            presence_window_ms: 50,
         }
     }
 }
@@ -99,6 +113,8 @@ pub struct Config {
     pub refresh_token_ttl: Duration,
     /// Attempts per minute (0 = unlimited).
     pub rate_limits: auth::Quotas,
+    /// WebSocket limits and timings.
+    pub realtime: realtime::RealtimeConfig,
 }
 
 /// A setting that could not be used; `Display` is one line naming it.
@@ -236,7 +252,7 @@ fn from_figment(
 }
 
 /// Every setting's key, for the "unknown setting" message.
-const KNOWN: [&str; 18] = [
+const KNOWN: [&str; 25] = [
     "database_url",
     "database_pool_size",
     "database_timeout_ms",
@@ -255,6 +271,13 @@ const KNOWN: [&str; 18] = [
     "rate_comments_per_device",
     "rate_logins_per_ip",
     "rate_logins_per_account",
+    "ws_idle_timeout_secs",
+    "ws_max_frame_bytes",
+    "ws_outbox_frames",
+    "ws_max_channels",
+    "ws_pushes_per_second",
+    "ws_push_burst",
+    "presence_window_ms",
 ];
 
 impl Raw {
@@ -314,6 +337,39 @@ impl Raw {
                 "must be between 1 and 365",
             ));
         }
+        if !(1..=3600).contains(&self.ws_idle_timeout_secs) {
+            return Err(invalid(
+                "ws_idle_timeout_secs",
+                "must be between 1 and 3600",
+            ));
+        }
+        if !(1024..=16 * 1024 * 1024).contains(&self.ws_max_frame_bytes) {
+            return Err(invalid(
+                "ws_max_frame_bytes",
+                "must be between 1024 and 16777216",
+            ));
+        }
+        if !(16..=1_000_000).contains(&self.ws_outbox_frames) {
+            return Err(invalid(
+                "ws_outbox_frames",
+                "must be between 16 and 1000000",
+            ));
+        }
+        if !(1..=1000).contains(&self.ws_max_channels) {
+            return Err(invalid("ws_max_channels", "must be between 1 and 1000"));
+        }
+        if !(self.ws_pushes_per_second > 0.0 && self.ws_pushes_per_second <= 10_000.0) {
+            return Err(invalid(
+                "ws_pushes_per_second",
+                "must be above 0 and at most 10000",
+            ));
+        }
+        if !(self.ws_push_burst >= 1.0 && self.ws_push_burst <= 100_000.0) {
+            return Err(invalid("ws_push_burst", "must be between 1 and 100000"));
+        }
+        if self.presence_window_ms > 5000 {
+            return Err(invalid("presence_window_ms", "must be at most 5000"));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| invalid("log_level", format!("not a log filter: {e}")))?;
         Ok(Config {
@@ -336,6 +392,16 @@ impl Raw {
                 comments_per_device: self.rate_comments_per_device,
                 logins_per_ip: self.rate_logins_per_ip,
                 logins_per_account: self.rate_logins_per_account,
+            },
+            realtime: realtime::RealtimeConfig {
+                max_channels: self.ws_max_channels,
+                outbox_capacity: self.ws_outbox_frames,
+                pushes_per_second: self.ws_pushes_per_second,
+                push_burst: self.ws_push_burst,
+                presence_window: Duration::from_millis(self.presence_window_ms),
+                max_frame_bytes: self.ws_max_frame_bytes,
+                idle_timeout: Duration::from_secs(self.ws_idle_timeout_secs),
+                ..realtime::RealtimeConfig::default()
             },
         })
     }

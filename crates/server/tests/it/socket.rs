@@ -444,3 +444,27 @@ async fn a_repeated_client_id_returns_the_original_comment() {
     let bad = next_event(&mut ws, "video:v1", "phx_reply").await;
     assert_eq!(bad[4]["response"]["reason"], "validation_failed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_socket_is_closed_after_the_idle_timeout() {
+    let api = Api::with(&[("RTS_WS_IDLE_TIMEOUT_SECS", "1")]).await;
+    let ann = api.register("ann").await;
+    let mut quiet = connect(&api, &ann).await;
+    let mut chatty = connect(&api, &ann).await;
+    for i in 0..4 {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        send(
+            &mut chatty,
+            json!([null, format!("{i}"), "phoenix", "heartbeat", {}]),
+        )
+        .await;
+        next(&mut chatty).await;
+    }
+    assert_eq!(close_code(&mut quiet).await, Some(CloseCode::Away));
+    send(&mut chatty, json!([null, "x", "phoenix", "heartbeat", {}])).await;
+    assert_eq!(
+        next(&mut chatty).await[1],
+        "x",
+        "a socket that talks stays open"
+    );
+}
