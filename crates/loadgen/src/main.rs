@@ -2,8 +2,10 @@
 //! `cargo xtask bench` builds it in release mode, starts the server and runs it; see
 //! docs/benchmarks.md for the figures and the exact commands.
 
+mod procfs;
 mod rest;
 mod stats;
+mod ws;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -32,6 +34,28 @@ enum Scenario {
         #[arg(long, default_value_t = 32)]
         clients: usize,
     },
+    /// WebSocket sockets in one room: hold them, measure joins, or fan comments out.
+    Ws {
+        /// hold | joins | fanout (only a label for the report and the topic).
+        #[arg(long, default_value = "hold")]
+        name: String,
+        #[arg(long, default_value_t = 1000)]
+        sockets: usize,
+        /// Sockets opened per second (0 = as fast as possible).
+        #[arg(long, default_value_t = 0.0)]
+        connect_rate: f64,
+        /// Seconds to hold the sockets (and publish, for fanout) after they joined.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Comments per second in total (0 = none).
+        #[arg(long, default_value_t = 0.0)]
+        publish_rate: f64,
+        #[arg(long, default_value_t = 5)]
+        publishers: usize,
+        /// The server's process id, to report its memory and CPU.
+        #[arg(long)]
+        server_pid: Option<u32>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -50,6 +74,25 @@ fn main() -> ExitCode {
         match cli.scenario {
             Scenario::Rest { seconds, clients } => {
                 rest::run(&cli.base, Duration::from_secs(seconds), clients).await
+            }
+            Scenario::Ws {
+                name,
+                sockets,
+                connect_rate,
+                seconds,
+                publish_rate,
+                publishers,
+                server_pid,
+            } => {
+                let plan = ws::Plan {
+                    sockets,
+                    connect_rate,
+                    hold: Duration::from_secs(seconds),
+                    publish_rate,
+                    publishers,
+                    server_pid,
+                };
+                ws::run(&cli.base, &name, plan).await
             }
         }
     });

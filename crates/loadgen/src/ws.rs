@@ -1,0 +1,301 @@
+//! WebSocket scenarios: many phoenix-protocol sockets against one server.
+//! - `hold`: N sockets join one room and stay, heartbeating; counts drops and server memory.
+//! - `joins`: N sockets join one room at R per second; join latency and presence frames.
+//! - `fanout`: N subscribers in one room, comments published at R per second; deliveries,
+//!   loss, end-to-end latency, and the CPU of the server and of this generator.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::procfs;
+use crate::stats::Samples;
+
+/// Counters shared by every socket task.
+#[derive(Default)]
+struct Shared {
+    joined: AtomicU64,
+    failed: AtomicU64,
+    dropped: AtomicU64,
+    comments_seen: AtomicU64,
+    presence_frames: AtomicU64,
+    frames: AtomicU64,
+    stop: AtomicBool,
+    join_latency: Mutex<Samples>,
+    delivery_latency: Mutex<Samples>,
+}
+
+fn now_micros() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
+}
+
+/// Signs up `n` users over REST; returns their access tokens.
+pub async fn users(base: &str, n: usize) -> Result<Vec<String>, String> {
+    let client = reqwest::Client::new();
+    let run = std::process::id();
+    let mut tokens = Vec::with_capacity(n);
+    let mut tasks = Vec::new();
+    for i in 0..n {
+        let (client, url) = (client.clone(), format!("{base}/api/auth/register"));
+        tasks.push(tokio::spawn(async move {
+            let body = json!({
+                "email": format!("ws{run}x{i}@example.com"),
+                "username": format!("ws{run}x{i}"),
+                "password": "bench-password",
+                "device_id": "loadgen",
+            });
+            let res = client
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .map_err(|e| e.to_string())?;
+            let v: Value = res.json().await.map_err(|e| e.to_string())?;
+            v["access_token"]
+                .as_str()
+                .map(str::to_owned)
+                .ok_or(format!("no token: {v}"))
+        }));
+    }
+    for t in tasks {
+        tokens.push(t.await.map_err(|e| e.to_string())??);
+    }
+    Ok(tokens)
+}
+
+/// One socket: connect, join `topic`, then read until told to stop, heartbeating every
+/// 30 s. `publish` pushes a timestamped comment every interval.
+async fn socket(url: String, topic: String, shared: Arc<Shared>, publish: Option<Duration>) {
+    let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await else {
+        shared.failed.fetch_add(1, Ordering::Relaxed);
+        return;
+    };
+    let (mut tx, mut rx) = ws.split();
+    let join_sent = Instant::now();
+    let join = json!(["1", "1", topic, "phx_join", {}]).to_string();
+    if tx.send(Message::text(join)).await.is_err() {
+        shared.failed.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    let mut joined = false;
+    let mut heartbeat = tokio::time::interval_at(
+        tokio::time::Instant::now() + Duration::from_secs(30),
+        Duration::from_secs(30),
+    );
+    let mut publisher =
+        publish.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
+    let mut check_stop = tokio::time::interval(Duration::from_millis(200));
+    let mut n = 0u64;
+    loop {
+        tokio::select! {
+            msg = rx.next() => match msg {
+                Some(Ok(Message::Text(text))) => {
+                    shared.frames.fetch_add(1, Ordering::Relaxed);
+                    if !joined && text.contains("phx_reply") && text.starts_with("[\"1\",\"1\"") {
+                        joined = true;
+                        shared.joined.fetch_add(1, Ordering::Relaxed);
+                        shared.join_latency.lock().await.record(join_sent.elapsed());
+                    } else if text.contains("\"presence_diff\"") || text.contains("\"presence_state\"") {
+                        shared.presence_frames.fetch_add(1, Ordering::Relaxed);
+                    } else if text.contains("\"new_comment\"") && text.starts_with("[null,null") {
+                        shared.comments_seen.fetch_add(1, Ordering::Relaxed);
+                        if let Some(sent) = text.split("sent=").nth(1).and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next()).and_then(|t| t.parse::<u64>().ok()) {
+                            let latency = Duration::from_micros(now_micros().saturating_sub(sent));
+                            shared.delivery_latency.lock().await.record(latency);
+                        }
+                    }
+                }
+                Some(Ok(_)) => {}
+                _ => {
+                    if !shared.stop.load(Ordering::Relaxed) {
+                        shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return;
+                }
+            },
+            _ = heartbeat.tick() => {
+                let hb = json!([null, format!("hb{n}"), "phoenix", "heartbeat", {}]).to_string();
+                n += 1;
+                if tx.send(Message::text(hb)).await.is_err() {
+                    shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+            _ = async { match publisher.as_mut() { Some(p) => p.tick().await, None => std::future::pending().await } } => {
+                n += 1;
+                let push = json!(["1", format!("p{n}"), topic, "new_comment", {"content": format!("bench sent={}", now_micros())}]).to_string();
+                if tx.send(Message::text(push)).await.is_err() {
+                    shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            }
+            _ = check_stop.tick() => {
+                if shared.stop.load(Ordering::Relaxed) {
+                    let _ = tx.send(Message::Close(None)).await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+pub struct Plan {
+    pub sockets: usize,
+    /// Sockets opened per second (0 = as fast as possible).
+    pub connect_rate: f64,
+    pub hold: Duration,
+    /// Comments per second in total, spread over `publishers` sockets (fanout only).
+    pub publish_rate: f64,
+    pub publishers: usize,
+    pub server_pid: Option<u32>,
+}
+
+pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
+    let users = users(base, plan.sockets.clamp(1, 200)).await?;
+    let ws_base = base.replace("http://", "ws://");
+    let topic = format!("video:bench-{scenario}-{}", std::process::id());
+    let shared = Arc::new(Shared::default());
+    let rss_before = plan.server_pid.and_then(procfs::rss_kib);
+    let started = Instant::now();
+    let mut tasks = Vec::with_capacity(plan.sockets);
+    for i in 0..plan.sockets {
+        if plan.connect_rate > 0.0 {
+            let due = started + Duration::from_secs_f64(i as f64 / plan.connect_rate);
+            tokio::time::sleep_until(due.into()).await;
+        }
+        let url = format!(
+            "{ws_base}/socket/websocket?vsn=2.0.0&token={}",
+            users[i % users.len()]
+        );
+        tasks.push(tokio::spawn(socket(
+            url,
+            topic.clone(),
+            shared.clone(),
+            None,
+        )));
+    }
+    let connect_elapsed = started.elapsed();
+    // Wait until everyone has joined (or failed).
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while (shared.joined.load(Ordering::Relaxed) + shared.failed.load(Ordering::Relaxed))
+        < plan.sockets as u64
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let join_elapsed = started.elapsed();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_joined = plan.server_pid.and_then(procfs::rss_kib);
+    let presence_after_joins = shared.presence_frames.load(Ordering::Relaxed);
+    println!(
+        "sockets: {} requested, {} joined, {} failed; opened in {:.1} s, all joined after {:.1} s ({:.0} joins/s)",
+        plan.sockets,
+        shared.joined.load(Ordering::Relaxed),
+        shared.failed.load(Ordering::Relaxed),
+        connect_elapsed.as_secs_f64(),
+        join_elapsed.as_secs_f64(),
+        shared.joined.load(Ordering::Relaxed) as f64 / join_elapsed.as_secs_f64()
+    );
+    let (p50, p99, max) = shared.join_latency.lock().await.percentiles_ms();
+    println!("join latency: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
+    println!(
+        "presence frames received by all sockets during the joins: {presence_after_joins} (naive one-diff-per-join would be about {})",
+        plan.sockets * (plan.sockets + 1) / 2
+    );
+    if let (Some(before), Some(after)) = (rss_before, rss_joined) {
+        let per = (after.saturating_sub(before) as f64 * 1024.0) / plan.sockets.max(1) as f64;
+        println!(
+            "server RSS: {before} KiB before, {after} KiB with the sockets joined: {per:.0} bytes per joined socket"
+        );
+    }
+
+    // Publishers for the fanout scenario.
+    let cpu_server_start = plan.server_pid.and_then(procfs::cpu_time);
+    let cpu_self_start = procfs::cpu_time(std::process::id());
+    let measure_start = Instant::now();
+    let seen_start = shared.comments_seen.load(Ordering::Relaxed);
+    let mut publishers = Vec::new();
+    if plan.publish_rate > 0.0 {
+        let every = Duration::from_secs_f64(plan.publishers as f64 / plan.publish_rate);
+        for i in 0..plan.publishers {
+            let url = format!(
+                "{ws_base}/socket/websocket?vsn=2.0.0&token={}",
+                users[i % users.len()]
+            );
+            publishers.push(tokio::spawn(socket(
+                url,
+                topic.clone(),
+                shared.clone(),
+                Some(every),
+            )));
+        }
+    }
+    tokio::time::sleep(plan.hold).await;
+    let measured = measure_start.elapsed();
+    let seen = shared.comments_seen.load(Ordering::Relaxed) - seen_start;
+    let cpu_server = plan
+        .server_pid
+        .and_then(procfs::cpu_time)
+        .zip(cpu_server_start)
+        .map(|(b, a)| b.saturating_sub(a));
+    let cpu_self = procfs::cpu_time(std::process::id())
+        .zip(cpu_self_start)
+        .map(|(b, a)| b.saturating_sub(a));
+    shared.stop.store(true, Ordering::Relaxed);
+    println!(
+        "held {:.0} s: {} sockets dropped by the server",
+        measured.as_secs_f64(),
+        shared.dropped.load(Ordering::Relaxed)
+    );
+    if plan.publish_rate > 0.0 {
+        let subscribers = (plan.sockets + plan.publishers) as f64;
+        let published = plan.publish_rate * measured.as_secs_f64();
+        let expected = published * subscribers;
+        println!(
+            "fanout: {:.0} comments/s to {} subscribers: {} deliveries ({:.0}/s), expected about {:.0} ({:.2}% missing)",
+            plan.publish_rate,
+            subscribers,
+            seen,
+            seen as f64 / measured.as_secs_f64(),
+            expected,
+            (1.0 - seen as f64 / expected).max(0.0) * 100.0
+        );
+        let (p50, p99, max) = shared.delivery_latency.lock().await.percentiles_ms();
+        println!(
+            "end-to-end latency (push sent to broadcast received): p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms"
+        );
+    }
+    if let Some(cpu) = cpu_server {
+        let per_delivery = if seen > 0 {
+            cpu.as_secs_f64() * 1e6 / seen as f64
+        } else {
+            0.0
+        };
+        println!(
+            "server CPU: {:.2} cores ({per_delivery:.1} us per delivery)",
+            cpu.as_secs_f64() / measured.as_secs_f64()
+        );
+    }
+    if let Some(cpu) = cpu_self {
+        println!(
+            "generator CPU: {:.2} cores",
+            cpu.as_secs_f64() / measured.as_secs_f64()
+        );
+    }
+    if let Some(rss) = plan.server_pid.and_then(procfs::rss_kib) {
+        println!("server RSS at the end: {rss} KiB");
+    }
+    for t in tasks.into_iter().chain(publishers) {
+        let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+    }
+    Ok(())
+}
