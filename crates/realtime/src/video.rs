@@ -43,59 +43,68 @@ fn reason(error: &Error) -> (&'static str, Value) {
     (text, json!({ "reason": text }))
 }
 
-/// Joins: loads history, subscribes, tracks presence; returns [reply, presence_state].
-pub(crate) async fn join(
-    session: &mut Session,
-    frame: &Inbound,
-    video: VideoId,
-) -> Result<Vec<Encoded>, Encoded> {
-    let error = |response: Value| {
-        frame::reply(
-            &frame.join_ref,
-            &frame.reference,
-            &frame.topic,
-            "error",
-            response,
-        )
-    };
-    let history = match frame.payload.get("since") {
+/// The join reply's response: the latest comments, or those since the one given.
+async fn history(session: &Session, frame: &Inbound, video: &VideoId) -> Result<Value, Value> {
+    let invalid_since = || json!({ "reason": "invalid since: give a comment id" });
+    let found = match frame.payload.get("since") {
         None | Some(Value::Null) => {
             let page = PageRequest::new(session.rt.config.join_history, None)
-                .map_err(|_| error(json!({ "reason": "internal" })))?;
-            session.rt.comments.list(&video, page).await.map(|p| {
+                .map_err(|_| json!({ "reason": "internal" }))?;
+            session.rt.comments.list(video, page).await.map(|p| {
                 let mut items = p.items;
                 items.reverse();
                 json!({ "comments": items.iter().map(comment_json).collect::<Vec<_>>() })
             })
         }
         Some(Value::String(since)) => {
-            let Ok(since) = since.parse::<CommentId>() else {
-                return Err(error(
-                    json!({ "reason": "invalid since: give a comment id" }),
-                ));
-            };
+            let since = since.parse::<CommentId>().map_err(|_| invalid_since())?;
             let limit = session.rt.config.since_limit;
-            session.rt.comments.since(&video, since, limit).await.map(|(items, complete)| {
-                json!({ "comments": items.iter().map(comment_json).collect::<Vec<_>>(), "complete": complete })
-            })
+            session
+                .rt
+                .comments
+                .since(video, since, limit)
+                .await
+                .map(|(items, complete)| {
+                    json!({
+                        "comments": items.iter().map(comment_json).collect::<Vec<_>>(),
+                        "complete": complete,
+                    })
+                })
         }
-        Some(_) => {
-            return Err(error(
-                json!({ "reason": "invalid since: give a comment id" }),
-            ));
-        }
+        Some(_) => return Err(invalid_since()),
     };
-    let response = history.map_err(|e| {
-        let (_, response) = reason(&e);
-        error(response)
-    })?;
+    found.map_err(|e| reason(&e).1)
+}
+
+/// Joins: subscribes, loads history, tracks presence; returns [reply, presence_state].
+pub(crate) async fn join(
+    session: &mut Session,
+    frame: &Inbound,
+    video: VideoId,
+) -> Result<Vec<Encoded>, Encoded> {
+    // Subscribe before reading the history, so a comment stored meanwhile is not lost
+    // between the two (it may then arrive twice: in the reply and as new_comment; clients
+    // dedupe by id). The transport writes broadcasts queued now after the reply.
     let topic = frame.topic.clone();
-    // Subscribe before anything else so no broadcast after this point is missed, then
-    // read the presence snapshot (every later change arrives as a diff).
     session
         .rt
         .hub
         .subscribe(&topic, session.id, session.outbox.clone());
+    let response = match history(session, frame, &video).await {
+        Ok(response) => response,
+        Err(response) => {
+            session.rt.hub.unsubscribe(&topic, session.id);
+            return Err(frame::reply(
+                &frame.join_ref,
+                &frame.reference,
+                &topic,
+                "error",
+                response,
+            ));
+        }
+    };
+    // Track, then read the presence snapshot: every later change reaches this socket as a
+    // diff, because it is already subscribed.
     let mut meta = Map::new();
     meta.insert("username".into(), json!(session.user.username));
     meta.insert("device_id".into(), json!(session.user.device_id));
