@@ -1,0 +1,299 @@
+//! In-memory fakes of the domain ports the comment use cases need.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use domain::audit::AuditEntry;
+use domain::limits::{RateKey, RateLimiter};
+use domain::policy::{Action, Policy, Scope};
+use domain::ports::{AuditLog, CommentStore};
+use domain::{
+    ClientId, Comment, CommentBody, CommentId, Error, NewComment, Page, PageRequest, Result, Role,
+    UserId, Username, VideoId,
+};
+use tokio::sync::Notify;
+
+#[derive(Debug)]
+struct Stored {
+    comment: Comment,
+    client_id: Option<ClientId>,
+    deleted: bool,
+}
+
+/// Comments in a `Vec`, in insertion (= id) order; usernames come from `name`.
+#[derive(Debug, Default)]
+pub struct MemStore {
+    comments: Mutex<Vec<Stored>>,
+    usernames: Mutex<HashMap<UserId, Username>>,
+    /// When set, every call fails as if the database were down.
+    pub down: AtomicBool,
+    /// When set, the next history read (`newest_for_video` or `after_for_video`) takes its
+    /// snapshot, signals `entered`, and returns only after `release`: a slow query.
+    gate: Mutex<Option<Gate>>,
+}
+
+/// The two sides of a paused history read.
+#[derive(Clone, Debug, Default)]
+pub struct Gate {
+    pub entered: Arc<Notify>,
+    pub release: Arc<Notify>,
+}
+
+impl MemStore {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Stored>> {
+        self.comments.lock().unwrap()
+    }
+
+    fn check_up(&self) -> Result<()> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(Error::unavailable("fake store", "switched off by the test"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Pauses the next history read after it has read the comments.
+    pub fn pause_next_read(&self) -> Gate {
+        let gate = Gate::default();
+        *self.gate.lock().unwrap() = Some(gate.clone());
+        gate
+    }
+
+    async fn maybe_pause(&self) {
+        let gate = self.gate.lock().unwrap().take();
+        if let Some(gate) = gate {
+            gate.entered.notify_one();
+            gate.release.notified().await;
+        }
+    }
+
+    /// Registers the username shown on the user's comments.
+    pub fn name(&self, user: UserId, username: &str) {
+        self.usernames
+            .lock()
+            .unwrap()
+            .insert(user, Username::parse(username).unwrap());
+    }
+
+    /// Stores a comment directly (history for joins); returns it.
+    pub fn seed(&self, video: &str, user: UserId, body: &str) -> Comment {
+        let comment = self.make(NewComment {
+            video_id: VideoId::parse(video).unwrap(),
+            user_id: user,
+            body: CommentBody::parse(body).unwrap(),
+            client_id: None,
+        });
+        self.lock().push(Stored {
+            comment: comment.clone(),
+            client_id: None,
+            deleted: false,
+        });
+        comment
+    }
+
+    /// Marks a comment deleted without going through the use case.
+    pub fn delete(&self, id: CommentId) {
+        let mut all = self.lock();
+        let stored = all.iter_mut().find(|s| s.comment.id == id).unwrap();
+        stored.deleted = true;
+    }
+
+    /// Every stored comment, deleted ones included, oldest first.
+    pub fn all(&self) -> Vec<Comment> {
+        self.lock().iter().map(|s| s.comment.clone()).collect()
+    }
+
+    fn make(&self, new: NewComment) -> Comment {
+        let username = self
+            .usernames
+            .lock()
+            .unwrap()
+            .get(&new.user_id)
+            .cloned()
+            .unwrap_or_else(|| Username::parse("someone").unwrap());
+        let now = Utc::now();
+        Comment {
+            id: CommentId::generate(),
+            video_id: new.video_id,
+            user_id: new.user_id,
+            username,
+            body: new.body,
+            inserted_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+#[async_trait]
+impl CommentStore for MemStore {
+    async fn insert(&self, new: NewComment) -> Result<Comment> {
+        self.check_up()?;
+        if let Some(client_id) = &new.client_id {
+            let taken = self.lock().iter().any(|s| {
+                s.comment.user_id == new.user_id && s.client_id.as_ref() == Some(client_id)
+            });
+            if taken {
+                return Err(Error::Conflict("client id already used".into()));
+            }
+        }
+        let client_id = new.client_id.clone();
+        let comment = self.make(new);
+        self.lock().push(Stored {
+            comment: comment.clone(),
+            client_id,
+            deleted: false,
+        });
+        Ok(comment)
+    }
+
+    async fn by_client_id(&self, author: UserId, client_id: &ClientId) -> Result<Option<Comment>> {
+        self.check_up()?;
+        Ok(self
+            .lock()
+            .iter()
+            .find(|s| s.comment.user_id == author && s.client_id.as_ref() == Some(client_id))
+            .map(|s| s.comment.clone()))
+    }
+
+    async fn by_id(&self, id: CommentId) -> Result<Option<Comment>> {
+        self.check_up()?;
+        Ok(self
+            .lock()
+            .iter()
+            .find(|s| s.comment.id == id && !s.deleted)
+            .map(|s| s.comment.clone()))
+    }
+
+    async fn newest_for_video(
+        &self,
+        video: &VideoId,
+        page: PageRequest<CommentId>,
+    ) -> Result<Page<Comment, CommentId>> {
+        self.check_up()?;
+        let mut items: Vec<Comment> = self
+            .lock()
+            .iter()
+            .filter(|s| &s.comment.video_id == video && !s.deleted)
+            .filter(|s| page.before().is_none_or(|b| s.comment.id < *b))
+            .map(|s| s.comment.clone())
+            .collect();
+        items.sort_by_key(|c| std::cmp::Reverse(c.id));
+        let more = items.len() > usize::from(page.limit());
+        items.truncate(usize::from(page.limit()));
+        let next = if more {
+            items.last().map(|c| c.id)
+        } else {
+            None
+        };
+        self.maybe_pause().await;
+        Ok(Page { items, next })
+    }
+
+    async fn after_for_video(
+        &self,
+        video: &VideoId,
+        after: CommentId,
+        limit: u16,
+    ) -> Result<Vec<Comment>> {
+        self.check_up()?;
+        let mut items: Vec<Comment> = self
+            .lock()
+            .iter()
+            .filter(|s| &s.comment.video_id == video && !s.deleted && s.comment.id > after)
+            .map(|s| s.comment.clone())
+            .collect();
+        items.sort_by_key(|c| c.id);
+        items.truncate(usize::from(limit));
+        self.maybe_pause().await;
+        Ok(items)
+    }
+
+    async fn update_body(&self, id: CommentId, body: CommentBody) -> Result<Comment> {
+        self.check_up()?;
+        let mut all = self.lock();
+        let stored = all
+            .iter_mut()
+            .find(|s| s.comment.id == id && !s.deleted)
+            .ok_or(Error::NotFound("comment"))?;
+        stored.comment.body = body;
+        stored.comment.updated_at = Utc::now();
+        Ok(stored.comment.clone())
+    }
+
+    async fn soft_delete(&self, id: CommentId) -> Result<()> {
+        self.check_up()?;
+        let mut all = self.lock();
+        let stored = all
+            .iter_mut()
+            .find(|s| s.comment.id == id && !s.deleted)
+            .ok_or(Error::NotFound("comment"))?;
+        stored.deleted = true;
+        Ok(())
+    }
+}
+
+/// Keeps every audit entry.
+#[derive(Debug, Default)]
+pub struct MemAudit {
+    pub entries: Mutex<Vec<AuditEntry>>,
+}
+
+#[async_trait]
+impl AuditLog for MemAudit {
+    async fn record(&self, entry: AuditEntry) -> Result<()> {
+        self.entries.lock().unwrap().push(entry);
+        Ok(())
+    }
+}
+
+/// Allows a fixed number of attempts per key, then refuses (and counts every check).
+#[derive(Debug)]
+pub struct CountingLimiter {
+    per_key: u32,
+    counts: Mutex<HashMap<RateKey, u32>>,
+}
+
+impl CountingLimiter {
+    pub fn new(per_key: u32) -> Self {
+        Self {
+            per_key,
+            counts: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+#[async_trait]
+impl RateLimiter for CountingLimiter {
+    async fn check(&self, key: &RateKey) -> std::result::Result<(), Duration> {
+        let mut counts = self.counts.lock().unwrap();
+        let n = counts.entry(key.clone()).or_default();
+        *n += 1;
+        if *n > self.per_key {
+            Err(Duration::from_secs(1))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Everyone may post (and edit, delete) their own comments; moderators and admins may
+/// delete others'. Roles in `no_posting` may not post at all.
+#[derive(Debug, Default)]
+pub struct SimplePolicy {
+    pub no_posting: Vec<Role>,
+}
+
+impl Policy for SimplePolicy {
+    fn allows(&self, role: Role, action: Action, scope: Scope) -> bool {
+        match (action, scope) {
+            (Action::PostComment, Scope::Own) => !self.no_posting.contains(&role),
+            (Action::EditComment | Action::DeleteComment, Scope::Own) => true,
+            (Action::DeleteComment, Scope::Others) => role != Role::User,
+            _ => false,
+        }
+    }
+}
