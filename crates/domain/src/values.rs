@@ -140,18 +140,7 @@ string_value!(
 
 impl VideoId {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        const FIELD: &str = "video_id";
-        char_count_between(FIELD, raw, 1, 64)?;
-        if !raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
-        {
-            return Err(ValidationError::new(
-                FIELD,
-                "may contain only letters, digits, '_' and '-'",
-            ));
-        }
-        Ok(Self(raw.to_owned()))
+        identifier("video_id", raw, 64, "_-", "'_' and '-'").map(Self)
     }
 }
 
@@ -162,18 +151,7 @@ string_value!(
 
 impl DeviceId {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        const FIELD: &str = "device_id";
-        char_count_between(FIELD, raw, 1, 128)?;
-        if !raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))
-        {
-            return Err(ValidationError::new(
-                FIELD,
-                "may contain only letters, digits, '_', '.', ':' and '-'",
-            ));
-        }
-        Ok(Self(raw.to_owned()))
+        identifier("device_id", raw, 128, "_.:-", "'_', '.', ':' and '-'").map(Self)
     }
 }
 
@@ -185,19 +163,29 @@ string_value!(
 
 impl ClientId {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
-        const FIELD: &str = "client_id";
-        char_count_between(FIELD, raw, 1, 64)?;
-        if !raw
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))
-        {
-            return Err(ValidationError::new(
-                FIELD,
-                "may contain only letters, digits, '_', '.', ':' and '-'",
-            ));
-        }
-        Ok(Self(raw.to_owned()))
+        identifier("client_id", raw, 64, "_.:-", "'_', '.', ':' and '-'").map(Self)
     }
+}
+
+/// 1..=`max` ASCII letters, digits and the `punctuation` characters (named in `listed`).
+fn identifier(
+    field: &'static str,
+    raw: &str,
+    max: usize,
+    punctuation: &str,
+    listed: &str,
+) -> Result<String, ValidationError> {
+    char_count_between(field, raw, 1, max)?;
+    if !raw
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || punctuation.contains(c))
+    {
+        return Err(ValidationError::new(
+            field,
+            format!("may contain only letters, digits, {listed}"),
+        ));
+    }
+    Ok(raw.to_owned())
 }
 
 string_value!(
