@@ -14,8 +14,17 @@ use domain::{DeviceRowId, Role, UserId};
 use crate::error::{Error, Result};
 use crate::tokens::AccessClaims;
 
-/// A cached verdict: the user's current role, or `None` when the pair is revoked.
-type Verdict = (Instant, Option<Role>);
+/// Who a live (user, device) pair is, as the gate last saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Admitted {
+    pub role: Role,
+    pub username: Arc<str>,
+    /// The client-chosen device id.
+    pub device_id: Arc<str>,
+}
+
+/// A cached verdict: who the pair is, or `None` when it is revoked.
+type Verdict = (Instant, Option<Admitted>);
 
 pub(crate) struct Gate {
     users: Arc<dyn UserStore>,
@@ -38,43 +47,52 @@ impl Gate {
         }
     }
 
-    /// The actor a verified token stands for, with the user's current role.
-    pub(crate) async fn admit(&self, claims: &AccessClaims) -> Result<Actor> {
+    /// The actor a verified token stands for, with the user's current role, username and
+    /// device id (all as of at most `ttl` ago).
+    pub(crate) async fn admit(&self, claims: &AccessClaims) -> Result<(Actor, Admitted)> {
         let key = (claims.sub, claims.dev);
         let cached = self
             .cache
             .get(&key)
             .filter(|entry| entry.0.elapsed() < self.ttl)
-            .map(|entry| entry.1);
-        let role = match cached {
-            Some(role) => role,
+            .map(|entry| entry.1.clone());
+        let admitted = match cached {
+            Some(admitted) => admitted,
             None => {
-                let role = self.look_up(claims.sub, claims.dev).await?;
+                let admitted = self.look_up(claims.sub, claims.dev).await?;
                 if self.cache.len() > 100_000 {
                     self.cache.retain(|_, v| v.0.elapsed() < self.ttl);
                 }
-                self.cache.insert(key, (Instant::now(), role));
-                role
+                self.cache.insert(key, (Instant::now(), admitted.clone()));
+                admitted
             }
         };
-        let role = role.ok_or(Error::InvalidToken)?;
-        Ok(Actor {
+        let admitted = admitted.ok_or(Error::InvalidToken)?;
+        let actor = Actor {
             user_id: claims.sub,
             device: claims.dev,
-            role,
-        })
+            role: admitted.role,
+        };
+        Ok((actor, admitted))
     }
 
-    async fn look_up(&self, user: UserId, device: DeviceRowId) -> Result<Option<Role>> {
+    async fn look_up(&self, user: UserId, device: DeviceRowId) -> Result<Option<Admitted>> {
         let Some(user) = self.users.by_id(user).await? else {
             return Ok(None);
         };
-        let device_ok = self
+        let device = self
             .devices
             .by_id(device)
             .await?
-            .is_some_and(|d| d.is_active && d.user_id == user.id);
-        Ok((user.is_active && device_ok).then_some(user.role))
+            .filter(|d| d.is_active && d.user_id == user.id);
+        Ok(match device {
+            Some(device) if user.is_active => Some(Admitted {
+                role: user.role,
+                username: Arc::from(user.username.as_str()),
+                device_id: Arc::from(device.device_id.as_str()),
+            }),
+            _ => None,
+        })
     }
 
     pub(crate) fn forget_user(&self, user: UserId) {

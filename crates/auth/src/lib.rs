@@ -14,6 +14,7 @@ mod tokens;
 
 pub use accounts::{AccountChange, Accounts};
 pub use error::{Error, Result};
+pub use gate::Admitted;
 pub use limits::{InProcessLimiter, Quotas};
 pub use password::{Password, PasswordHasher};
 pub use policy::RolePolicy;

@@ -19,7 +19,7 @@ use domain::{
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
-use crate::gate::Gate;
+use crate::gate::{Admitted, Gate};
 use crate::password::{Password, PasswordHasher};
 use crate::tokens::{AccessTokens, hash_refresh_token, new_refresh_token};
 
@@ -292,18 +292,15 @@ impl Sessions {
         self.stores.live.device_revoked(device);
     }
 
-    /// The device the caller's token was issued to.
-    pub async fn device(&self, actor: &Actor) -> Result<Device> {
-        self.stores
-            .devices
-            .by_id(actor.device)
-            .await?
-            .ok_or(Error::InvalidToken)
-    }
-
     /// The actor behind a bearer access token, if the token is ours, unexpired, and its
     /// user and device are still active.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor> {
+        Ok(self.authenticate_profile(bearer).await?.0)
+    }
+
+    /// Like [`authenticate`](Self::authenticate), with the username and device id too (from
+    /// the same briefly cached lookup, so a burst of socket connects costs no queries).
+    pub async fn authenticate_profile(&self, bearer: &str) -> Result<(Actor, Admitted)> {
         let claims = self.access.verify(bearer)?;
         self.gate.admit(&claims).await
     }

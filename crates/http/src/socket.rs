@@ -67,19 +67,22 @@ pub(crate) async fn connect(
         .map(str::to_owned)
         .or_else(|| token_from_subprotocol(&req))
         .ok_or_else(|| refuse("no access token"))?;
-    let actor = state
-        .sessions
-        .authenticate(&token)
-        .await
-        .map_err(|_| refuse("invalid access token"))?;
-    let user = state.accounts.user(actor.user_id).await?;
-    let device = state.sessions.device(&actor).await?;
+    let (actor, profile) =
+        state
+            .sessions
+            .authenticate_profile(&token)
+            .await
+            .map_err(|e| match e {
+                // The database is down: not the client's fault, and it should retry.
+                auth::Error::Domain(d @ domain::Error::Unavailable { .. }) => ApiError::from(d),
+                _ => refuse("invalid access token"),
+            })?;
     let (response, ws, stream) = actix_ws::handle_with_protocols(&req, body, &["phoenix"])
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
     let (session, outbox) = state.realtime.open(SocketUser {
         actor,
-        username: user.username.to_string(),
-        device_id: device.device_id.to_string(),
+        username: profile.username.to_string(),
+        device_id: profile.device_id.to_string(),
     });
     let config = *state.realtime.config();
     actix_web::rt::spawn(run(
