@@ -156,6 +156,19 @@ fn find(id: UserId) -> diesel::dsl::Find<users::table, Vec<u8>> {
     users::table.find(id.to_bytes().to_vec())
 }
 
+/// Sets one column (and `updated_at`) of one user; `NotFound` if there is no such user.
+/// A macro, not a function: diesel's changeset types do not name well as bounds.
+macro_rules! update_user {
+    ($db:expr, $id:expr, $change:expr) => {{
+        let n = diesel::update(find($id))
+            .set(($change, users::updated_at.eq(to_column(now()))))
+            .execute(&mut *$db.conn().await?)
+            .await
+            .map_err(Error::from)?;
+        Ok(one_row(n)?)
+    }};
+}
+
 #[async_trait]
 impl UserStore for Database {
     async fn insert(&self, user: NewUser) -> domain::Result<User> {
@@ -171,66 +184,23 @@ impl UserStore for Database {
     }
 
     async fn record_login(&self, id: UserId, at: DateTime<Utc>) -> domain::Result<()> {
-        let at = to_column(at);
-        let changes = (users::last_login_at.eq(Some(at)), users::updated_at.eq(at));
-        let n = diesel::update(find(id))
-            .set(changes)
-            .execute(&mut *self.conn().await?)
-            .await
-            .map_err(Error::from)?;
-        Ok(one_row(n)?)
+        update_user!(self, id, users::last_login_at.eq(Some(to_column(at))))
     }
 
     async fn set_role(&self, id: UserId, role: Role) -> domain::Result<()> {
-        let changes = (
-            users::role.eq(role.as_str()),
-            users::updated_at.eq(to_column(now())),
-        );
-        let n = diesel::update(find(id))
-            .set(changes)
-            .execute(&mut *self.conn().await?)
-            .await
-            .map_err(Error::from)?;
-        Ok(one_row(n)?)
+        update_user!(self, id, users::role.eq(role.as_str()))
     }
 
     async fn set_active(&self, id: UserId, active: bool) -> domain::Result<()> {
-        let changes = (
-            users::is_active.eq(active),
-            users::updated_at.eq(to_column(now())),
-        );
-        let n = diesel::update(find(id))
-            .set(changes)
-            .execute(&mut *self.conn().await?)
-            .await
-            .map_err(Error::from)?;
-        Ok(one_row(n)?)
+        update_user!(self, id, users::is_active.eq(active))
     }
 
     async fn set_username(&self, id: UserId, username: &Username) -> domain::Result<()> {
-        let changes = (
-            users::username.eq(username.as_str()),
-            users::updated_at.eq(to_column(now())),
-        );
-        let n = diesel::update(find(id))
-            .set(changes)
-            .execute(&mut *self.conn().await?)
-            .await
-            .map_err(Error::from)?;
-        Ok(one_row(n)?)
+        update_user!(self, id, users::username.eq(username.as_str()))
     }
 
     async fn set_password_hash(&self, id: UserId, hash: &str) -> domain::Result<()> {
-        let changes = (
-            users::password_hash.eq(hash),
-            users::updated_at.eq(to_column(now())),
-        );
-        let n = diesel::update(find(id))
-            .set(changes)
-            .execute(&mut *self.conn().await?)
-            .await
-            .map_err(Error::from)?;
-        Ok(one_row(n)?)
+        update_user!(self, id, users::password_hash.eq(hash))
     }
 
     async fn search(
