@@ -9,9 +9,9 @@ use crate::hub::{Hub, SocketId};
 
 /// Publishes pre-serialized frames on a topic.
 pub trait Broker: Send + Sync + std::fmt::Debug {
-    /// Delivers `frame` to every subscriber of `topic` on every node, except the socket
-    /// `except` (on this node).
-    fn publish(&self, topic: &str, frame: Encoded, except: Option<SocketId>);
+    /// Delivers `frame` (a broadcast of `event`) to every subscriber of `topic` on every
+    /// node, except the socket `except` (on this node).
+    fn publish(&self, topic: &str, event: &'static str, frame: Encoded, except: Option<SocketId>);
 }
 
 /// One node: publishing is delivering to the local hub.
@@ -27,7 +27,9 @@ impl LocalBroker {
 }
 
 impl Broker for LocalBroker {
-    fn publish(&self, topic: &str, frame: Encoded, except: Option<SocketId>) {
-        self.hub.broadcast(topic, &frame, except);
+    fn publish(&self, topic: &str, event: &'static str, frame: Encoded, except: Option<SocketId>) {
+        let delivered = self.hub.broadcast(topic, &frame, except);
+        metrics::counter!("realtime_deliveries_total", "event" => event)
+            .increment(delivered as u64);
     }
 }

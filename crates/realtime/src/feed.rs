@@ -46,8 +46,12 @@ impl CommentEvents for RoomFeed {
             ),
         };
         let started = std::time::Instant::now();
-        self.broker
-            .publish(&topic, frame::broadcast(&topic, event, &payload), None);
+        self.broker.publish(
+            &topic,
+            event,
+            frame::broadcast(&topic, event, &payload),
+            None,
+        );
         metrics::histogram!("realtime_fanout_duration_seconds", "event" => event)
             .record(started.elapsed().as_secs_f64());
     }

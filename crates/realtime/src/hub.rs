@@ -142,13 +142,11 @@ impl Hub {
         let Some(subscribers) = topics.get(topic) else {
             return 0;
         };
-        let delivered = subscribers
+        subscribers
             .iter()
             .filter(|(id, _)| Some(*id) != except)
             .filter(|(_, outbox)| outbox.offer(frame))
-            .count();
-        metrics::counter!("realtime_deliveries_total").increment(delivered as u64);
-        delivered
+            .count()
     }
 
     pub fn subscriber_count(&self, topic: &str) -> usize {

@@ -176,7 +176,7 @@ impl Presence {
             frame::broadcast(topic, "presence_diff", &payload)
         };
         metrics::counter!("realtime_presence_diffs_total").increment(1);
-        self.broker.publish(topic, frame, None);
+        self.broker.publish(topic, "presence_diff", frame, None);
     }
 }
 

@@ -190,7 +190,7 @@ pub(crate) async fn handle_push(
             session
                 .rt
                 .broker
-                .publish(&frame.topic, out, Some(session.id));
+                .publish(&frame.topic, "reaction", out, Some(session.id));
             ("ok", json!({}))
         }
         _ => ("error", json!({ "reason": "unknown event" })),
