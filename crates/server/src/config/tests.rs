@@ -135,6 +135,18 @@ fn every_bad_value_names_its_setting_on_one_line() {
             "lots",
             "RTS_RATE_COMMENTS_PER_USER",
         ),
+        ("RTS_WS_IDLE_TIMEOUT_SECS", "0", "RTS_WS_IDLE_TIMEOUT_SECS"),
+        ("RTS_WS_MAX_FRAME_BYTES", "10", "RTS_WS_MAX_FRAME_BYTES"),
+        ("RTS_WS_OUTBOX_FRAMES", "1", "RTS_WS_OUTBOX_FRAMES"),
+        ("RTS_WS_MAX_CHANNELS", "0", "RTS_WS_MAX_CHANNELS"),
+        ("RTS_WS_PUSHES_PER_SECOND", "-1", "RTS_WS_PUSHES_PER_SECOND"),
+        (
+            "RTS_WS_PUSHES_PER_SECOND",
+            "fast",
+            "RTS_WS_PUSHES_PER_SECOND",
+        ),
+        ("RTS_WS_PUSH_BURST", "0", "RTS_WS_PUSH_BURST"),
+        ("RTS_PRESENCE_WINDOW_MS", "99999", "RTS_PRESENCE_WINDOW_MS"),
     ];
     for (name, value, named) in cases {
         let e = error_of(&[(name, value)]);
