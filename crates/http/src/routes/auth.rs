@@ -11,16 +11,28 @@ use crate::extract::{Authenticated, client_ip};
 use crate::state::AppState;
 use crate::views::SessionView;
 
-/// The device a request signs in from; `device_id` defaults to "default".
-fn device(
-    fields: &mut Fields,
-    id: Option<&str>,
-    info: Option<Value>,
-) -> (Option<DeviceId>, Option<Value>) {
-    let id = fields.take(DeviceId::parse(id.unwrap_or("default")));
-    let info = info.unwrap_or_else(|| Value::Object(Default::default()));
-    let info = fields.take(device_info(info));
-    (id, info)
+/// The device a sign-up or login comes from (both bodies carry these fields).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub(crate) struct DeviceFields {
+    /// Defaults to "default".
+    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
+    device_id: Option<String>,
+    /// Any JSON object up to 4096 bytes, nested at most 8 levels (app version, OS, ...).
+    #[schema(value_type = Option<Object>)]
+    device_info: Option<Value>,
+}
+
+impl DeviceFields {
+    /// The validated device id and info, broken rules recorded in `fields`.
+    fn parse(self, fields: &mut Fields) -> (Option<DeviceId>, Option<Value>) {
+        let id = fields.take(DeviceId::parse(
+            self.device_id.as_deref().unwrap_or("default"),
+        ));
+        let info = self
+            .device_info
+            .unwrap_or_else(|| Value::Object(Default::default()));
+        (id, fields.take(device_info(info)))
+    }
 }
 
 /// Device info is a JSON object of at most 4 KiB, nested at most 8 levels (MariaDB refuses
@@ -51,12 +63,8 @@ pub(crate) struct RegisterBody {
     username: String,
     #[schema(min_length = 8, max_length = 128)]
     password: String,
-    /// Defaults to "default".
-    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
-    device_id: Option<String>,
-    /// Any JSON object up to 4096 bytes, nested at most 8 levels (app version, OS, ...).
-    #[schema(value_type = Option<Object>)]
-    device_info: Option<Value>,
+    #[serde(flatten)]
+    device: DeviceFields,
 }
 
 #[utoipa::path(
@@ -84,7 +92,7 @@ pub(crate) async fn register(
     let email = fields.take(Email::parse(&body.email));
     let username = fields.take(Username::parse(&body.username));
     let password = fields.take(Password::parse(&body.password));
-    let (device_id, device_info) = device(&mut fields, body.device_id.as_deref(), body.device_info);
+    let (device_id, device_info) = body.device.parse(&mut fields);
     let (Some(email), Some(username), Some(password), Some(device_id), Some(device_info)) =
         (email, username, password, device_id, device_info)
     else {
@@ -109,12 +117,8 @@ pub(crate) struct LoginBody {
     email: String,
     #[schema(min_length = 1, max_length = 1024)]
     password: String,
-    /// Defaults to "default".
-    #[schema(pattern = "^[A-Za-z0-9_.:-]{1,128}$")]
-    device_id: Option<String>,
-    /// Any JSON object up to 4096 bytes, nested at most 8 levels (app version, OS, ...).
-    #[schema(value_type = Option<Object>)]
-    device_info: Option<Value>,
+    #[serde(flatten)]
+    device: DeviceFields,
 }
 
 #[utoipa::path(
@@ -150,7 +154,7 @@ pub(crate) async fn login(
     } else {
         Ok(body.password)
     });
-    let (device_id, device_info) = device(&mut fields, body.device_id.as_deref(), body.device_info);
+    let (device_id, device_info) = body.device.parse(&mut fields);
     let (Some(email), Some(password), Some(device_id), Some(device_info)) =
         (email, password, device_id, device_info)
     else {
