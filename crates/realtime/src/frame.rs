@@ -98,6 +98,20 @@ pub fn broadcast(topic: &str, event: &str, payload: &Value) -> Encoded {
     encode(&Value::Null, &Value::Null, topic, event, payload)
 }
 
+/// A frame whose payload is already serialized (`payload_json` must be a JSON object):
+/// for large payloads such as presence state, built once from pre-serialized parts.
+pub fn encode_raw(join_ref: &Value, topic: &str, event: &str, payload_json: &str) -> Encoded {
+    let head = serde_json::to_string(&(join_ref, Value::Null, topic, event))
+        .unwrap_or_else(|_| "[null,null,\"phoenix\",\"phx_error\"]".to_owned());
+    // `head` is `[...]`: reopen it to append the payload as the fifth element.
+    let mut text = String::with_capacity(head.len() + payload_json.len() + 1);
+    text.push_str(&head[..head.len() - 1]);
+    text.push(',');
+    text.push_str(payload_json);
+    text.push(']');
+    ByteString::from(text)
+}
+
 fn object(v: Value) -> Value {
     if v.is_object() {
         v
@@ -121,6 +135,21 @@ mod tests {
             ("video:42", "phx_join")
         );
         assert_eq!(f.payload, json!({"since": 0}));
+    }
+
+    #[test]
+    fn a_raw_payload_is_spliced_in_as_the_fifth_element() {
+        let f = encode_raw(
+            &json!("3"),
+            "video:1",
+            "presence_state",
+            r#"{"u":{"metas":[]}}"#,
+        );
+        let v: Value = serde_json::from_str(&f).expect("json");
+        assert_eq!(
+            v,
+            json!(["3", null, "video:1", "presence_state", {"u": {"metas": []}}])
+        );
     }
 
     #[test]

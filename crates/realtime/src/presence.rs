@@ -11,12 +11,20 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::broker::Broker;
 use crate::frame;
 
-type Metas = BTreeMap<String, Vec<Value>>;
+/// One connection's meta, kept serialized: it is only ever written out, and a room of ten
+/// thousand should not hold ten thousand JSON trees.
+#[derive(Clone, Debug)]
+struct Meta {
+    phx_ref: Box<str>,
+    json: Arc<str>,
+}
+
+type Metas = BTreeMap<String, Vec<Meta>>;
 
 #[derive(Debug, Default)]
 struct TopicState {
@@ -38,17 +46,35 @@ pub struct Presence {
     node: u32,
 }
 
-fn metas_json(metas: &Metas) -> Value {
-    let mut out = Map::new();
-    for (key, list) in metas {
-        out.insert(key.clone(), json!({ "metas": list }));
+/// `{"<key>": {"metas": [meta, ...]}, ...}`, the Phoenix.Presence map.
+fn write_metas(metas: &Metas, out: &mut String) {
+    out.push('{');
+    for (i, (key, list)) in metas.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(key).unwrap_or_else(|_| "\"\"".to_owned()));
+        out.push_str(":{\"metas\":[");
+        for (j, meta) in list.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            out.push_str(&meta.json);
+        }
+        out.push_str("]}");
     }
-    Value::Object(out)
+    out.push('}');
 }
 
-fn remove_ref(metas: &mut Metas, key: &str, phx_ref: &str) -> Option<Value> {
+fn metas_json(metas: &Metas) -> String {
+    let mut out = String::with_capacity(64 + metas.len() * 160);
+    write_metas(metas, &mut out);
+    out
+}
+
+fn remove_ref(metas: &mut Metas, key: &str, phx_ref: &str) -> Option<Meta> {
     let list = metas.get_mut(key)?;
-    let at = list.iter().position(|m| m["phx_ref"] == phx_ref)?;
+    let at = list.iter().position(|m| &*m.phx_ref == phx_ref)?;
     let meta = list.remove(at);
     if list.is_empty() {
         metas.remove(key);
@@ -87,7 +113,10 @@ impl Presence {
     pub fn track(self: &Arc<Self>, topic: &str, key: &str, mut meta: Map<String, Value>) -> String {
         let phx_ref = self.next_ref();
         meta.insert("phx_ref".into(), Value::String(phx_ref.clone()));
-        let meta = Value::Object(meta);
+        let meta = Meta {
+            phx_ref: phx_ref.as_str().into(),
+            json: Value::Object(meta).to_string().into(),
+        };
         let schedule = {
             let mut topics = self.lock();
             let state = topics.entry(topic.to_owned()).or_default();
@@ -135,7 +164,7 @@ impl Presence {
         };
         if state.snapshot.is_none() {
             // Nothing flushed yet: everything live is also pending, so either is right.
-            state.snapshot = Some(Arc::from(metas_json(&state.live).to_string()));
+            state.snapshot = Some(Arc::from(metas_json(&state.live)));
         }
         state.snapshot.clone().unwrap_or_else(|| Arc::from("{}"))
     }
@@ -165,15 +194,19 @@ impl Presence {
             state.flush_scheduled = false;
             let joins = std::mem::take(&mut state.joins);
             let leaves = std::mem::take(&mut state.leaves);
-            state.snapshot = Some(Arc::from(metas_json(&state.live).to_string()));
+            state.snapshot = Some(Arc::from(metas_json(&state.live)));
             if state.live.is_empty() {
                 topics.remove(topic);
             }
             if joins.is_empty() && leaves.is_empty() {
                 return;
             }
-            let payload = json!({ "joins": metas_json(&joins), "leaves": metas_json(&leaves) });
-            frame::broadcast(topic, "presence_diff", &payload)
+            let mut payload = String::from("{\"joins\":");
+            write_metas(&joins, &mut payload);
+            payload.push_str(",\"leaves\":");
+            write_metas(&leaves, &mut payload);
+            payload.push('}');
+            frame::encode_raw(&Value::Null, topic, "presence_diff", &payload)
         };
         metrics::counter!("realtime_presence_diffs_total").increment(1);
         self.broker.publish(topic, "presence_diff", frame, None);
@@ -185,6 +218,7 @@ mod tests {
     use super::*;
     use crate::broker::LocalBroker;
     use crate::hub::{Hub, Outbox};
+    use serde_json::json;
 
     fn meta(name: &str) -> Map<String, Value> {
         let mut m = Map::new();
@@ -199,13 +233,13 @@ mod tests {
             Arc::new(LocalBroker::new(hub.clone())),
             Duration::from_millis(20),
         );
-        let (outbox, mut rx) = Outbox::new(16);
+        let (outbox, rx) = Outbox::new(16);
         hub.subscribe("video:1", 1, outbox);
         let a = presence.track("video:1", "u1", meta("ann"));
         let b = presence.track("video:1", "u1", meta("ann"));
         presence.track("video:1", "u2", meta("bob"));
         assert_ne!(a, b, "each connection has its own phx_ref");
-        let frame = rx.frames.recv().await.expect("a diff");
+        let frame = rx.next().await.expect("a diff");
         let v: Value = serde_json::from_str(&frame).expect("json");
         assert_eq!(v[3], "presence_diff");
         assert_eq!(
@@ -214,7 +248,7 @@ mod tests {
         );
         assert_eq!(v[4]["joins"]["u2"]["metas"][0]["username"], "bob");
         assert_eq!(v[4]["leaves"], json!({}));
-        assert!(rx.frames.try_recv().is_err(), "one frame for three joins");
+        assert!(rx.try_next().is_none(), "one frame for three joins");
         let state: Value = serde_json::from_str(&presence.snapshot("video:1")).expect("json");
         assert_eq!(state["u1"]["metas"].as_array().map(Vec::len), Some(2));
     }
@@ -227,16 +261,16 @@ mod tests {
             Arc::new(LocalBroker::new(hub.clone())),
             Duration::from_millis(20),
         );
-        let (outbox, mut rx) = Outbox::new(16);
+        let (outbox, rx) = Outbox::new(16);
         hub.subscribe("video:1", 1, outbox);
         let kept = presence.track("video:1", "u1", meta("ann"));
         presence.flush("video:1");
-        rx.frames.recv().await.expect("join diff");
+        rx.next().await.expect("join diff");
 
         let brief = presence.track("video:1", "u2", meta("bob"));
         presence.untrack("video:1", "u2", &brief);
         presence.untrack("video:1", "u1", &kept);
-        let frame = rx.frames.recv().await.expect("leave diff");
+        let frame = rx.next().await.expect("leave diff");
         let v: Value = serde_json::from_str(&frame).expect("json");
         assert_eq!(v[4]["joins"], json!({}));
         assert_eq!(v[4]["leaves"]["u1"]["metas"][0]["phx_ref"], kept.as_str());

@@ -2,7 +2,6 @@
 //! socket joined (with which join_ref), answers heartbeats, routes pushes to the room, and
 //! cleans up (presence, subscriptions) when dropped, whatever ended the connection.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -38,6 +37,35 @@ pub(crate) struct Joined {
     pub phx_ref: String,
 }
 
+/// The channels one socket has joined, by topic. A list, not a map: a socket joins one or a
+/// few rooms (at most `max_channels`), and an idle socket should cost as little as it can.
+#[derive(Default)]
+pub(crate) struct Channels(Vec<(String, Joined)>);
+
+impl Channels {
+    pub fn get(&self, topic: &str) -> Option<&Joined> {
+        self.0.iter().find(|(t, _)| t == topic).map(|(_, j)| j)
+    }
+
+    pub fn remove(&mut self, topic: &str) -> Option<Joined> {
+        let at = self.0.iter().position(|(t, _)| t == topic)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    pub fn insert(&mut self, topic: String, joined: Joined) {
+        self.remove(&topic);
+        self.0.push((topic, joined));
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn topics(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(t, _)| t.as_str())
+    }
+}
+
 /// A token bucket for pushes.
 struct Bucket {
     tokens: f64,
@@ -50,7 +78,7 @@ pub struct Session {
     pub(crate) rt: Arc<Realtime>,
     pub(crate) user: SocketUser,
     pub(crate) outbox: Outbox,
-    pub(crate) channels: HashMap<String, Joined>,
+    pub(crate) channels: Channels,
     bucket: Bucket,
 }
 
@@ -58,7 +86,7 @@ impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
             .field("id", &self.id)
-            .field("topics", &self.channels.keys().collect::<Vec<_>>())
+            .field("topics", &self.channels.topics().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }
@@ -71,7 +99,7 @@ impl Session {
             rt,
             user,
             outbox,
-            channels: HashMap::new(),
+            channels: Channels::default(),
             bucket: Bucket {
                 tokens: burst,
                 at: Instant::now(),
@@ -259,7 +287,7 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
-        for (topic, joined) in std::mem::take(&mut self.channels) {
+        for (topic, joined) in std::mem::take(&mut self.channels).0 {
             self.drop_channel(&topic, &joined);
         }
         self.rt.forget_socket(self.id);

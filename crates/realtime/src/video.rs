@@ -121,10 +121,7 @@ pub(crate) async fn join(
         },
     );
     let reply = frame::reply(&frame.join_ref, &frame.reference, &topic, "ok", response);
-    let join_ref = serde_json::to_string(&frame.join_ref).unwrap_or_else(|_| "null".into());
-    let topic_json = serde_json::to_string(&topic).unwrap_or_else(|_| "\"\"".into());
-    let presence_state: Encoded =
-        format!("[{join_ref},null,{topic_json},\"presence_state\",{state}]").into();
+    let presence_state = frame::encode_raw(&frame.join_ref, &topic, "presence_state", &state);
     Ok(vec![reply, presence_state])
 }
 
