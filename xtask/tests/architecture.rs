@@ -73,7 +73,7 @@ const LAYERS: [(&str, &[&str]); 7] = [
 ];
 
 /// Infrastructure libraries and the one crate allowed to depend on each.
-const OWNERS: [(&str, &str); 14] = [
+const OWNERS: [(&str, &str); 15] = [
     ("diesel", "persistence"),
     ("diesel-async", "persistence"),
     ("diesel_migrations", "persistence"),
@@ -83,7 +83,8 @@ const OWNERS: [(&str, &str); 14] = [
     ("reqwest", "firebase-sync"),
     ("fred", "realtime"),
     ("actix-web", "http-api"),
-    ("actix-ws", "http-api"),
+    ("actix-http", "http-api"),
+    ("actix-server", "http-api"),
     ("tracing-subscriber", "server"),
     ("figment", "server"),
     ("metrics-exporter-prometheus", "server"),

@@ -1,9 +1,18 @@
 //! Binding and running the HTTP server, with graceful shutdown.
+//!
+//! The server is actix-web's app inside actix-http's HTTP/1 service, built here rather than
+//! through `HttpServer` for one reason: `HttpServer` cannot take an upgrade handler, and
+//! WebSocket upgrades must leave actix-http's connection machinery to stay small (see
+//! `socket`).
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer};
+use actix_http::HttpService;
+use actix_service::{fn_service, map_config};
+use actix_web::App;
+use actix_web::dev::AppConfig;
 
 use crate::state::AppState;
 
@@ -12,7 +21,7 @@ use crate::state::AppState;
 pub struct HttpOptions {
     /// Worker threads (0 = one per core).
     pub workers: usize,
-    /// How long in-flight requests get to finish on shutdown.
+    /// How long in-flight requests (and closing sockets) get to finish on shutdown.
     pub shutdown_timeout: Duration,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
@@ -33,6 +42,7 @@ impl Default for HttpOptions {
 pub struct RunningServer {
     server: actix_web::dev::Server,
     addr: std::net::SocketAddr,
+    stop: StopHandle,
 }
 
 impl std::fmt::Debug for RunningServer {
@@ -45,7 +55,11 @@ impl std::fmt::Debug for RunningServer {
 
 /// Stops a [`RunningServer`] from elsewhere.
 #[derive(Clone)]
-pub struct StopHandle(actix_web::dev::ServerHandle);
+pub struct StopHandle {
+    server: actix_web::dev::ServerHandle,
+    realtime: Arc<realtime::Realtime>,
+    grace: Duration,
+}
 
 impl std::fmt::Debug for StopHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,12 +70,27 @@ impl std::fmt::Debug for StopHandle {
 impl StopHandle {
     /// Stops accepting new connections (existing ones go on).
     pub async fn pause(&self) {
-        self.0.pause().await;
+        self.server.pause().await;
     }
 
-    /// Stops accepting, lets in-flight requests finish (`graceful`), then returns.
+    /// Stops accepting, then, if `graceful`, closes every socket (1012, so clients
+    /// reconnect elsewhere) and lets sockets and in-flight requests finish within the
+    /// shutdown timeout. Returns once the server has stopped.
     pub async fn stop(&self, graceful: bool) {
-        self.0.stop(graceful).await;
+        // Stop accepting first, or clients reconnect to the closing node at once.
+        self.server.pause().await;
+        if graceful {
+            let sockets = self.realtime.close_all();
+            tracing::info!(
+                sockets,
+                "shutting down: closing sockets, finishing requests"
+            );
+            let deadline = tokio::time::Instant::now() + self.grace;
+            while self.realtime.open_sockets() > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        self.server.stop(graceful).await;
     }
 }
 
@@ -71,7 +100,7 @@ impl RunningServer {
     }
 
     pub fn stop_handle(&self) -> StopHandle {
-        StopHandle(self.server.handle())
+        self.stop.clone()
     }
 
     /// Runs until stopped by a [`StopHandle`] or by SIGINT/SIGTERM (graceful).
@@ -89,26 +118,41 @@ pub fn serve(
     handle_signals: bool,
 ) -> std::io::Result<RunningServer> {
     let addr = listener.local_addr()?;
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(actix_web::web::PayloadConfig::new(options.max_body_bytes))
-            .app_data(
-                actix_web::web::JsonConfig::default()
-                    .limit(options.max_body_bytes)
-                    .error_handler(crate::error::json_error),
-            )
-            .configure(crate::configure(state.clone()))
-    })
-    .shutdown_timeout(options.shutdown_timeout.as_secs())
-    .listen(listener)?;
+    let realtime = state.realtime.clone();
+    let mut builder = actix_web::dev::Server::build()
+        .shutdown_timeout(options.shutdown_timeout.as_secs())
+        .listen("realtime-server", listener, move || {
+            let app_state = state.clone();
+            let app = App::new()
+                .app_data(actix_web::web::PayloadConfig::new(options.max_body_bytes))
+                .app_data(
+                    actix_web::web::JsonConfig::default()
+                        .limit(options.max_body_bytes)
+                        .error_handler(crate::error::json_error),
+                )
+                .configure(crate::configure(app_state));
+            let socket_state = state.clone();
+            HttpService::build()
+                // What actix-web's HttpServer sets; the other defaults are the same.
+                .client_disconnect_timeout(Duration::from_secs(1))
+                .local_addr(addr)
+                .upgrade(fn_service(move |(req, framed)| {
+                    crate::socket::upgrade(req, framed, socket_state.clone())
+                }))
+                .finish(map_config(app, |()| AppConfig::default()))
+                .tcp()
+        })?;
     if options.workers > 0 {
-        server = server.workers(options.workers);
+        builder = builder.workers(options.workers);
     }
     if !handle_signals {
-        server = server.disable_signals();
+        builder = builder.disable_signals();
     }
-    Ok(RunningServer {
-        server: server.run(),
-        addr,
-    })
+    let server = builder.run();
+    let stop = StopHandle {
+        server: server.handle(),
+        realtime,
+        grace: options.shutdown_timeout,
+    };
+    Ok(RunningServer { server, addr, stop })
 }

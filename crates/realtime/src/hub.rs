@@ -2,11 +2,11 @@
 //! is serialized once; the same shared bytes are queued to every subscriber. Each socket's
 //! queue is bounded: a socket that cannot keep up is kicked instead of growing memory.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::Notify;
 
 use crate::frame::Encoded;
 
@@ -46,60 +46,124 @@ impl CloseReason {
     }
 }
 
+/// The queue of frames waiting for one socket, shared by the hub (which offers frames)
+/// and the socket's transport (which takes them). Cheap when idle: an empty queue holds no
+/// allocation, and a delivery is one short lock and, if the queue was empty, one wake-up.
+#[derive(Debug)]
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Notify,
+    capacity: usize,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    frames: VecDeque<Encoded>,
+    kicked: Option<CloseReason>,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
 /// The sending half of a socket's outgoing queue, plus its kill switch.
 #[derive(Clone, Debug)]
 pub struct Outbox {
-    tx: mpsc::Sender<Encoded>,
-    kick: Arc<watch::Sender<Option<CloseReason>>>,
+    queue: Arc<Queue>,
 }
 
 /// The socket's end: frames to write, and the reason it must close, if any.
 #[derive(Debug)]
 pub struct OutboxReceiver {
-    pub frames: mpsc::Receiver<Encoded>,
-    pub kicked: watch::Receiver<Option<CloseReason>>,
+    queue: Arc<Queue>,
 }
 
 impl Outbox {
     /// A queue of at most `capacity` frames.
     pub fn new(capacity: usize) -> (Self, OutboxReceiver) {
-        let (tx, frames) = mpsc::channel(capacity.max(1));
-        let (kick, kicked) = watch::channel(None);
+        let queue = Arc::new(Queue {
+            state: Mutex::new(QueueState::default()),
+            ready: Notify::new(),
+            capacity: capacity.max(1),
+        });
         (
             Self {
-                tx,
-                kick: Arc::new(kick),
+                queue: Arc::clone(&queue),
             },
-            OutboxReceiver { frames, kicked },
+            OutboxReceiver { queue },
         )
     }
 
     /// Queues a frame; a full queue kicks the socket (it is too slow) and drops the frame.
     pub fn offer(&self, frame: &Encoded) -> bool {
-        match self.tx.try_send(frame.clone()) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                metrics::counter!("realtime_queue_drops_total").increment(1);
-                if self.kick.borrow().is_none() {
-                    metrics::counter!("realtime_slow_consumer_disconnects_total").increment(1);
-                    self.close(CloseReason::SlowConsumer);
-                }
-                false
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        let mut state = self.queue.lock();
+        if state.kicked.is_some() {
+            return false;
         }
+        if state.frames.len() >= self.queue.capacity {
+            state.kicked = Some(CloseReason::SlowConsumer);
+            drop(state);
+            metrics::counter!("realtime_queue_drops_total").increment(1);
+            metrics::counter!("realtime_slow_consumer_disconnects_total").increment(1);
+            self.queue.ready.notify_one();
+            return false;
+        }
+        state.frames.push_back(frame.clone());
+        let first = state.frames.len() == 1;
+        drop(state);
+        // A non-empty queue has already woken the transport, which has yet to take it.
+        if first {
+            self.queue.ready.notify_one();
+        }
+        true
     }
 
-    /// Asks the socket to close.
+    /// Asks the socket to close; the first reason given wins.
     pub fn close(&self, reason: CloseReason) {
-        self.kick.send_if_modified(|current| {
-            if current.is_none() {
-                *current = Some(reason);
-                true
-            } else {
-                false
+        let mut state = self.queue.lock();
+        if state.kicked.is_none() {
+            state.kicked = Some(reason);
+            drop(state);
+            self.queue.ready.notify_one();
+        }
+    }
+}
+
+impl OutboxReceiver {
+    /// Waits until frames were queued or the socket was kicked since the last wait. It may
+    /// also return early; callers look with [`take`](Self::take) and [`kicked`](Self::kicked).
+    pub async fn ready(&self) {
+        self.queue.ready.notified().await;
+    }
+
+    /// Everything queued so far, oldest first, leaving the queue empty.
+    pub fn take(&self) -> VecDeque<Encoded> {
+        std::mem::take(&mut self.queue.lock().frames)
+    }
+
+    /// Why the socket must close, once it must.
+    pub fn kicked(&self) -> Option<CloseReason> {
+        self.queue.lock().kicked
+    }
+
+    /// The oldest queued frame, if any (for tests and simple consumers).
+    pub fn try_next(&self) -> Option<Encoded> {
+        self.queue.lock().frames.pop_front()
+    }
+
+    /// Waits for the next frame; `None` once the socket is kicked and nothing is left.
+    pub async fn next(&self) -> Option<Encoded> {
+        loop {
+            if let Some(frame) = self.try_next() {
+                return Some(frame);
             }
-        });
+            if self.kicked().is_some() {
+                return None;
+            }
+            self.ready().await;
+        }
     }
 }
 
@@ -163,15 +227,15 @@ mod tests {
     #[tokio::test]
     async fn one_serialization_reaches_every_subscriber_but_the_excluded() {
         let hub = Hub::new();
-        let (a, mut ra) = Outbox::new(8);
-        let (b, mut rb) = Outbox::new(8);
+        let (a, ra) = Outbox::new(8);
+        let (b, rb) = Outbox::new(8);
         hub.subscribe("video:1", 1, a);
         hub.subscribe("video:1", 2, b);
         let f = frame::broadcast("video:1", "reaction", &serde_json::json!({}));
         assert_eq!(hub.broadcast("video:1", &f, Some(1)), 1);
         assert_eq!(hub.broadcast("video:1", &f, None), 2);
-        assert_eq!(ra.frames.recv().await.as_deref(), Some(&*f));
-        let got = rb.frames.recv().await.expect("frame");
+        assert_eq!(ra.next().await.as_deref(), Some(&*f));
+        let got = rb.next().await.expect("frame");
         assert_eq!(
             got.as_bytes().as_ptr(),
             f.as_bytes().as_ptr(),
@@ -194,6 +258,6 @@ mod tests {
             0,
             "the third frame does not fit"
         );
-        assert_eq!(*receiver.kicked.borrow(), Some(CloseReason::SlowConsumer));
+        assert_eq!(receiver.kicked(), Some(CloseReason::SlowConsumer));
     }
 }

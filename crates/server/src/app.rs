@@ -123,7 +123,7 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
     };
     let server = http_api::serve(listener, state, options, false).map_err(StartError::Http)?;
     if handle_signals {
-        spawn_shutdown_on_signal(server.stop_handle(), realtime);
+        spawn_shutdown_on_signal(server.stop_handle());
     }
     tracing::info!(
         addr = %server.local_addr(),
@@ -156,7 +156,7 @@ fn spawn_limiter_upkeep(limiter: &Arc<InProcessLimiter>) {
 
 /// On SIGINT or SIGTERM: stop accepting, close every socket (1012, so clients reconnect
 /// elsewhere), then let in-flight requests finish.
-fn spawn_shutdown_on_signal(stop: http_api::StopHandle, realtime: Arc<Realtime>) {
+fn spawn_shutdown_on_signal(stop: http_api::StopHandle) {
     tokio::spawn(async move {
         let interrupt = tokio::signal::ctrl_c();
         #[cfg(unix)]
@@ -174,10 +174,6 @@ fn spawn_shutdown_on_signal(stop: http_api::StopHandle, realtime: Arc<Realtime>)
             _ = interrupt => {}
             () = terminate => {}
         }
-        // Stop accepting first, or clients reconnect to the closing node at once.
-        stop.pause().await;
-        let sockets = realtime.close_all();
-        tracing::info!(sockets, "shutting down: closed sockets, finishing requests");
         stop.stop(true).await;
     });
 }

@@ -27,7 +27,10 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/healthz", web::get().to(health::alive))
                 .route("/readyz", web::get().to(health::ready))
                 .route("/metrics", web::get().to(metrics::render))
-                .route("/socket/websocket", web::get().to(crate::socket::connect))
+                .route(
+                    crate::socket::PATH,
+                    web::get().to(crate::socket::without_upgrade),
+                )
                 .service(
                     web::scope("/api")
                         .service(web::resource("/openapi.json").get(openapi::document))

@@ -1,38 +1,58 @@
-//! The WebSocket transport at `/socket/websocket` (phoenix.js appends `/websocket` to the
+//! The WebSocket handshake at `/socket/websocket` (phoenix.js appends `/websocket` to the
 //! endpoint it is given). Authentication happens before the upgrade: the access token comes
 //! from the `token` query parameter or from phoenix.js's `authToken` subprotocol; anything
 //! wrong (no or bad token, revoked device, deactivated user, a `vsn` other than 2.0.x) is
-//! answered 403 and no socket is opened. After the upgrade this module only moves frames:
-//! every protocol decision is the realtime crate's.
+//! answered 403 and no socket is opened; a database outage is 503, so clients retry.
+//!
+//! actix-http hands every request with `Upgrade: websocket` to [`upgrade`] together with
+//! the connection itself. Once the 101 is written, the TCP stream is taken out of actix-http
+//! and run by `connection`; actix-http's per-connection state is freed.
 
-use std::time::Duration;
-
+use actix_codec::Framed;
+use actix_http::body::{BodySize, MessageBody};
+use actix_http::h1::{self, Message};
+use actix_http::{ConnectionType, Request, RequestHead, Response, ws};
 use actix_web::http::StatusCode;
 use actix_web::http::header::SEC_WEBSOCKET_PROTOCOL;
-use actix_web::{HttpRequest, HttpResponse, web};
-use actix_ws::{AggregatedMessage, CloseCode, CloseReason};
+use actix_web::{HttpRequest, ResponseError, web};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
-use realtime::{OutboxReceiver, Session, SocketUser};
-use tokio::time::{Instant, sleep_until};
+use futures_util::SinkExt;
+use realtime::SocketUser;
+use tokio::net::TcpStream;
 
+use super::connection::{self, Limits};
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Where phoenix.js connects (its endpoint `/socket` plus `/websocket`).
+pub(crate) const PATH: &str = "/socket/websocket";
 const AUTH_TOKEN_PREFIX: &str = "base64url.bearer.phx.";
+const PHOENIX_SUBPROTOCOL: &str = "phoenix";
 
 fn refuse(message: &'static str) -> ApiError {
     ApiError::new(StatusCode::FORBIDDEN, "forbidden", message)
 }
 
-/// The `authToken` phoenix.js sends as a subprotocol: standard base64 without padding
-/// (decoded leniently: URL-safe and padded forms are accepted too).
-fn token_from_subprotocol(req: &HttpRequest) -> Option<String> {
-    req.headers()
+/// A client allowed in, decided from the request head alone.
+struct Admission {
+    user: SocketUser,
+    /// The client offered the `phoenix` subprotocol, so the 101 must name it.
+    phoenix_subprotocol: bool,
+}
+
+fn subprotocols(head: &RequestHead) -> impl Iterator<Item = &str> {
+    head.headers
         .get_all(SEC_WEBSOCKET_PROTOCOL)
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
+}
+
+/// The `authToken` phoenix.js sends as a subprotocol: standard base64 without padding
+/// (decoded leniently: URL-safe and padded forms are accepted too).
+fn token_from_subprotocol(head: &RequestHead) -> Option<String> {
+    subprotocols(head)
         .find_map(|p| p.strip_prefix(AUTH_TOKEN_PREFIX))
         .and_then(|encoded| {
             let trimmed = encoded.trim_end_matches('=');
@@ -44,14 +64,11 @@ fn token_from_subprotocol(req: &HttpRequest) -> Option<String> {
         .and_then(|bytes| String::from_utf8(bytes).ok())
 }
 
-pub(crate) async fn connect(
-    req: HttpRequest,
-    body: web::Payload,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    let query = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
-        .map_err(|_| refuse("malformed query string"))?
-        .into_inner();
+async fn admit(head: &RequestHead, state: &AppState) -> Result<Admission, ApiError> {
+    let query =
+        web::Query::<Vec<(String, String)>>::from_query(head.uri.query().unwrap_or_default())
+            .map_err(|_| refuse("malformed query string"))?
+            .into_inner();
     let param = |name: &str| {
         query
             .iter()
@@ -65,7 +82,7 @@ pub(crate) async fn connect(
     }
     let token = param("token")
         .map(str::to_owned)
-        .or_else(|| token_from_subprotocol(&req))
+        .or_else(|| token_from_subprotocol(head))
         .ok_or_else(|| refuse("no access token"))?;
     let (actor, profile) =
         state
@@ -77,110 +94,96 @@ pub(crate) async fn connect(
                 auth::Error::Domain(d @ domain::Error::Unavailable { .. }) => ApiError::from(d),
                 _ => refuse("invalid access token"),
             })?;
-    let (response, ws, stream) = actix_ws::handle_with_protocols(&req, body, &["phoenix"])
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string()))?;
-    let (session, outbox) = state.realtime.open(SocketUser {
-        actor,
-        username: profile.username.to_string(),
-        device_id: profile.device_id.to_string(),
-    });
-    let config = *state.realtime.config();
-    actix_web::rt::spawn(run(
-        session,
-        outbox,
-        ws,
-        stream,
-        config.idle_timeout,
-        config.max_frame_bytes,
-    ));
-    Ok(response)
-}
-
-fn close(code: u16, description: &str) -> Option<CloseReason> {
-    Some(CloseReason {
-        code: CloseCode::from(code),
-        description: Some(description.to_owned()),
+    Ok(Admission {
+        user: SocketUser {
+            actor,
+            username: profile.username.to_string(),
+            device_id: profile.device_id.to_string(),
+        },
+        phoenix_subprotocol: subprotocols(head).any(|p| p == PHOENIX_SUBPROTOCOL),
     })
 }
 
-/// Moves frames until either side ends the connection; dropping the session afterwards
-/// untracks its presence and unsubscribes it everywhere.
-async fn run(
-    mut session: Session,
-    mut outbox: OutboxReceiver,
-    mut ws: actix_ws::Session,
-    stream: actix_ws::MessageStream,
-    idle: Duration,
-    max_frame: usize,
-) {
-    let mut stream = stream
-        .max_frame_size(max_frame)
-        .aggregate_continuations()
-        .max_continuation_size(max_frame);
-    let mut deadline = Instant::now() + idle;
-    let reason = loop {
-        tokio::select! {
-            biased;
-            changed = outbox.kicked.changed() => {
-                let kicked = *outbox.kicked.borrow();
-                match (changed, kicked) {
-                    (Ok(()), Some(reason)) => break close(reason.code(), reason.as_str()),
-                    (Ok(()), None) => continue,
-                    (Err(_), _) => break close(1011, "server error"),
-                }
-            }
-            message = stream.recv() => match message {
-                Some(Ok(AggregatedMessage::Text(text))) => {
-                    deadline = Instant::now() + idle;
-                    match session.receive(&text).await {
-                        Ok(frames) => {
-                            let mut open = true;
-                            for frame in frames {
-                                if ws.text(frame).await.is_err() {
-                                    open = false;
-                                    break;
-                                }
-                            }
-                            if !open {
-                                break None;
-                            }
-                        }
-                        Err(fatal) => {
-                            tracing::info!(socket.id = session.id(), reason = %fatal, "closing socket: bad frame");
-                            break close(fatal.code, &fatal.reason);
-                        }
-                    }
-                }
-                Some(Ok(AggregatedMessage::Binary(_))) => {
-                    tracing::info!(socket.id = session.id(), "closing socket: binary frame");
-                    break close(1003, "binary frames are not supported");
-                }
-                Some(Ok(AggregatedMessage::Ping(bytes))) => {
-                    deadline = Instant::now() + idle;
-                    if ws.pong(&bytes).await.is_err() {
-                        break None;
-                    }
-                }
-                Some(Ok(AggregatedMessage::Pong(_))) => deadline = Instant::now() + idle,
-                Some(Ok(AggregatedMessage::Close(_))) | None => break None,
-                Some(Err(e)) => {
-                    tracing::info!(socket.id = session.id(), error = %e, "closing socket: protocol error");
-                    break close(1009, "frame too large or malformed");
-                }
-            },
-            Some(frame) = outbox.frames.recv() => {
-                if ws.text(frame).await.is_err() {
-                    break None;
-                }
-            }
-            () = sleep_until(deadline) => break close(1001, "idle timeout"),
+/// `GET /socket/websocket` without `Upgrade: websocket`: the same checks, then 400.
+pub(crate) async fn without_upgrade(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    admit(req.head(), &state).await?;
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+        "expected a WebSocket upgrade (Connection: Upgrade, Upgrade: websocket)",
+    ))
+}
+
+/// Answers an upgrade request: 101 and a running socket, or an error envelope and a
+/// closed connection. Never fails: whatever goes wrong is answered or logged here.
+pub(crate) async fn upgrade(
+    req: Request,
+    mut framed: Framed<TcpStream, h1::Codec>,
+    state: AppState,
+) -> Result<(), actix_web::Error> {
+    let head = req.head();
+    let admitted = if head.uri.path() != PATH {
+        Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "no WebSocket endpoint here; phoenix.js connects to /socket/websocket",
+        ))
+    } else {
+        admit(head, &state).await
+    };
+    let admission = match admitted {
+        Ok(admission) => admission,
+        Err(err) => {
+            respond_and_close(framed, &err).await;
+            return Ok(());
         }
     };
-    drop(session);
-    let _ = ws
-        .close(reason.or(Some(CloseReason {
-            code: CloseCode::Normal,
-            description: None,
-        })))
+    let mut response = match ws::handshake(head) {
+        Ok(builder) => builder,
+        Err(e) => {
+            let err = ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string());
+            respond_and_close(framed, &err).await;
+            return Ok(());
+        }
+    };
+    if admission.phoenix_subprotocol {
+        response.insert_header((SEC_WEBSOCKET_PROTOCOL, PHOENIX_SUBPROTOCOL));
+    }
+    let response = response.finish().drop_body();
+    if framed
+        .send(Message::Item((response, BodySize::None)))
+        .await
+        .is_err()
+    {
+        return Ok(());
+    }
+    let parts = framed.into_parts();
+    // Copy what the client sent after its request (usually nothing) rather than keep
+    // actix-http's 8 KiB read buffer alive for the life of the socket.
+    let leftover = bytes::BytesMut::from(&parts.read_buf[..]);
+    let (session, outbox) = state.realtime.open(admission.user);
+    let config = state.realtime.config();
+    let limits = Limits {
+        idle: config.idle_timeout,
+        max_frame: config.max_frame_bytes,
+    };
+    // A task of its own, so actix-http's connection future (and all it holds) ends now.
+    actix_web::rt::spawn(connection::run(parts.io, leftover, session, outbox, limits));
+    Ok(())
+}
+
+/// Writes `err` as the usual JSON envelope and closes the connection.
+async fn respond_and_close(mut framed: Framed<TcpStream, h1::Codec>, err: &ApiError) {
+    let response: Response<_> = err.error_response().into();
+    let (mut head, body) = response.into_parts();
+    let body = body.try_into_bytes().unwrap_or_default();
+    head.head_mut().set_connection_type(ConnectionType::Close);
+    let _ = framed
+        .send(Message::Item((head, BodySize::Sized(body.len() as u64))))
         .await;
+    let _ = framed.send(Message::Chunk(Some(body))).await;
+    let _ = framed.send(Message::Chunk(None)).await;
 }

@@ -156,7 +156,7 @@ impl Client {
     /// Every frame queued for this socket (broadcasts), without waiting.
     pub fn drain(&mut self) -> Vec<Value> {
         let mut out = Vec::new();
-        while let Ok(frame) = self.rx.frames.try_recv() {
+        while let Some(frame) = self.rx.try_next() {
             out.push(parse(&frame));
         }
         out
@@ -168,7 +168,7 @@ impl Client {
     }
 
     pub fn kicked(&self) -> Option<CloseReason> {
-        *self.rx.kicked.borrow()
+        self.rx.kicked()
     }
 }
 

@@ -41,6 +41,11 @@ impl TestServer {
         Self { base, stop }
     }
 
+    /// Stops the server the way SIGTERM does (sockets closed with 1012, then requests).
+    pub async fn shut_down(&self) {
+        self.stop.stop(true).await;
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -468,3 +468,116 @@ async fn a_silent_socket_is_closed_after_the_idle_timeout() {
         "a socket that talks stays open"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrades_elsewhere_and_plain_gets_get_envelopes_not_sockets() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let url = format!(
+        "{}/socket/other?token={}&vsn=2.0.0",
+        api.server.base.replace("http://", "ws://"),
+        ann.access
+    );
+    match tokio_tungstenite::connect_async(url).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            assert_eq!(res.status().as_u16(), 404);
+            assert_eq!(
+                res.headers()["content-type"],
+                "application/json",
+                "the error envelope"
+            );
+        }
+        other => panic!("expected a 404, got {other:?}"),
+    }
+    // Without `Upgrade: websocket` the same checks apply, then 400.
+    let path = format!("/socket/websocket?token={}&vsn=2.0.0", ann.access);
+    api.get(&path, None).await.assert_error(400, "bad_request");
+    api.get("/socket/websocket?vsn=2.0.0", None)
+        .await
+        .assert_error(403, "forbidden");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fragmented_and_control_frames_are_handled_and_oversized_ones_close_the_socket() {
+    let api = Api::with(&[("RTS_WS_MAX_FRAME_BYTES", "4096")]).await;
+    let ann = api.register("ann").await;
+    let mut ws = connect(&api, &ann).await;
+    // A heartbeat split over three frames is one message.
+    let text = json!([null, "f1", "phoenix", "heartbeat", {}]).to_string();
+    let (a, rest) = text.split_at(5);
+    let (b, c) = rest.split_at(5);
+    use tokio_tungstenite::tungstenite::protocol::frame::{
+        Frame,
+        coding::{Data, OpCode},
+    };
+    for (i, part) in [a, b, c].into_iter().enumerate() {
+        let opcode = if i == 0 {
+            OpCode::Data(Data::Text)
+        } else {
+            OpCode::Data(Data::Continue)
+        };
+        let frame = Frame::message(part.as_bytes().to_vec(), opcode, i == 2);
+        ws.send(Message::Frame(frame)).await.unwrap();
+    }
+    assert_eq!(next(&mut ws).await[1], "f1");
+    // Pings are answered with pongs carrying the same bytes.
+    ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .unwrap()
+        {
+            Some(Ok(Message::Pong(bytes))) => {
+                assert_eq!(&bytes[..], b"are you there");
+                break;
+            }
+            Some(Ok(_)) => continue,
+            other => panic!("expected a pong, got {other:?}"),
+        }
+    }
+    // A frame over the limit closes the socket with 1009.
+    let big = json!([null, "big", "phoenix", "heartbeat", {"pad": "x".repeat(8000)}]);
+    send(&mut ws, big).await;
+    assert_eq!(close_code(&mut ws).await, Some(CloseCode::Size));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_reply_arrives_whole_even_when_the_client_reads_late() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let long = "y".repeat(1900);
+    for i in 0..50 {
+        api.comment(&ann, "v-big", &format!("{i} {long}")).await;
+    }
+    let mut ws = connect(&api, &ann).await;
+    // Join, then let the reply (about 100 KB) sit in the socket before reading it.
+    send(&mut ws, json!(["1", "1", "video:v-big", "phx_join", {}])).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let reply = next_event(&mut ws, "video:v-big", "phx_reply").await;
+    let comments = reply[4]["response"]["comments"].as_array().unwrap();
+    assert_eq!(comments.len(), 50);
+    assert!(
+        comments
+            .iter()
+            .all(|c| c["content"].as_str().unwrap().ends_with(&long))
+    );
+    next_event(&mut ws, "video:v-big", "presence_state").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutting_down_closes_every_socket_with_1012() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let mut a = connect(&api, &ann).await;
+    let mut b = connect(&api, &ann).await;
+    join(&mut a, "video:v1", "1", json!({})).await;
+    let (code_a, code_b, ()) = tokio::join!(
+        close_code(&mut a),
+        close_code(&mut b),
+        api.server.shut_down()
+    );
+    assert_eq!(code_a, Some(CloseCode::Restart));
+    assert_eq!(code_b, Some(CloseCode::Restart));
+}
