@@ -1,8 +1,10 @@
 //! Presence in the Phoenix.Presence wire format: one key per user, one meta per connection
 //! (each with its own `phx_ref`). Changes are coalesced per topic into one `presence_diff`
 //! per short window, so a room of N that N users join costs about N frames per window
-//! rather than N²/2. The state a joiner receives is the snapshot as of the last flush; every
-//! later change reaches it as a diff (phoenix.js ignores joins it already has).
+//! rather than N²/2. The window grows with the room (see [`window_for`]), so presence in
+//! a room of any size costs about the same number of frames per second. The state a joiner
+//! receives is the snapshot as of the last flush; every later change reaches it as a diff
+//! (phoenix.js ignores joins it already has).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 
 use crate::broker::Broker;
-use crate::frame;
+use crate::frame::{self, Encoded};
 
 /// One connection's meta, kept serialized: it is only ever written out, and a room of ten
 /// thousand should not hold ten thousand JSON trees.
@@ -31,9 +33,32 @@ struct TopicState {
     live: Metas,
     joins: Metas,
     leaves: Metas,
+    /// Metas in `live`.
+    members: usize,
     /// `live` as of the last flush, serialized.
     snapshot: Option<Arc<str>>,
+    /// `presence_state` frames made from `snapshot`, by join ref: joiners mostly share a
+    /// few join refs (phoenix.js numbers a fresh socket's pushes from 1), and in a big room
+    /// the state is megabytes, so it is framed once per ref rather than once per joiner.
+    state_frames: Vec<(Value, Encoded)>,
     flush_scheduled: bool,
+}
+
+/// Join refs whose `presence_state` frame is kept per snapshot.
+const STATE_FRAMES_KEPT: usize = 4;
+
+/// Rooms up to this size flush every `window`; bigger rooms flush less often, in
+/// proportion, so every room sends about the same number of presence frames per second.
+const MEMBERS_PER_WINDOW: usize = 1000;
+/// The longest a presence change waits, whatever the room size, in windows.
+const MAX_WINDOWS: u32 = 20;
+
+/// How long changes in a room of `members` are coalesced: `window` up to 1,000 members,
+/// then one more `window` per 1,000 (500 ms for 10,000 with the default 50 ms), at most
+/// 20 windows.
+fn window_for(window: Duration, members: usize) -> Duration {
+    let scale = (members / MEMBERS_PER_WINDOW).clamp(1, MAX_WINDOWS as usize) as u32;
+    window * scale
 }
 
 /// Who is in which room.
@@ -70,6 +95,15 @@ fn metas_json(metas: &Metas) -> String {
     let mut out = String::with_capacity(64 + metas.len() * 160);
     write_metas(metas, &mut out);
     out
+}
+
+/// The snapshot, made now if nothing was flushed yet (everything live is then also
+/// pending, so either is right).
+fn current_snapshot(state: &mut TopicState) -> Arc<str> {
+    state
+        .snapshot
+        .get_or_insert_with(|| Arc::from(metas_json(&state.live)))
+        .clone()
 }
 
 fn remove_ref(metas: &mut Metas, key: &str, phx_ref: &str) -> Option<Meta> {
@@ -125,11 +159,12 @@ impl Presence {
                 .entry(key.to_owned())
                 .or_default()
                 .push(meta.clone());
+            state.members += 1;
             state.joins.entry(key.to_owned()).or_default().push(meta);
-            !std::mem::replace(&mut state.flush_scheduled, true)
+            (!std::mem::replace(&mut state.flush_scheduled, true)).then_some(state.members)
         };
-        if schedule {
-            self.schedule_flush(topic);
+        if let Some(members) = schedule {
+            self.schedule_flush(topic, members);
         }
         phx_ref
     }
@@ -144,35 +179,50 @@ impl Presence {
             let Some(meta) = remove_ref(&mut state.live, key, phx_ref) else {
                 return;
             };
+            state.members -= 1;
             // A join not yet announced is dropped from the diff, but the leave still goes
             // out: a joiner may have received this meta in its presence_state already.
             // Clients ignore leaves of metas they never had.
             remove_ref(&mut state.joins, key, phx_ref);
             state.leaves.entry(key.to_owned()).or_default().push(meta);
-            !std::mem::replace(&mut state.flush_scheduled, true)
+            (!std::mem::replace(&mut state.flush_scheduled, true)).then_some(state.members)
         };
-        if schedule {
-            self.schedule_flush(topic);
+        if let Some(members) = schedule {
+            self.schedule_flush(topic, members);
         }
     }
 
     /// The `presence_state` payload for a joiner: the state as of the last flush.
     pub fn snapshot(&self, topic: &str) -> Arc<str> {
         let mut topics = self.lock();
-        let Some(state) = topics.get_mut(topic) else {
-            return Arc::from("{}");
-        };
-        if state.snapshot.is_none() {
-            // Nothing flushed yet: everything live is also pending, so either is right.
-            state.snapshot = Some(Arc::from(metas_json(&state.live)));
+        match topics.get_mut(topic) {
+            Some(state) => current_snapshot(state),
+            None => Arc::from("{}"),
         }
-        state.snapshot.clone().unwrap_or_else(|| Arc::from("{}"))
     }
 
-    fn schedule_flush(self: &Arc<Self>, topic: &str) {
+    /// The `presence_state` frame for a joiner whose join ref is `join_ref`.
+    pub fn state_frame(&self, topic: &str, join_ref: &Value) -> Encoded {
+        let mut topics = self.lock();
+        let Some(state) = topics.get_mut(topic) else {
+            return frame::encode_raw(join_ref, topic, "presence_state", "{}");
+        };
+        if let Some((_, frame)) = state.state_frames.iter().find(|(r, _)| r == join_ref) {
+            return frame.clone();
+        }
+        let snapshot = current_snapshot(state);
+        let frame = frame::encode_raw(join_ref, topic, "presence_state", &snapshot);
+        if state.state_frames.len() >= STATE_FRAMES_KEPT {
+            state.state_frames.remove(0);
+        }
+        state.state_frames.push((join_ref.clone(), frame.clone()));
+        frame
+    }
+
+    fn schedule_flush(self: &Arc<Self>, topic: &str, members: usize) {
         let this = Arc::clone(self);
         let topic = topic.to_owned();
-        let window = self.window;
+        let window = window_for(self.window, members);
         match tokio::runtime::Handle::try_current() {
             Ok(rt) => {
                 rt.spawn(async move {
@@ -195,6 +245,7 @@ impl Presence {
             let joins = std::mem::take(&mut state.joins);
             let leaves = std::mem::take(&mut state.leaves);
             state.snapshot = Some(Arc::from(metas_json(&state.live)));
+            state.state_frames.clear();
             if state.live.is_empty() {
                 topics.remove(topic);
             }
@@ -224,6 +275,42 @@ mod tests {
         let mut m = Map::new();
         m.insert("username".into(), json!(name));
         m
+    }
+
+    #[test]
+    fn bigger_rooms_coalesce_over_longer_windows() {
+        let w = Duration::from_millis(50);
+        assert_eq!(window_for(w, 1), w);
+        assert_eq!(window_for(w, 1999), w);
+        assert_eq!(window_for(w, 10_000), Duration::from_millis(500));
+        assert_eq!(window_for(w, 1_000_000), Duration::from_secs(1));
+    }
+
+    #[tokio::test]
+    async fn the_state_frame_is_made_once_per_join_ref_and_snapshot() {
+        let hub = Arc::new(Hub::new());
+        let presence = Presence::new(
+            Arc::new(LocalBroker::new(hub.clone())),
+            Duration::from_millis(20),
+        );
+        presence.track("video:1", "u1", meta("ann"));
+        presence.flush("video:1");
+        let a = presence.state_frame("video:1", &json!("1"));
+        let b = presence.state_frame("video:1", &json!("1"));
+        let c = presence.state_frame("video:1", &json!("2"));
+        assert_eq!(a.as_ptr(), b.as_ptr(), "shared, not copied");
+        let v: Value = serde_json::from_str(&c).expect("json");
+        assert_eq!(v[0], "2");
+        assert_eq!(v[3], "presence_state");
+        assert_eq!(v[4]["u1"]["metas"][0]["username"], "ann");
+        presence.track("video:1", "u2", meta("bob"));
+        presence.flush("video:1");
+        let d = presence.state_frame("video:1", &json!("1"));
+        let v: Value = serde_json::from_str(&d).expect("json");
+        assert_eq!(
+            v[4]["u2"]["metas"][0]["username"], "bob",
+            "a new snapshot, a new frame"
+        );
     }
 
     #[tokio::test]

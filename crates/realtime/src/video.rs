@@ -111,7 +111,6 @@ pub(crate) async fn join(
     meta.insert("online_at".into(), json!(chrono::Utc::now().timestamp()));
     let key = session.user.actor.user_id.to_string();
     let phx_ref = session.rt.presence.track(&topic, &key, meta);
-    let state = session.rt.presence.snapshot(&topic);
     session.channels.insert(
         topic.clone(),
         Joined {
@@ -121,7 +120,7 @@ pub(crate) async fn join(
         },
     );
     let reply = frame::reply(&frame.join_ref, &frame.reference, &topic, "ok", response);
-    let presence_state = frame::encode_raw(&frame.join_ref, &topic, "presence_state", &state);
+    let presence_state = session.rt.presence.state_frame(&topic, &frame.join_ref);
     Ok(vec![reply, presence_state])
 }
 
