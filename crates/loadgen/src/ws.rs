@@ -32,6 +32,35 @@ struct Shared {
     stop: AtomicBool,
     join_latency: Mutex<Samples>,
     delivery_latency: Mutex<Samples>,
+    /// From a publisher's push to the server's ok (the comment is stored by then).
+    publish_latency: Mutex<Samples>,
+    /// Why sockets failed to open or join, by message.
+    failures: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl Shared {
+    fn fail(&self, why: String) {
+        self.failed.fetch_add(1, Ordering::Relaxed);
+        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
+        *failures.entry(why).or_default() += 1;
+    }
+}
+
+/// Whether the start of a frame (where its refs, topic and event are) contains `needle`:
+/// a presence_state can be megabytes, and the generator should not scan it all.
+fn head_has(text: &str, needle: &str) -> bool {
+    let head = &text.as_bytes()[..text.len().min(200)];
+    head.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// The `sent=<micros>` stamp a publisher put in a comment's content.
+fn sent_stamp(text: &str) -> Option<u64> {
+    text.split("sent=")
+        .nth(1)?
+        .split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn now_micros() -> u64 {
@@ -78,15 +107,18 @@ pub async fn users(base: &str, n: usize) -> Result<Vec<String>, String> {
 /// One socket: connect, join `topic`, then read until told to stop, heartbeating every
 /// 30 s. `publish` pushes a timestamped comment every interval.
 async fn socket(url: String, topic: String, shared: Arc<Shared>, publish: Option<Duration>) {
-    let Ok((ws, _)) = tokio_tungstenite::connect_async(&url).await else {
-        shared.failed.fetch_add(1, Ordering::Relaxed);
-        return;
+    let ws = match tokio_tungstenite::connect_async(&url).await {
+        Ok((ws, _)) => ws,
+        Err(e) => {
+            shared.fail(format!("connect: {e}"));
+            return;
+        }
     };
     let (mut tx, mut rx) = ws.split();
     let join_sent = Instant::now();
     let join = json!(["1", "1", topic, "phx_join", {}]).to_string();
-    if tx.send(Message::text(join)).await.is_err() {
-        shared.failed.fetch_add(1, Ordering::Relaxed);
+    if let Err(e) = tx.send(Message::text(join)).await {
+        shared.fail(format!("join: {e}"));
         return;
     }
     let mut joined = false;
@@ -104,19 +136,22 @@ async fn socket(url: String, topic: String, shared: Arc<Shared>, publish: Option
             msg = rx.next() => match msg {
                 Some(Ok(Message::Text(text))) => {
                     shared.frames.fetch_add(1, Ordering::Relaxed);
-                    if !joined && text.contains("phx_reply") && text.starts_with("[\"1\",\"1\"") {
+                    if !joined && text.starts_with("[\"1\",\"1\"") && head_has(&text, "\"phx_reply\"") {
                         joined = true;
                         shared.joined.fetch_add(1, Ordering::Relaxed);
                         shared.join_latency.lock().await.record(join_sent.elapsed());
-                    } else if text.contains("\"presence_diff\"") || text.contains("\"presence_state\"") {
+                    } else if head_has(&text, "\"presence_diff\"") || head_has(&text, "\"presence_state\"") {
                         shared.presence_frames.fetch_add(1, Ordering::Relaxed);
-                    } else if text.contains("\"new_comment\"") && text.starts_with("[null,null") {
+                    } else if text.starts_with("[null,null") && head_has(&text, "\"new_comment\"") {
                         shared.comments_seen.fetch_add(1, Ordering::Relaxed);
-                        if let Some(sent) = text.split("sent=").nth(1).and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next()).and_then(|t| t.parse::<u64>().ok()) {
+                        if let Some(sent) = sent_stamp(&text) {
                             latencies.record(Duration::from_micros(now_micros().saturating_sub(sent)));
                         }
-                    } else if text.starts_with("[\"1\",\"p") && text.contains("\"phx_reply\"") && text.contains("\"status\":\"ok\"") {
+                    } else if text.starts_with("[\"1\",\"p") && head_has(&text, "\"phx_reply\"") && text.contains("\"status\":\"ok\"") {
                         shared.published.fetch_add(1, Ordering::Relaxed);
+                        if let Some(sent) = sent_stamp(&text) {
+                            shared.publish_latency.lock().await.record(Duration::from_micros(now_micros().saturating_sub(sent)));
+                        }
                     }
                 }
                 Some(Ok(_)) => {}
@@ -213,14 +248,19 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
         join_elapsed.as_secs_f64(),
         shared.joined.load(Ordering::Relaxed) as f64 / join_elapsed.as_secs_f64()
     );
+    let failures = std::mem::take(&mut *shared.failures.lock().unwrap_or_else(|p| p.into_inner()));
+    for (why, n) in failures {
+        println!("  {n} failed: {why}");
+    }
     let (p50, p99, max) = shared.join_latency.lock().await.percentiles_ms();
     println!("join latency: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
     println!(
         "presence frames received by all sockets during the joins: {presence_after_joins} (naive one-diff-per-join would be about {})",
         plan.sockets * (plan.sockets + 1) / 2
     );
+    let joined = shared.joined.load(Ordering::Relaxed).max(1) as f64;
     if let (Some(before), Some(after)) = (rss_before, rss_joined) {
-        let per = (after.saturating_sub(before) as f64 * 1024.0) / plan.sockets.max(1) as f64;
+        let per = (after.saturating_sub(before) as f64 * 1024.0) / joined;
         println!(
             "server RSS: {before} KiB before, {after} KiB with the sockets joined: {per:.0} bytes per joined socket"
         );
@@ -249,6 +289,7 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     }
     tokio::time::sleep(plan.hold).await;
     let measured = measure_start.elapsed();
+    let rss_held = plan.server_pid.and_then(procfs::rss_kib);
     let cpu_server = plan
         .server_pid
         .and_then(procfs::cpu_time)
@@ -287,6 +328,10 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
         println!(
             "end-to-end latency (push sent to broadcast received): p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms"
         );
+        let (p50, p99, max) = shared.publish_latency.lock().await.percentiles_ms();
+        println!(
+            "of which storing (push sent to the publisher's ok): p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms"
+        );
     }
     if let Some(cpu) = cpu_server {
         let per_delivery = if seen > 0 {
@@ -305,8 +350,11 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
             cpu.as_secs_f64() / measured.as_secs_f64()
         );
     }
-    if let Some(rss) = plan.server_pid.and_then(procfs::rss_kib) {
-        println!("server RSS at the end: {rss} KiB");
+    if let (Some(before), Some(held)) = (rss_before, rss_held) {
+        let per = (held.saturating_sub(before) as f64 * 1024.0) / joined;
+        println!(
+            "server RSS after the hold: {held} KiB: {per:.0} bytes per joined socket (idle, heartbeating)"
+        );
     }
     Ok(())
 }
