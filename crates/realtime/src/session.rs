@@ -252,7 +252,10 @@ impl Session {
             ));
             return;
         }
+        let started = Instant::now();
         let (status, response) = video::handle_push(self, &frame, &video).await;
+        metrics::histogram!("realtime_push_duration_seconds", "event" => event_label(&frame.event))
+            .record(started.elapsed().as_secs_f64());
         out.push(frame::reply(
             &join_ref,
             &frame.reference,
