@@ -272,6 +272,14 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     let measure_start = Instant::now();
     let seen_start = shared.comments_seen.load(Ordering::Relaxed);
     let mut publishers = Vec::new();
+    // Publishers run on a thread of their own, so their send stamps and the replies they
+    // time are not held up behind a thousand subscribers' reads in this process.
+    let publisher_runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("publishers")
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the publishers' runtime: {e}"))?;
     if plan.publish_rate > 0.0 {
         let every = Duration::from_secs_f64(plan.publishers as f64 / plan.publish_rate);
         for i in 0..plan.publishers {
@@ -279,7 +287,7 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
                 "{ws_base}/socket/websocket?vsn=2.0.0&token={}",
                 users[i % users.len()]
             );
-            publishers.push(tokio::spawn(socket(
+            publishers.push(publisher_runtime.spawn(socket(
                 url,
                 topic.clone(),
                 shared.clone(),
@@ -309,6 +317,7 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     for t in tasks.into_iter().chain(publishers) {
         let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
     }
+    publisher_runtime.shutdown_background();
     println!(
         "held {:.0} s: {dropped} sockets dropped by the server",
         measured.as_secs_f64()
