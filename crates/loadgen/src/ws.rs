@@ -36,14 +36,50 @@ struct Shared {
     publish_latency: Mutex<Samples>,
     /// Why sockets failed to open or join, by message.
     failures: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Connects that failed and were tried again, by message.
+    retries: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
+/// phoenix.js's reconnect backoff for the first attempts (its default `reconnectAfterMs`).
+const RECONNECT_AFTER: [Duration; 9] = [
+    Duration::from_millis(10),
+    Duration::from_millis(50),
+    Duration::from_millis(100),
+    Duration::from_millis(150),
+    Duration::from_millis(200),
+    Duration::from_millis(250),
+    Duration::from_millis(500),
+    Duration::from_millis(1000),
+    Duration::from_millis(2000),
+];
+
 impl Shared {
+    fn retry(&self, why: String) {
+        let mut retries = self.retries.lock().unwrap_or_else(|p| p.into_inner());
+        *retries.entry(why).or_default() += 1;
+    }
+
     fn fail(&self, why: String) {
         self.failed.fetch_add(1, Ordering::Relaxed);
         let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         *failures.entry(why).or_default() += 1;
     }
+}
+
+/// The server's RSS once it stops shrinking: signing users up runs argon2 (19 MiB per
+/// hash), and the allocator hands that memory back over the following seconds. Measuring
+/// sockets against a baseline taken before that would undercount them.
+async fn settled_rss(pid: u32) -> Option<u64> {
+    let mut last = procfs::rss_kib(pid)?;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        let now = procfs::rss_kib(pid)?;
+        if now.abs_diff(last) <= last / 200 {
+            return Some(now);
+        }
+        last = now;
+    }
+    Some(last)
 }
 
 /// Whether the start of a frame (where its refs, topic and event are) contains `needle`:
@@ -107,11 +143,20 @@ pub async fn users(base: &str, n: usize) -> Result<Vec<String>, String> {
 /// One socket: connect, join `topic`, then read until told to stop, heartbeating every
 /// 30 s. `publish` pushes a timestamped comment every interval.
 async fn socket(url: String, topic: String, shared: Arc<Shared>, publish: Option<Duration>) {
-    let ws = match tokio_tungstenite::connect_async(&url).await {
-        Ok((ws, _)) => ws,
-        Err(e) => {
-            shared.fail(format!("connect: {e}"));
-            return;
+    // Like phoenix.js: a refused or failed connect is retried after a backoff.
+    let mut attempt = 0;
+    let ws = loop {
+        match tokio_tungstenite::connect_async(&url).await {
+            Ok((ws, _)) => break ws,
+            Err(e) if attempt < RECONNECT_AFTER.len() => {
+                shared.retry(format!("connect: {e}"));
+                tokio::time::sleep(RECONNECT_AFTER[attempt]).await;
+                attempt += 1;
+            }
+            Err(e) => {
+                shared.fail(format!("connect: {e}"));
+                return;
+            }
         }
     };
     let (mut tx, mut rx) = ws.split();
@@ -207,7 +252,10 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     let ws_base = base.replace("http://", "ws://");
     let topic = format!("video:bench-{scenario}-{}", std::process::id());
     let shared = Arc::new(Shared::default());
-    let rss_before = plan.server_pid.and_then(procfs::rss_kib);
+    let rss_before = match plan.server_pid {
+        Some(pid) => settled_rss(pid).await,
+        None => None,
+    };
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(plan.sockets);
     for i in 0..plan.sockets {
@@ -251,6 +299,10 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     let failures = std::mem::take(&mut *shared.failures.lock().unwrap_or_else(|p| p.into_inner()));
     for (why, n) in failures {
         println!("  {n} failed: {why}");
+    }
+    let retries = std::mem::take(&mut *shared.retries.lock().unwrap_or_else(|p| p.into_inner()));
+    for (why, n) in retries {
+        println!("  {n} connect attempts refused and retried (as phoenix.js does): {why}");
     }
     let (p50, p99, max) = shared.join_latency.lock().await.percentiles_ms();
     println!("join latency: p50 {p50:.1} ms, p99 {p99:.1} ms, max {max:.1} ms");
