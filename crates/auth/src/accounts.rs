@@ -83,6 +83,8 @@ impl Accounts {
         }
         if let Some(username) = &change.username {
             users.set_username(actor.user_id, username).await?;
+            // The gate's cached actor signs the user's comments with their username.
+            self.sessions.gate().forget_user(actor.user_id);
         }
         if let Some((_, new)) = &change.password {
             let hash = self.sessions.hasher().hash(new).await?;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use domain::policy::Actor;
 use domain::ports::{DeviceStore, UserStore};
-use domain::{DeviceRowId, Role, UserId};
+use domain::{DeviceRowId, Role, UserId, Username};
 
 use crate::error::{Error, Result};
 use crate::tokens::AccessClaims;
@@ -18,7 +18,7 @@ use crate::tokens::AccessClaims;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Admitted {
     pub role: Role,
-    pub username: Arc<str>,
+    pub username: Username,
     /// The client-chosen device id.
     pub device_id: Arc<str>,
 }
@@ -72,6 +72,7 @@ impl Gate {
             user_id: claims.sub,
             device: claims.dev,
             role: admitted.role,
+            username: admitted.username.clone(),
         };
         Ok((actor, admitted))
     }
@@ -88,7 +89,7 @@ impl Gate {
         Ok(match device {
             Some(device) if user.is_active => Some(Admitted {
                 role: user.role,
-                username: Arc::from(user.username.as_str()),
+                username: user.username,
                 device_id: Arc::from(device.device_id.as_str()),
             }),
             _ => None,

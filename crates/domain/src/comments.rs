@@ -89,6 +89,7 @@ impl Comments {
             .insert(NewComment {
                 video_id: video,
                 user_id: actor.user_id,
+                username: actor.username.clone(),
                 body,
                 client_id: client_id.clone(),
             })

@@ -99,6 +99,8 @@ pub struct Comment {
 pub struct NewComment {
     pub video_id: VideoId,
     pub user_id: UserId,
+    /// The author's username, as the returned comment shows it.
+    pub username: Username,
     pub body: CommentBody,
     /// The client's own id for it; a second post with the same id returns the first.
     pub client_id: Option<ClientId>,

@@ -4,13 +4,16 @@
 
 use crate::entities::Role;
 use crate::ids::{DeviceRowId, UserId};
+use crate::values::Username;
 
 /// The authenticated caller of a use case.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Actor {
     pub user_id: UserId,
     pub device: DeviceRowId,
     pub role: Role,
+    /// The caller's username as of authentication (it signs what they post).
+    pub username: Username,
 }
 
 /// Something a caller may or may not do.

@@ -14,7 +14,7 @@ use crate::error::ApiError;
 use crate::state::AppState;
 
 /// The caller, from `Authorization: Bearer <access token>`; 401 otherwise.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub(crate) struct Authenticated(pub Actor);
 
 impl FromRequest for Authenticated {

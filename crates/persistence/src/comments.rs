@@ -73,6 +73,7 @@ async fn live_by_id(conn: &mut AsyncMysqlConnection, id: CommentId) -> Result<Op
         .transpose()
 }
 
+/// One round trip: everything the stored row holds is known before it is written.
 async fn insert(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comment> {
     let id = CommentId::generate();
     let at = to_column(now());
@@ -88,9 +89,15 @@ async fn insert(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comm
         })
         .execute(conn)
         .await?;
-    live_by_id(conn, id)
-        .await?
-        .ok_or_else(|| Error::corrupt("comment vanished right after insert"))
+    Ok(Comment {
+        id,
+        video_id: new.video_id,
+        user_id: new.user_id,
+        username: new.username,
+        body: new.body,
+        inserted_at: from_column(at),
+        updated_at: from_column(at),
+    })
 }
 
 /// Two indexed queries rather than one join: joined, the optimizer may drive from `users`

@@ -17,7 +17,6 @@ use crate::{Realtime, video};
 #[derive(Clone, Debug)]
 pub struct SocketUser {
     pub actor: Actor,
-    pub username: String,
     /// The client-chosen device id, shown in presence metas.
     pub device_id: String,
 }

@@ -106,7 +106,10 @@ pub(crate) async fn join(
     // Track, then read the presence snapshot: every later change reaches this socket as a
     // diff, because it is already subscribed.
     let mut meta = Map::new();
-    meta.insert("username".into(), json!(session.user.username));
+    meta.insert(
+        "username".into(),
+        json!(session.user.actor.username.as_str()),
+    );
     meta.insert("device_id".into(), json!(session.user.device_id));
     meta.insert("online_at".into(), json!(chrono::Utc::now().timestamp()));
     let key = session.user.actor.user_id.to_string();

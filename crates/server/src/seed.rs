@@ -76,7 +76,7 @@ pub async fn run(db: &Database, progress: impl Fn(&str)) -> domain::Result<SeedR
             i + 1,
             DEMO_USERS.len()
         ));
-        authors.push(user.id);
+        authors.push((user.id, user.username));
     }
     for (i, video) in DEMO_VIDEOS.iter().enumerate() {
         let video = VideoId::parse(video)?;
@@ -85,11 +85,13 @@ pub async fn run(db: &Database, progress: impl Fn(&str)) -> domain::Result<SeedR
             .await?;
         let verdict = if existing.items.is_empty() {
             for n in 0..COMMENTS_PER_VIDEO {
+                let (user_id, username) = &authors[n % authors.len()];
                 CommentStore::insert(
                     db,
                     NewComment {
                         video_id: video.clone(),
-                        user_id: authors[n % authors.len()],
+                        user_id: *user_id,
+                        username: username.clone(),
                         body: CommentBody::parse(LINES[n % LINES.len()])?,
                         client_id: None,
                     },

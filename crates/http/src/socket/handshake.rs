@@ -97,7 +97,6 @@ async fn admit(head: &RequestHead, state: &AppState) -> Result<Admission, ApiErr
     Ok(Admission {
         user: SocketUser {
             actor,
-            username: profile.username.to_string(),
             device_id: profile.device_id.to_string(),
         },
         phoenix_subprotocol: subprotocols(head).any(|p| p == PHOENIX_SUBPROTOCOL),

@@ -19,6 +19,7 @@ async fn insert_read_update_and_soft_delete() {
         .insert(NewComment {
             video_id: video("v1"),
             user_id: ann.id,
+            username: ann.username.clone(),
             body: body("first! 🎉"),
             client_id: None,
         })
@@ -68,6 +69,7 @@ async fn newest_first_keyset_pages_skip_deleted_and_other_videos() {
             .insert(NewComment {
                 video_id: video("v1"),
                 user_id: ann.id,
+                username: ann.username.clone(),
                 body: body(&format!("comment {i}")),
                 client_id: None,
             })
@@ -78,6 +80,7 @@ async fn newest_first_keyset_pages_skip_deleted_and_other_videos() {
     db.insert(NewComment {
         video_id: video("v2"),
         user_id: ann.id,
+        username: ann.username.clone(),
         body: body("elsewhere"),
         client_id: None,
     })
@@ -120,19 +123,20 @@ async fn a_client_id_is_unique_per_author() {
     let ann = crate::user(db, "ann").await;
     let bob = crate::user(db, "bob").await;
     let id = domain::ClientId::parse("tab-1:42").expect("valid");
-    let new = |user_id, text: &str| NewComment {
+    let new = |author: &domain::User, text: &str| NewComment {
         video_id: video("v1"),
-        user_id,
+        user_id: author.id,
+        username: author.username.clone(),
         body: body(text),
         client_id: Some(id.clone()),
     };
-    let first = db.insert(new(ann.id, "first")).await.expect("inserted");
-    let again = db.insert(new(ann.id, "retry")).await;
+    let first = db.insert(new(&ann, "first")).await.expect("inserted");
+    let again = db.insert(new(&ann, "retry")).await;
     assert!(
         matches!(&again, Err(Error::Conflict(m)) if m.contains("client_id")),
         "{again:?}"
     );
-    db.insert(new(bob.id, "another author may use the same id"))
+    db.insert(new(&bob, "another author may use the same id"))
         .await
         .expect("inserted");
     let found = db.by_client_id(ann.id, &id).await.expect("query");

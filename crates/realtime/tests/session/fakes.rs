@@ -81,9 +81,17 @@ impl MemStore {
 
     /// Stores a comment directly (history for joins); returns it.
     pub fn seed(&self, video: &str, user: UserId, body: &str) -> Comment {
+        let username = self
+            .usernames
+            .lock()
+            .unwrap()
+            .get(&user)
+            .cloned()
+            .unwrap_or_else(|| Username::parse("someone").unwrap());
         let comment = self.make(NewComment {
             video_id: VideoId::parse(video).unwrap(),
             user_id: user,
+            username,
             body: CommentBody::parse(body).unwrap(),
             client_id: None,
         });
@@ -108,19 +116,12 @@ impl MemStore {
     }
 
     fn make(&self, new: NewComment) -> Comment {
-        let username = self
-            .usernames
-            .lock()
-            .unwrap()
-            .get(&new.user_id)
-            .cloned()
-            .unwrap_or_else(|| Username::parse("someone").unwrap());
         let now = Utc::now();
         Comment {
             id: CommentId::generate(),
             video_id: new.video_id,
             user_id: new.user_id,
-            username,
+            username: new.username,
             body: new.body,
             inserted_at: now,
             updated_at: now,

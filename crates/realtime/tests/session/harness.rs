@@ -8,7 +8,7 @@ use std::time::Duration;
 use domain::comments::Comments;
 use domain::limits::{RateLimiter, Unlimited};
 use domain::policy::Actor;
-use domain::{DeviceRowId, Role, UserId};
+use domain::{DeviceRowId, Role, UserId, Username};
 use realtime::{
     Broker, CloseReason, Fatal, Hub, LocalBroker, OutboxReceiver, Realtime, RealtimeConfig,
     RoomFeed, Session, SocketUser,
@@ -88,8 +88,8 @@ impl Harness {
                 user_id,
                 device,
                 role,
+                username: Username::parse(name).unwrap(),
             },
-            username: name.to_owned(),
             device_id: format!("{name}-phone"),
         }
     }

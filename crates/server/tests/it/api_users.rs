@@ -56,6 +56,15 @@ async fn changing_the_username() {
     assert_eq!(me.assert_status(200)["username"], "annie");
     let public = api.get(&user_path(&ann), ann.token()).await;
     assert_eq!(public.assert_status(200)["username"], "annie");
+    // What she posts next is signed with the new name at once.
+    let posted = api
+        .post(
+            "/api/videos/v1/comments",
+            ann.token(),
+            json!({ "content": "hi" }),
+        )
+        .await;
+    assert_eq!(posted.assert_status(201)["username"], "annie");
 
     // Taken, whatever the case.
     for taken in ["bob", "BOB"] {
