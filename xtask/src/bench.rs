@@ -25,13 +25,6 @@ pub enum Scenario {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// No server: the kernel's cost of one frame written to a loopback socket, the floor
-    /// under the server's cost per delivery; arguments go to `loadgen floor`, e.g.
-    /// `cargo xtask bench floor --sockets 1000 --rate 50 --seconds 20`.
-    Floor {
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-        args: Vec<String>,
-    },
 }
 
 fn machine() -> String {
@@ -50,33 +43,6 @@ fn machine() -> String {
 
 pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
     let dir = server::build(true, &["server", "loadgen"])?;
-    let mut cmd = Command::new(dir.join("loadgen"));
-    let (report, args) = match scenario {
-        Scenario::Floor { args } => {
-            println!("machine: {}", machine());
-            println!(
-                "scenario: floor {} (release build, no server)",
-                args.join(" ")
-            );
-            return loadgen(cmd.arg("floor").args(args));
-        }
-        Scenario::Rest { seconds, clients } => (
-            format!(
-                "rest, {clients} clients, {seconds} s per phase (release build, rate limits off)"
-            ),
-            vec![
-                "rest".to_owned(),
-                "--seconds".to_owned(),
-                seconds.to_string(),
-                "--clients".to_owned(),
-                clients.to_string(),
-            ],
-        ),
-        Scenario::Ws { args } => (
-            format!("ws {} (release build)", args.join(" ")),
-            [vec!["ws".to_owned()], args].concat(),
-        ),
-    };
     let mut settings = server::settings(env, "rts_bench")?;
     // Benchmarks measure the server, not its abuse limits. mimalloc returns freed memory to
     // the OS only after a delay and only when the allocator is next used, so an idle server
@@ -90,17 +56,30 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
         settings.push((k.to_owned(), v.to_owned()));
     }
     let running = server::start_fresh(&dir.join("realtime-server"), &settings, false)?;
+    let base = format!("http://{}", running.addr);
     println!("machine: {}", machine());
-    println!("scenario: {report}");
-    cmd.args(["--base", &format!("http://{}", running.addr)])
-        .args(&args);
-    if args.first().map(String::as_str) == Some("ws") {
-        cmd.args(["--server-pid", &running.pid().to_string()]);
+    let mut cmd = Command::new(dir.join("loadgen"));
+    cmd.args(["--base", &base]);
+    match scenario {
+        Scenario::Rest { seconds, clients } => {
+            println!(
+                "scenario: rest, {clients} clients, {seconds} s per phase (release build, rate limits off)"
+            );
+            cmd.args([
+                "rest",
+                "--seconds",
+                &seconds.to_string(),
+                "--clients",
+                &clients.to_string(),
+            ]);
+        }
+        Scenario::Ws { args } => {
+            println!("scenario: ws {} (release build)", args.join(" "));
+            cmd.arg("ws")
+                .args(&args)
+                .args(["--server-pid", &running.pid().to_string()]);
+        }
     }
-    loadgen(&mut cmd)
-}
-
-fn loadgen(cmd: &mut Command) -> Result<(), String> {
     let status = cmd
         .status()
         .map_err(|e| format!("cannot run loadgen: {e}"))?;

@@ -2,7 +2,6 @@
 //! `cargo xtask bench` builds it in release mode, starts the server and runs it; see
 //! docs/benchmarks.md for the figures and the exact commands.
 
-mod floor;
 mod procfs;
 mod rest;
 mod stats;
@@ -16,9 +15,9 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "loadgen", about = "Load generator for realtime-server")]
 struct Cli {
-    /// Base URL of the server, e.g. http://127.0.0.1:4000 (every scenario but `floor`).
+    /// Base URL of the server, e.g. http://127.0.0.1:4000
     #[arg(long)]
-    base: Option<String>,
+    base: String,
     #[command(subcommand)]
     scenario: Scenario,
 }
@@ -57,43 +56,10 @@ enum Scenario {
         #[arg(long)]
         server_pid: Option<u32>,
     },
-    /// No server: the kernel's CPU cost of one frame written to a loopback TCP socket and
-    /// read by a tokio reader, the floor under the server's cost per delivery.
-    Floor {
-        #[arg(long, default_value_t = 1000)]
-        sockets: usize,
-        /// Rounds per second, each writing one frame to every socket.
-        #[arg(long, default_value_t = 50.0)]
-        rate: f64,
-        #[arg(long, default_value_t = 10)]
-        seconds: u64,
-        /// Payload bytes per frame (a `new_comment` broadcast is about 300).
-        #[arg(long, default_value_t = 300)]
-        bytes: usize,
-    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Scenario::Floor {
-        sockets,
-        rate,
-        seconds,
-        bytes,
-    } = cli.scenario
-    {
-        let plan = floor::Plan {
-            sockets,
-            rate,
-            seconds,
-            bytes,
-        };
-        return report(floor::run(plan));
-    }
-    let Some(base) = cli.base else {
-        eprintln!("loadgen: --base <url of the server> is required");
-        return ExitCode::FAILURE;
-    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -107,7 +73,7 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.scenario {
             Scenario::Rest { seconds, clients } => {
-                rest::run(&base, Duration::from_secs(seconds), clients).await
+                rest::run(&cli.base, Duration::from_secs(seconds), clients).await
             }
             Scenario::Ws {
                 name,
@@ -126,15 +92,10 @@ fn main() -> ExitCode {
                     publishers,
                     server_pid,
                 };
-                ws::run(&base, &name, plan).await
+                ws::run(&cli.base, &name, plan).await
             }
-            Scenario::Floor { .. } => Ok(()),
         }
     });
-    report(outcome)
-}
-
-fn report(outcome: Result<(), String>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -11,18 +11,9 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
 }
 
-/// User + system CPU time a process has consumed so far.
+/// User + system CPU time consumed so far.
 pub fn cpu_time(pid: u32) -> Option<Duration> {
-    stat_cpu_time(&format!("/proc/{pid}/stat"))
-}
-
-/// User + system CPU time the calling thread has consumed so far.
-pub fn thread_cpu_time() -> Option<Duration> {
-    stat_cpu_time("/proc/thread-self/stat")
-}
-
-fn stat_cpu_time(path: &str) -> Option<Duration> {
-    let stat = std::fs::read_to_string(path).ok()?;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which is in parentheses and may hold spaces).
     let rest = stat.rsplit_once(')')?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
