@@ -7,7 +7,7 @@ use domain::ports::AuditLog;
 use uuid::Uuid;
 
 use crate::columns::{now, to_column};
-use crate::database::Database;
+use crate::database::{Database, with_conn};
 use crate::error::Result;
 use crate::schema::audit_log;
 
@@ -54,7 +54,7 @@ async fn record(conn: &mut AsyncMysqlConnection, entry: &AuditEntry) -> Result<(
 #[async_trait]
 impl AuditLog for Database {
     async fn record(&self, entry: AuditEntry) -> domain::Result<()> {
-        Ok(record(&mut *self.conn().await?, &entry).await?)
+        Ok(with_conn!(self, |c| record(c, &entry))?)
     }
 }
 

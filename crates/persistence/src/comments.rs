@@ -12,7 +12,7 @@ use domain::{
 };
 
 use crate::columns::{from_column, now, to_column, uuid_from_column};
-use crate::database::Database;
+use crate::database::{Database, with_conn};
 use crate::error::{Error, Result};
 use crate::schema::{comments, users};
 
@@ -228,7 +228,7 @@ fn comment_result<T>(r: Result<T>) -> domain::Result<T> {
 #[async_trait]
 impl CommentStore for Database {
     async fn insert(&self, comment: NewComment) -> domain::Result<Comment> {
-        Ok(insert(&mut *self.conn().await?, comment).await?)
+        Ok(with_conn!(self, |c| insert(c, comment))?)
     }
 
     async fn by_client_id(
@@ -236,21 +236,19 @@ impl CommentStore for Database {
         author: UserId,
         client_id: &ClientId,
     ) -> domain::Result<Option<Comment>> {
-        let mut conn = self.conn().await?;
-        let row: Option<AuthoredRow> = comments::table
+        let query = comments::table
             .inner_join(users::table)
             .filter(comments::user_id.eq(author.to_bytes().to_vec()))
             .filter(comments::client_id.eq(client_id.as_str()))
-            .select((CommentRow::as_select(), users::username))
-            .first(&mut *conn)
-            .await
+            .select((CommentRow::as_select(), users::username));
+        let row: Option<AuthoredRow> = with_conn!(self, |c| query.first(c))
             .optional()
             .map_err(Error::from)?;
         Ok(row.map(into_comment).transpose()?)
     }
 
     async fn by_id(&self, id: CommentId) -> domain::Result<Option<Comment>> {
-        Ok(live_by_id(&mut *self.conn().await?, id).await?)
+        Ok(with_conn!(self, |c| live_by_id(c, id))?)
     }
 
     async fn newest_for_video(
@@ -258,7 +256,7 @@ impl CommentStore for Database {
         video: &VideoId,
         page: PageRequest<CommentId>,
     ) -> domain::Result<Page<Comment, CommentId>> {
-        Ok(newest_for_video(&mut *self.conn().await?, video, page).await?)
+        Ok(with_conn!(self, |c| newest_for_video(c, video, page))?)
     }
 
     async fn after_for_video(
@@ -267,14 +265,16 @@ impl CommentStore for Database {
         after: CommentId,
         limit: u16,
     ) -> domain::Result<Vec<Comment>> {
-        Ok(after_for_video(&mut *self.conn().await?, video, after, limit).await?)
+        Ok(with_conn!(self, |c| after_for_video(
+            c, video, after, limit
+        ))?)
     }
 
     async fn update_body(&self, id: CommentId, body: CommentBody) -> domain::Result<Comment> {
-        comment_result(update_body(&mut *self.conn().await?, id, body).await)
+        comment_result(with_conn!(self, |c| update_body(c, id, body)))
     }
 
     async fn soft_delete(&self, id: CommentId) -> domain::Result<()> {
-        comment_result(soft_delete(&mut *self.conn().await?, id).await)
+        comment_result(with_conn!(self, |c| soft_delete(c, id)))
     }
 }

@@ -5,7 +5,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::{AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection};
+use diesel_async::{
+    AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection, TransactionManager,
+};
 use futures_util::FutureExt;
 
 use crate::error::{Error, Result};
@@ -54,7 +56,68 @@ impl std::fmt::Debug for Database {
     }
 }
 
-pub(crate) type Conn = Object<AsyncMysqlConnection>;
+/// A pooled connection that goes back into use only when the work on it has finished.
+///
+/// A query whose future is dropped mid-flight (the client went away, or actix dropped a
+/// handler because another of its extractors failed) leaves its connection mid-protocol:
+/// the rest of that reply is still on the wire, and the next query on the connection would
+/// read it as its own answer, a row of someone else's request. The pool's `SELECT 1` check
+/// usually notices, but not always (diesel_async#139). So a connection is handed back as
+/// good by [`Conn::release`] only; dropped without it, it is marked broken, and the pool
+/// closes it instead of reusing it. [`with_conn!`] does both.
+pub(crate) struct Conn {
+    connection: Object<AsyncMysqlConnection>,
+    released: bool,
+}
+
+impl Conn {
+    /// The work on this connection finished: it may be reused.
+    pub(crate) fn release(mut self) {
+        self.released = true;
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if !self.released {
+            tracing::debug!("a database connection was abandoned mid-query; it will be closed");
+            let connection: &mut AsyncMysqlConnection = &mut self.connection;
+            <AsyncMysqlConnection as AsyncConnection>::TransactionManager::transaction_manager_status_mut(
+                connection,
+            )
+            .set_in_error();
+        }
+    }
+}
+
+impl std::ops::Deref for Conn {
+    type Target = AsyncMysqlConnection;
+
+    fn deref(&self) -> &AsyncMysqlConnection {
+        &self.connection
+    }
+}
+
+impl std::ops::DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut AsyncMysqlConnection {
+        &mut self.connection
+    }
+}
+
+/// `with_conn!(db, |c| work)`: runs the future `work` with `c` bound to a pooled
+/// `&mut AsyncMysqlConnection`, then hands the connection back; if the caller is dropped
+/// before `work` finishes, the connection is closed instead (see [`Conn`]). Evaluates to
+/// `work`'s output; a connection that cannot be had returns early with the error.
+macro_rules! with_conn {
+    ($db:expr, |$c:ident| $work:expr) => {{
+        let mut conn = $db.conn().await?;
+        let $c: &mut diesel_async::AsyncMysqlConnection = &mut conn;
+        let output = $work.await;
+        conn.release();
+        output
+    }};
+}
+pub(crate) use with_conn;
 
 impl Database {
     /// A lazily connecting pool for `url`. Must be called inside a tokio runtime.
@@ -83,15 +146,17 @@ impl Database {
         Ok(Self { pool })
     }
 
+    /// A connection from the pool; prefer [`with_conn!`], which releases it.
     pub(crate) async fn conn(&self) -> Result<Conn> {
-        Ok(self.pool.get().await?)
+        Ok(Conn {
+            connection: self.pool.get().await?,
+            released: false,
+        })
     }
 
     /// Runs `SELECT 1` on a pooled connection.
     pub async fn ping(&self) -> Result<()> {
-        let mut conn = self.conn().await?;
-        conn.batch_execute("SELECT 1").await?;
-        Ok(())
+        Ok(with_conn!(self, |c| c.batch_execute("SELECT 1"))?)
     }
 
     pub fn status(&self) -> PoolStatus {

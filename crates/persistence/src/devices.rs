@@ -7,7 +7,7 @@ use domain::ports::DeviceStore;
 use domain::{Device, DeviceId, DeviceRowId, UserId};
 
 use crate::columns::{from_column, now, to_column, uuid_from_column};
-use crate::database::Database;
+use crate::database::{Database, with_conn};
 use crate::error::{Error, Result};
 use crate::schema::user_devices;
 
@@ -101,17 +101,15 @@ impl DeviceStore for Database {
         device: &DeviceId,
         info: serde_json::Value,
     ) -> domain::Result<Device> {
-        Ok(upsert(&mut *self.conn().await?, user, device, info).await?)
+        Ok(with_conn!(self, |c| upsert(c, user, device, info))?)
     }
 
     async fn list_for_user(&self, user: UserId) -> domain::Result<Vec<Device>> {
-        let rows: Vec<DeviceRow> = user_devices::table
+        let query = user_devices::table
             .filter(user_devices::user_id.eq(user.to_bytes().to_vec()))
             .order(user_devices::last_seen_at.desc())
-            .select(DeviceRow::as_select())
-            .load(&mut *self.conn().await?)
-            .await
-            .map_err(Error::from)?;
+            .select(DeviceRow::as_select());
+        let rows: Vec<DeviceRow> = with_conn!(self, |c| query.load(c)).map_err(Error::from)?;
         Ok(rows
             .into_iter()
             .map(Device::try_from)
@@ -119,21 +117,18 @@ impl DeviceStore for Database {
     }
 
     async fn by_id(&self, id: DeviceRowId) -> domain::Result<Option<Device>> {
-        Ok(by_id(&mut *self.conn().await?, id).await?)
+        Ok(with_conn!(self, |c| by_id(c, id))?)
     }
 
     async fn deactivate(&self, user: UserId, device: DeviceRowId) -> domain::Result<()> {
         let target = user_devices::table
             .filter(user_devices::id.eq(device.to_bytes().to_vec()))
             .filter(user_devices::user_id.eq(user.to_bytes().to_vec()));
-        let n = diesel::update(target)
-            .set((
-                user_devices::is_active.eq(false),
-                user_devices::updated_at.eq(to_column(now())),
-            ))
-            .execute(&mut *self.conn().await?)
-            .await
-            .map_err(Error::from)?;
+        let update = diesel::update(target).set((
+            user_devices::is_active.eq(false),
+            user_devices::updated_at.eq(to_column(now())),
+        ));
+        let n = with_conn!(self, |c| update.execute(c)).map_err(Error::from)?;
         if n == 0 {
             return Err(domain::Error::NotFound("device"));
         }

@@ -10,7 +10,7 @@ use domain::tokens::{NewRefreshToken, Rotation, TokenHash};
 use domain::{DeviceRowId, RefreshTokenId, UserId};
 
 use crate::columns::{now, to_column, uuid_from_column};
-use crate::database::Database;
+use crate::database::{Database, with_conn};
 use crate::devices;
 use crate::error::Result;
 use crate::schema::refresh_tokens;
@@ -182,7 +182,7 @@ async fn device_of(
 #[async_trait]
 impl RefreshTokenStore for Database {
     async fn issue(&self, token: NewRefreshToken) -> domain::Result<()> {
-        Ok(issue(&mut *self.conn().await?, token).await?)
+        Ok(with_conn!(self, |c| issue(c, token))?)
     }
 
     async fn rotate(
@@ -190,21 +190,21 @@ impl RefreshTokenStore for Database {
         presented: &TokenHash,
         next: NewRefreshToken,
     ) -> domain::Result<Rotation> {
-        Ok(rotate(&mut *self.conn().await?, presented, next).await?)
+        Ok(with_conn!(self, |c| rotate(c, presented, next))?)
     }
 
     async fn revoke_device(&self, device: DeviceRowId) -> domain::Result<u64> {
-        Ok(revoke_device(&mut *self.conn().await?, device).await?)
+        Ok(with_conn!(self, |c| revoke_device(c, device))?)
     }
 
     async fn revoke_user(&self, user: UserId) -> domain::Result<u64> {
-        Ok(revoke_user(&mut *self.conn().await?, user).await?)
+        Ok(with_conn!(self, |c| revoke_user(c, user))?)
     }
 
     async fn device_of(
         &self,
         presented: &TokenHash,
     ) -> domain::Result<Option<(UserId, DeviceRowId, RefreshTokenId)>> {
-        Ok(device_of(&mut *self.conn().await?, presented).await?)
+        Ok(with_conn!(self, |c| device_of(c, presented))?)
     }
 }

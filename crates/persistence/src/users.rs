@@ -8,7 +8,7 @@ use domain::ports::UserStore;
 use domain::{Email, NewUser, Page, PageRequest, Role, User, UserId, Username};
 
 use crate::columns::{from_column, now, to_column, uuid_from_column};
-use crate::database::Database;
+use crate::database::{Database, with_conn};
 use crate::error::{Error, Result};
 use crate::schema::users;
 
@@ -160,11 +160,9 @@ fn find(id: UserId) -> diesel::dsl::Find<users::table, Vec<u8>> {
 /// A macro, not a function: diesel's changeset types do not name well as bounds.
 macro_rules! update_user {
     ($db:expr, $id:expr, $change:expr) => {{
-        let n = diesel::update(find($id))
-            .set(($change, users::updated_at.eq(to_column(now()))))
-            .execute(&mut *$db.conn().await?)
-            .await
-            .map_err(Error::from)?;
+        let update =
+            diesel::update(find($id)).set(($change, users::updated_at.eq(to_column(now()))));
+        let n = with_conn!($db, |c| update.execute(c)).map_err(Error::from)?;
         Ok(one_row(n)?)
     }};
 }
@@ -172,15 +170,15 @@ macro_rules! update_user {
 #[async_trait]
 impl UserStore for Database {
     async fn insert(&self, user: NewUser) -> domain::Result<User> {
-        Ok(insert(&mut *self.conn().await?, user).await?)
+        Ok(with_conn!(self, |c| insert(c, user))?)
     }
 
     async fn by_id(&self, id: UserId) -> domain::Result<Option<User>> {
-        Ok(by_id(&mut *self.conn().await?, id).await?)
+        Ok(with_conn!(self, |c| by_id(c, id))?)
     }
 
     async fn by_email(&self, email: &Email) -> domain::Result<Option<User>> {
-        Ok(by_email(&mut *self.conn().await?, email).await?)
+        Ok(with_conn!(self, |c| by_email(c, email))?)
     }
 
     async fn record_login(&self, id: UserId, at: DateTime<Utc>) -> domain::Result<()> {
@@ -208,7 +206,7 @@ impl UserStore for Database {
         prefix: Option<&str>,
         page: PageRequest<UserId>,
     ) -> domain::Result<Page<User, UserId>> {
-        Ok(search(&mut *self.conn().await?, prefix, page).await?)
+        Ok(with_conn!(self, |c| search(c, prefix, page))?)
     }
 }
 

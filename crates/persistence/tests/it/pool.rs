@@ -1,0 +1,48 @@
+//! The pool under cancellation: a request dropped while its query is on the wire (a client
+//! that went away) must not leave the rest of that reply for the next query to read. Without
+//! `Conn`'s guard and with the pool's `SELECT 1` check off, this test sees bob's lookup
+//! answered with ann's row.
+
+use std::time::{Duration, Instant};
+
+use domain::ports::UserStore;
+use persistence::test_db::TestDatabase;
+use persistence::{Database, PoolOptions};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_query_dropped_mid_flight_does_not_answer_the_next_one() {
+    let t = TestDatabase::new().await;
+    let ann = crate::user(t.database(), "ann").await;
+    let bob = crate::user(t.database(), "bob").await;
+    // One connection, so every query after a cancelled one runs where it ran.
+    let options = PoolOptions {
+        max_size: 1,
+        ..PoolOptions::default()
+    };
+    let db = Database::connect_lazy(t.url(), options).expect("pool builds");
+    UserStore::by_id(&db, bob.id).await.expect("warm-up query");
+
+    for step in 0..150u64 {
+        // Drop a lookup of ann after 0 to 1.5 ms: before its query is sent, while the reply
+        // is on its way, or after it is done.
+        let lookup = {
+            let db = db.clone();
+            tokio::spawn(async move { UserStore::by_id(&db, ann.id).await })
+        };
+        let until = Instant::now() + Duration::from_micros(step * 10);
+        while Instant::now() < until {
+            std::hint::spin_loop();
+        }
+        lookup.abort();
+        let _ = lookup.await;
+
+        let found = UserStore::by_id(&db, bob.id)
+            .await
+            .unwrap_or_else(|e| panic!("query after a lookup dropped at {step}0 µs: {e}"));
+        assert_eq!(
+            found.map(|u| u.username),
+            Some(bob.username.clone()),
+            "lookup of bob after one of ann dropped at {step}0 µs"
+        );
+    }
+}
