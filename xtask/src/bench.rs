@@ -22,9 +22,22 @@ pub enum Scenario {
     /// WebSocket rooms; arguments go to `loadgen ws` (see `loadgen ws --help`), e.g.
     /// `cargo xtask bench ws --name fanout --sockets 1000 --publish-rate 50 --seconds 30`.
     Ws {
+        /// A server setting for this run, `RTS_NAME=value` (repeatable; before the loadgen
+        /// arguments), e.g. `--server-setting RTS_WS_IDLE_TIMEOUT_SECS=600`.
+        #[arg(long = "server-setting", value_name = "RTS_NAME=VALUE", value_parser = server_setting)]
+        server_settings: Vec<(String, String)>,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
+}
+
+fn server_setting(raw: &str) -> Result<(String, String), String> {
+    match raw.split_once('=') {
+        Some((name, value)) if name.starts_with("RTS_") && !value.is_empty() => {
+            Ok((name.to_owned(), value.to_owned()))
+        }
+        _ => Err(format!("expected RTS_NAME=value, got {raw:?}")),
+    }
 }
 
 fn machine() -> String {
@@ -55,6 +68,12 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
     ] {
         settings.push((k.to_owned(), v.to_owned()));
     }
+    if let Scenario::Ws {
+        server_settings, ..
+    } = &scenario
+    {
+        settings.extend(server_settings.iter().cloned());
+    }
     let running = server::start_fresh(&dir.join("realtime-server"), &settings, false)?;
     let base = format!("http://{}", running.addr);
     println!("machine: {}", machine());
@@ -73,7 +92,7 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
                 &clients.to_string(),
             ]);
         }
-        Scenario::Ws { args } => {
+        Scenario::Ws { args, .. } => {
             println!("scenario: ws {} (release build)", args.join(" "));
             cmd.arg("ws")
                 .args(&args)

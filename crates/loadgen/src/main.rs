@@ -52,6 +52,9 @@ enum Scenario {
         publish_rate: f64,
         #[arg(long, default_value_t = 5)]
         publishers: usize,
+        /// Seconds between a socket's heartbeats, as phoenix.js (0 = none).
+        #[arg(long, default_value_t = 30)]
+        heartbeat_secs: u64,
         /// The server's process id, to report its memory and CPU.
         #[arg(long)]
         server_pid: Option<u32>,
@@ -82,6 +85,7 @@ fn main() -> ExitCode {
                 seconds,
                 publish_rate,
                 publishers,
+                heartbeat_secs,
                 server_pid,
             } => {
                 let plan = ws::Plan {
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
                     hold: Duration::from_secs(seconds),
                     publish_rate,
                     publishers,
+                    heartbeat: (heartbeat_secs > 0).then(|| Duration::from_secs(heartbeat_secs)),
                     server_pid,
                 };
                 ws::run(&cli.base, &name, plan).await

@@ -149,7 +149,13 @@ pub async fn users(base: &str, n: usize) -> Result<Vec<String>, String> {
 
 /// One socket: connect, join `topic`, then read until told to stop, heartbeating every
 /// 30 s. `publish` pushes a timestamped comment every interval.
-async fn socket(url: String, topic: String, shared: Arc<Shared>, publish: Option<Duration>) {
+async fn socket(
+    url: String,
+    topic: String,
+    shared: Arc<Shared>,
+    heartbeat_every: Option<Duration>,
+    publish: Option<Duration>,
+) {
     // Like phoenix.js: a refused or failed connect is retried after a backoff.
     let mut attempt = 0;
     let ws = loop {
@@ -175,10 +181,8 @@ async fn socket(url: String, topic: String, shared: Arc<Shared>, publish: Option
         return;
     }
     let mut joined = false;
-    let mut heartbeat = tokio::time::interval_at(
-        tokio::time::Instant::now() + Duration::from_secs(30),
-        Duration::from_secs(30),
-    );
+    let mut heartbeat = heartbeat_every
+        .map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
     let mut publisher =
         publish.map(|every| tokio::time::interval_at(tokio::time::Instant::now() + every, every));
     let mut check_stop = tokio::time::interval(Duration::from_millis(200));
@@ -195,7 +199,7 @@ async fn socket(url: String, topic: String, shared: Arc<Shared>, publish: Option
     loop {
         let event = tokio::select! {
             msg = ws.next() => Event::Frame(msg),
-            _ = heartbeat.tick() => Event::Heartbeat,
+            _ = async { match heartbeat.as_mut() { Some(h) => h.tick().await, None => std::future::pending().await } } => Event::Heartbeat,
             _ = async { match publisher.as_mut() { Some(p) => p.tick().await, None => std::future::pending().await } }, if !shared.stop_publishing.load(Ordering::Relaxed) => Event::Publish,
             _ = check_stop.tick() => Event::CheckStop,
         };
@@ -271,6 +275,8 @@ pub struct Plan {
     /// Comments per second in total, spread over `publishers` sockets (fanout only).
     pub publish_rate: f64,
     pub publishers: usize,
+    /// How often each socket heartbeats (`None`: never, to watch the idle timeout).
+    pub heartbeat: Option<Duration>,
     pub server_pid: Option<u32>,
 }
 
@@ -299,6 +305,7 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
             url,
             topic.clone(),
             shared.clone(),
+            plan.heartbeat,
             None,
         )));
     }
@@ -371,6 +378,7 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
                 url,
                 topic.clone(),
                 shared.clone(),
+                plan.heartbeat,
                 Some(every),
             )));
         }
@@ -442,7 +450,12 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     if let (Some(before), Some(held)) = (rss_before, rss_held) {
         let per = (held.saturating_sub(before) as f64 * 1024.0) / joined;
         println!(
-            "server RSS after the hold: {held} KiB: {per:.0} bytes per joined socket (idle, heartbeating)"
+            "server RSS after the hold: {held} KiB: {per:.0} bytes per joined socket (idle{})",
+            if plan.heartbeat.is_some() {
+                ", heartbeating"
+            } else {
+                ", silent"
+            }
         );
     }
     Ok(())
