@@ -147,8 +147,18 @@ pub async fn users(base: &str, n: usize) -> Result<Vec<String>, String> {
     Ok(tokens)
 }
 
+/// The next tick of `interval`; never, without one.
+async fn tick(interval: Option<&mut tokio::time::Interval>) {
+    match interval {
+        Some(interval) => {
+            interval.tick().await;
+        }
+        None => std::future::pending().await,
+    }
+}
+
 /// One socket: connect, join `topic`, then read until told to stop, heartbeating every
-/// 30 s. `publish` pushes a timestamped comment every interval.
+/// `heartbeat_every` (phoenix.js: 30 s). `publish` pushes a timestamped comment every interval.
 async fn socket(
     url: String,
     topic: String,
@@ -158,7 +168,7 @@ async fn socket(
 ) {
     // Like phoenix.js: a refused or failed connect is retried after a backoff.
     let mut attempt = 0;
-    let ws = loop {
+    let mut ws = loop {
         match tokio_tungstenite::connect_async_with_config(&url, Some(socket_config()), true).await
         {
             Ok((ws, _)) => break ws,
@@ -173,7 +183,6 @@ async fn socket(
             }
         }
     };
-    let mut ws = ws;
     let join_sent = Instant::now();
     let join = json!(["1", "1", topic, "phx_join", {}]).to_string();
     if let Err(e) = ws.send(Message::text(join)).await {
@@ -199,8 +208,8 @@ async fn socket(
     loop {
         let event = tokio::select! {
             msg = ws.next() => Event::Frame(msg),
-            _ = async { match heartbeat.as_mut() { Some(h) => h.tick().await, None => std::future::pending().await } } => Event::Heartbeat,
-            _ = async { match publisher.as_mut() { Some(p) => p.tick().await, None => std::future::pending().await } }, if !shared.stop_publishing.load(Ordering::Relaxed) => Event::Publish,
+            () = tick(heartbeat.as_mut()) => Event::Heartbeat,
+            () = tick(publisher.as_mut()), if !shared.stop_publishing.load(Ordering::Relaxed) => Event::Publish,
             _ = check_stop.tick() => Event::CheckStop,
         };
         let outgoing = match event {
