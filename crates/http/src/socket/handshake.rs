@@ -4,14 +4,14 @@
 //! wrong (no or bad token, revoked device, deactivated user, a `vsn` other than 2.0.x) is
 //! answered 403 and no socket is opened; a database outage is 503, so clients retry.
 //!
-//! actix-http hands every request with `Upgrade: websocket` to [`upgrade`] together with
-//! the connection itself. Once the 101 is written, the TCP stream is taken out of actix-http
+//! actix-http hands every request with `Upgrade: websocket` (and every CONNECT) to
+//! [`upgrade`] together with the connection itself; anything but a GET is answered 405. Once the 101 is written, the TCP stream is taken out of actix-http
 //! and run by `connection`; actix-http's per-connection state is freed.
 
 use actix_codec::Framed;
 use actix_http::body::{BodySize, MessageBody};
 use actix_http::h1::{self, Message};
-use actix_http::{ConnectionType, Request, RequestHead, Response, ws};
+use actix_http::{ConnectionType, Method, Request, RequestHead, Response, ws};
 use actix_web::http::StatusCode;
 use actix_web::http::header::SEC_WEBSOCKET_PROTOCOL;
 use actix_web::{HttpRequest, ResponseError, web};
@@ -124,7 +124,10 @@ pub(crate) async fn upgrade(
     state: AppState,
 ) -> Result<(), actix_web::Error> {
     let head = req.head();
-    let admitted = if head.uri.path() != PATH {
+    // actix-http hands over CONNECT requests too, and upgrades asked with any method.
+    let admitted = if head.method != Method::GET {
+        Err(ApiError::for_status(StatusCode::METHOD_NOT_ALLOWED))
+    } else if head.uri.path() != PATH {
         Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",

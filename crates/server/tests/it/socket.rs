@@ -497,6 +497,53 @@ async fn upgrades_elsewhere_and_plain_gets_get_envelopes_not_sockets() {
         .assert_error(403, "forbidden");
 }
 
+/// Sends `request` as it is and returns the status line and the body of the answer.
+async fn raw_http(api: &Api, request: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = api.server.base.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).await.expect("the server listens");
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .expect("the request is sent");
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers and closes")
+        .expect("the answer is read");
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrades_with_another_method_get_405_not_sockets() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let path = format!("/socket/websocket?token={}&vsn=2.0.0", ann.access);
+    let handshake = "Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    for request in [
+        format!("POST {path} HTTP/1.1\r\nHost: x\r\n{handshake}Content-Length: 0\r\n\r\n"),
+        format!("PUT {path} HTTP/1.1\r\nHost: x\r\n{handshake}Content-Length: 0\r\n\r\n"),
+        // actix-http hands CONNECT to the upgrade handler too.
+        "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n".to_owned(),
+    ] {
+        let (status, body) = raw_http(&api, &request).await;
+        assert!(
+            status.starts_with("HTTP/1.1 405"),
+            "{request:?} answered {status:?}"
+        );
+        let body: Value = serde_json::from_str(&body)
+            .unwrap_or_else(|e| panic!("{request:?}: the envelope, not {body:?}: {e}"));
+        assert_eq!(body["error"]["code"], "method_not_allowed", "{request:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fragmented_and_control_frames_are_handled_and_oversized_ones_close_the_socket() {
     let api = Api::with(&[("RTS_WS_MAX_FRAME_BYTES", "4096")]).await;
