@@ -20,12 +20,17 @@ pub(crate) async fn record_metrics(
         .match_pattern()
         .filter(|p| !p.is_empty())
         .unwrap_or_else(|| "unmatched".to_owned());
+    record(route, method, res.status().as_str().to_owned(), started);
+    Ok(res)
+}
+
+/// One request's latency, labelled by route pattern, method and status.
+pub(crate) fn record(route: String, method: String, status: String, started: Instant) {
     metrics::histogram!(
         "http_request_duration_seconds",
         "route" => route,
         "method" => method,
-        "status" => res.status().as_str().to_owned(),
+        "status" => status,
     )
     .record(started.elapsed().as_secs_f64());
-    Ok(res)
 }

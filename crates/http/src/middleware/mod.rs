@@ -1,8 +1,9 @@
-//! Middleware wrapped around every route.
+//! Middleware wrapped around every route. WebSocket upgrades never reach the routes (see
+//! `socket::handshake`), which use the request id and metrics helpers directly.
 
 mod envelope;
-mod metrics;
-mod request_id;
+pub(crate) mod metrics;
+pub(crate) mod request_id;
 
 pub(crate) use envelope::envelope;
 pub(crate) use metrics::record_metrics;

@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::http::header::{HeaderMap, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use tracing::Instrument;
 
@@ -21,37 +22,45 @@ fn acceptable(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-pub(crate) async fn request_id(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let id = req
-        .headers()
+/// The request's id: its own `x-request-id` if that is sane, else a fresh one.
+pub(crate) fn of(headers: &HeaderMap) -> String {
+    headers
         .get(&X_REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| acceptable(v))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
-    let quiet = QUIET_PATHS.contains(&req.path());
-    let span = tracing::info_span!(
-        "request",
-        request_id = %id,
-        method = %req.method(),
-        path = %req.path(),
-    );
-    let started = Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(X_REQUEST_ID, value);
-    }
-    let status = res.status().as_u16();
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+/// The span everything a request logs goes under.
+pub(crate) fn span(id: &str, method: &Method, path: &str) -> tracing::Span {
+    tracing::info_span!("request", request_id = %id, method = %method, path = %path)
+}
+
+/// The access log line, in the request's span.
+pub(crate) fn log_finished(span: &tracing::Span, path: &str, status: u16, started: Instant) {
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
-        if quiet {
+        if QUIET_PATHS.contains(&path) {
             tracing::debug!(status, duration_ms, "request finished");
         } else {
             tracing::info!(status, duration_ms, "request finished");
         }
     });
+}
+
+pub(crate) async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = of(req.headers());
+    let path = req.path().to_owned();
+    let span = span(&id, req.method(), &path);
+    let started = Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(X_REQUEST_ID, value);
+    }
+    log_finished(&span, &path, res.status().as_u16(), started);
     Ok(res)
 }

@@ -13,16 +13,19 @@ use actix_http::body::{BodySize, MessageBody};
 use actix_http::h1::{self, Message};
 use actix_http::{ConnectionType, Method, Request, RequestHead, Response, ws};
 use actix_web::http::StatusCode;
-use actix_web::http::header::SEC_WEBSOCKET_PROTOCOL;
+use actix_web::http::header::{HeaderValue, SEC_WEBSOCKET_PROTOCOL};
 use actix_web::{HttpRequest, ResponseError, web};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use futures_util::SinkExt;
 use realtime::SocketUser;
+use std::time::Instant;
 use tokio::net::TcpStream;
+use tracing::Instrument;
 
 use super::connection::{self, Limits};
 use crate::error::ApiError;
+use crate::middleware::{metrics, request_id};
 use crate::state::AppState;
 
 /// Where phoenix.js connects (its endpoint `/socket` plus `/websocket`).
@@ -117,12 +120,41 @@ pub(crate) async fn without_upgrade(
 }
 
 /// Answers an upgrade request: 101 and a running socket, or an error envelope and a
-/// closed connection. Never fails: whatever goes wrong is answered or logged here.
+/// closed connection. Never fails: whatever goes wrong is answered or logged here. These
+/// requests never reach the routes, so the request id, the access log line and the
+/// latency histogram are done here, as the middleware does them for the routes.
 pub(crate) async fn upgrade(
+    req: Request,
+    framed: Framed<TcpStream, h1::Codec>,
+    state: AppState,
+) -> Result<(), actix_web::Error> {
+    let started = Instant::now();
+    let head = req.head();
+    let id = request_id::of(&head.headers);
+    let path = head.uri.path().to_owned();
+    let method = head.method.to_string();
+    let span = request_id::span(&id, &head.method, &path);
+    let status = answer(req, framed, state, &id)
+        .instrument(span.clone())
+        .await;
+    let route = if path == PATH { PATH } else { "unmatched" };
+    metrics::record(
+        route.to_owned(),
+        method,
+        status.as_str().to_owned(),
+        started,
+    );
+    request_id::log_finished(&span, &path, status.as_u16(), started);
+    Ok(())
+}
+
+/// The handshake itself; returns the status it answered with.
+async fn answer(
     req: Request,
     mut framed: Framed<TcpStream, h1::Codec>,
     state: AppState,
-) -> Result<(), actix_web::Error> {
+    request_id: &str,
+) -> StatusCode {
     let head = req.head();
     // actix-http hands over CONNECT requests too, and upgrades asked with any method.
     let admitted = if head.method != Method::GET {
@@ -138,35 +170,34 @@ pub(crate) async fn upgrade(
     };
     let admission = match admitted {
         Ok(admission) => admission,
-        Err(err) => {
-            respond_and_close(framed, &err).await;
-            return Ok(());
-        }
+        Err(err) => return respond_and_close(framed, &err, request_id).await,
     };
     let mut response = match ws::handshake(head) {
         Ok(builder) => builder,
         Err(e) => {
             let err = ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string());
-            respond_and_close(framed, &err).await;
-            return Ok(());
+            return respond_and_close(framed, &err, request_id).await;
         }
     };
     if admission.phoenix_subprotocol {
         response.insert_header((SEC_WEBSOCKET_PROTOCOL, PHOENIX_SUBPROTOCOL));
     }
+    response.insert_header((request_id::X_REQUEST_ID, request_id));
     let response = response.finish().drop_body();
+    let status = response.status();
     if framed
         .send(Message::Item((response, BodySize::None)))
         .await
         .is_err()
     {
-        return Ok(());
+        return status;
     }
     let parts = framed.into_parts();
     // Copy what the client sent after its request (usually nothing) rather than keep
     // actix-http's 8 KiB read buffer alive for the life of the socket.
     let leftover = bytes::BytesMut::from(&parts.read_buf[..]);
     let (session, outbox) = state.realtime.open(admission.user);
+    tracing::debug!(socket.id = session.id(), "socket opened");
     let config = state.realtime.config();
     let limits = Limits {
         idle: config.idle_timeout,
@@ -174,12 +205,22 @@ pub(crate) async fn upgrade(
     };
     // A task of its own, so actix-http's connection future (and all it holds) ends now.
     actix_web::rt::spawn(connection::run(parts.io, leftover, session, outbox, limits));
-    Ok(())
+    status
 }
 
-/// Writes `err` as the usual JSON envelope and closes the connection.
-async fn respond_and_close(mut framed: Framed<TcpStream, h1::Codec>, err: &ApiError) {
-    let response: Response<_> = err.error_response().into();
+/// Writes `err` as the usual JSON envelope and closes the connection; returns its status.
+async fn respond_and_close(
+    mut framed: Framed<TcpStream, h1::Codec>,
+    err: &ApiError,
+    request_id: &str,
+) -> StatusCode {
+    let mut response: Response<_> = err.error_response().into();
+    if let Ok(value) = HeaderValue::from_str(request_id) {
+        response
+            .headers_mut()
+            .insert(request_id::X_REQUEST_ID, value);
+    }
+    let status = response.status();
     let (mut head, body) = response.into_parts();
     let body = body.try_into_bytes().unwrap_or_default();
     head.head_mut().set_connection_type(ConnectionType::Close);
@@ -188,4 +229,5 @@ async fn respond_and_close(mut framed: Framed<TcpStream, h1::Codec>, err: &ApiEr
         .await;
     let _ = framed.send(Message::Chunk(Some(body))).await;
     let _ = framed.send(Message::Chunk(None)).await;
+    status
 }

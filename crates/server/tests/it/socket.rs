@@ -155,6 +155,38 @@ async fn the_auth_token_subprotocol_is_accepted_and_phoenix_echoed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upgrades_carry_a_request_id_and_count_in_the_request_metrics() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let mut req = ws_url(&api, &format!("token={}&vsn=2.0.0", ann.access))
+        .into_client_request()
+        .expect("request");
+    req.headers_mut()
+        .insert("x-request-id", "ws-upgrade-1".parse().expect("header"));
+    let (_ws, res) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("socket opens");
+    assert_eq!(res.headers()["x-request-id"], "ws-upgrade-1", "echoed");
+
+    match tokio_tungstenite::connect_async(ws_url(&api, "vsn=2.0.0")).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => {
+            assert_eq!(res.status().as_u16(), 403);
+            assert!(res.headers().contains_key("x-request-id"), "made fresh");
+        }
+        other => panic!("expected a 403, got {other:?}"),
+    }
+
+    let metrics = api.get("/metrics", None).await;
+    let text = metrics.body.as_str().unwrap_or_default();
+    for status in ["101", "403"] {
+        let series = format!(
+            r#"http_request_duration_seconds_count{{route="/socket/websocket",method="GET",status="{status}"}} 1"#
+        );
+        assert!(text.contains(&series), "{series} in {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn joining_a_room_sends_history_then_presence() {
     let api = Api::start().await;
     let ann = api.register("ann").await;
