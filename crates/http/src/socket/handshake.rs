@@ -5,8 +5,11 @@
 //! answered 403 and no socket is opened; a database outage is 503, so clients retry.
 //!
 //! actix-http hands every request with `Upgrade: websocket` (and every CONNECT) to
-//! [`upgrade`] together with the connection itself; anything but a GET is answered 405. Once the 101 is written, the TCP stream is taken out of actix-http
-//! and run by `connection`; actix-http's per-connection state is freed.
+//! [`upgrade`] together with the connection itself; anything but a GET is answered 405.
+//! Once the 101 is written, the TCP stream is taken out of actix-http and run by
+//! `connection`; actix-http's per-connection state is freed.
+
+use std::time::Instant;
 
 use actix_codec::Framed;
 use actix_http::body::{BodySize, MessageBody};
@@ -19,7 +22,6 @@ use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use futures_util::SinkExt;
 use realtime::SocketUser;
-use std::time::Instant;
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
@@ -153,7 +155,7 @@ async fn answer(
     req: Request,
     mut framed: Framed<TcpStream, h1::Codec>,
     state: AppState,
-    request_id: &str,
+    id: &str,
 ) -> StatusCode {
     let head = req.head();
     // actix-http hands over CONNECT requests too, and upgrades asked with any method.
@@ -170,19 +172,19 @@ async fn answer(
     };
     let admission = match admitted {
         Ok(admission) => admission,
-        Err(err) => return respond_and_close(framed, &err, request_id).await,
+        Err(err) => return respond_and_close(framed, &err, id).await,
     };
     let mut response = match ws::handshake(head) {
         Ok(builder) => builder,
         Err(e) => {
             let err = ApiError::new(StatusCode::BAD_REQUEST, "bad_request", e.to_string());
-            return respond_and_close(framed, &err, request_id).await;
+            return respond_and_close(framed, &err, id).await;
         }
     };
     if admission.phoenix_subprotocol {
         response.insert_header((SEC_WEBSOCKET_PROTOCOL, PHOENIX_SUBPROTOCOL));
     }
-    response.insert_header((request_id::X_REQUEST_ID, request_id));
+    response.insert_header((request_id::X_REQUEST_ID, id));
     let response = response.finish().drop_body();
     let status = response.status();
     if framed
@@ -212,10 +214,10 @@ async fn answer(
 async fn respond_and_close(
     mut framed: Framed<TcpStream, h1::Codec>,
     err: &ApiError,
-    request_id: &str,
+    id: &str,
 ) -> StatusCode {
     let mut response: Response<_> = err.error_response().into();
-    if let Ok(value) = HeaderValue::from_str(request_id) {
+    if let Ok(value) = HeaderValue::from_str(id) {
         response
             .headers_mut()
             .insert(request_id::X_REQUEST_ID, value);
