@@ -8,6 +8,9 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 
+/// The route label of every path no route matched.
+pub(crate) const UNMATCHED: &str = "unmatched";
+
 pub(crate) async fn record_metrics(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -19,7 +22,7 @@ pub(crate) async fn record_metrics(
         .request()
         .match_pattern()
         .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "unmatched".to_owned());
+        .unwrap_or_else(|| UNMATCHED.to_owned());
     record(route, method, res.status().as_str().to_owned(), started);
     Ok(res)
 }

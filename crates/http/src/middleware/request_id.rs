@@ -37,11 +37,16 @@ pub(crate) fn span(id: &str, method: &Method, path: &str) -> tracing::Span {
     tracing::info_span!("request", request_id = %id, method = %method, path = %path)
 }
 
+/// Whether the access log line of `path` goes to debug rather than info.
+pub(crate) fn is_quiet(path: &str) -> bool {
+    QUIET_PATHS.contains(&path)
+}
+
 /// The access log line, in the request's span.
-pub(crate) fn log_finished(span: &tracing::Span, path: &str, status: u16, started: Instant) {
+pub(crate) fn log_finished(span: &tracing::Span, quiet: bool, status: u16, started: Instant) {
     let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     span.in_scope(|| {
-        if QUIET_PATHS.contains(&path) {
+        if quiet {
             tracing::debug!(status, duration_ms, "request finished");
         } else {
             tracing::info!(status, duration_ms, "request finished");
@@ -54,13 +59,13 @@ pub(crate) async fn request_id(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let id = of(req.headers());
-    let path = req.path().to_owned();
-    let span = span(&id, req.method(), &path);
+    let quiet = is_quiet(req.path());
+    let span = span(&id, req.method(), req.path());
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(X_REQUEST_ID, value);
     }
-    log_finished(&span, &path, res.status().as_u16(), started);
+    log_finished(&span, quiet, res.status().as_u16(), started);
     Ok(res)
 }

@@ -139,14 +139,18 @@ pub(crate) async fn upgrade(
     let status = answer(req, framed, state, &id)
         .instrument(span.clone())
         .await;
-    let route = if path == PATH { PATH } else { "unmatched" };
+    let route = if path == PATH {
+        PATH
+    } else {
+        metrics::UNMATCHED
+    };
     metrics::record(
         route.to_owned(),
         method,
         status.as_str().to_owned(),
         started,
     );
-    request_id::log_finished(&span, &path, status.as_u16(), started);
+    request_id::log_finished(&span, request_id::is_quiet(&path), status.as_u16(), started);
     Ok(())
 }
 
