@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{ApiError, Fields};
-use crate::extract::{Authenticated, client_ip};
+use crate::extract::{Authenticated, JsonObject, client_ip};
 use crate::state::AppState;
 use crate::views::SessionView;
 
@@ -85,7 +85,7 @@ pub(crate) struct RegisterBody {
 )]
 pub(crate) async fn register(
     state: web::Data<AppState>,
-    body: web::Json<RegisterBody>,
+    body: JsonObject<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut fields = Fields::default();
@@ -141,7 +141,7 @@ pub(crate) struct LoginBody {
 pub(crate) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: JsonObject<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut fields = Fields::default();
@@ -196,7 +196,7 @@ pub(crate) struct RefreshBody {
 )]
 pub(crate) async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshBody>,
+    body: JsonObject<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let session = state.sessions.refresh(&body.refresh_token).await?;
     Ok(HttpResponse::Ok().json(SessionView::from(session)))

@@ -142,6 +142,51 @@ async fn a_wrong_method_is_405_with_the_envelope() {
     }
 }
 
+/// Bodies are JSON objects: an array (which serde would read as the fields in order), a
+/// string, a number or null is a 422 envelope on every route that takes a body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_not_a_json_object_is_422() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let comment = api.comment(&ann, "video1", "hello").await;
+    let comment_path = format!("/api/comments/{}", comment["id"].as_str().unwrap_or("x"));
+    let user_path = format!("/api/users/{}", ann.user_id);
+    let email = email_of("bob");
+    let cases: Vec<(Method, &str, Value)> = vec![
+        (
+            Method::POST,
+            "/api/auth/register",
+            json!([email, "bob", PASSWORD]),
+        ),
+        (Method::POST, "/api/auth/login", json!([email, PASSWORD])),
+        (Method::POST, "/api/auth/refresh", json!([ann.refresh])),
+        (Method::PATCH, "/api/me", json!(["annie"])),
+        (Method::PATCH, &user_path, json!(["admin"])),
+        (Method::POST, "/api/videos/video1/comments", json!(["hi"])),
+        (Method::PATCH, &comment_path, json!(["edited"])),
+    ];
+    for (method, path, body) in cases {
+        for body in [body, json!("text"), json!(7), Value::Null] {
+            let reply = api
+                .call(method.clone(), path, ann.token(), Some(body.clone()))
+                .await;
+            assert_eq!(
+                reply.status.as_u16(),
+                422,
+                "{method} {path} with {body}: {reply:#?}"
+            );
+            reply.assert_error(422, "validation_failed");
+        }
+    }
+    // Nothing was changed by those requests.
+    let me = api.get("/api/me", ann.token()).await;
+    assert_eq!(me.assert_status(200)["username"], "ann");
+    let listed = api.get("/api/videos/video1/comments", None).await;
+    let comments = listed.assert_status(200)["comments"].clone();
+    assert_eq!(comments.as_array().map(Vec::len), Some(1), "{comments}");
+    assert_eq!(comments[0]["content"], "hello");
+}
+
 /// A grab bag of hostile and sloppy requests: each gets the envelope, none a 5xx.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_is_the_json_envelope_and_never_a_500() {
