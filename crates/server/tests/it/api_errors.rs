@@ -187,6 +187,52 @@ async fn a_body_that_is_not_a_json_object_is_422() {
     assert_eq!(comments[0]["content"], "hello");
 }
 
+/// The `Allow` header of a 405: the route's methods, sorted.
+fn allow(reply: &Reply) -> Vec<String> {
+    let value = reply
+        .headers
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("a 405 has an Allow header: {reply:#?}"));
+    let mut methods: Vec<String> = value.split(',').map(|m| m.trim().to_owned()).collect();
+    methods.sort();
+    methods
+}
+
+/// Every route answers a method it does not serve with 405, the envelope, and `Allow`;
+/// the operator routes and the socket path included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_405_says_which_methods_are_allowed() {
+    let api = Api::start().await;
+    let id = "0190a0e0-0000-7000-8000-000000000000";
+    let comment = format!("/api/comments/{id}");
+    let user = format!("/api/users/{id}");
+    let device = format!("/api/devices/{id}");
+    for (method, path, allowed) in [
+        (Method::POST, "/healthz", vec!["GET"]),
+        (Method::DELETE, "/readyz", vec!["GET"]),
+        (Method::PUT, "/metrics", vec!["GET"]),
+        (Method::POST, "/socket/websocket", vec!["GET"]),
+        (Method::POST, "/api/openapi.json", vec!["GET"]),
+        (Method::GET, "/api/auth/login", vec!["POST"]),
+        (Method::PUT, "/api/me", vec!["GET", "PATCH"]),
+        (Method::DELETE, "/api/devices", vec!["GET"]),
+        (Method::GET, device.as_str(), vec!["DELETE"]),
+        (Method::POST, user.as_str(), vec!["GET", "PATCH"]),
+        (Method::PUT, "/api/videos/v1/comments", vec!["GET", "POST"]),
+        (
+            Method::POST,
+            comment.as_str(),
+            vec!["DELETE", "GET", "PATCH"],
+        ),
+    ] {
+        let reply = api.call(method.clone(), path, None, None).await;
+        reply.assert_error(405, "method_not_allowed");
+        assert_eq!(allow(&reply), allowed, "{method} {path}");
+        assert!(reply.headers.contains_key("x-request-id"), "{reply:#?}");
+    }
+}
+
 /// A grab bag of hostile and sloppy requests: each gets the envelope, none a 5xx.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_is_the_json_envelope_and_never_a_500() {
