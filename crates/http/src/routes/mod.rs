@@ -15,7 +15,6 @@ use domain::PageRequest;
 use serde::Deserialize;
 
 use crate::error::{self, ApiError};
-use crate::middleware;
 use crate::views::decode_cursor;
 
 /// `web::resource(path)` serving each `METHOD => handler`; any other method is answered 405
@@ -29,48 +28,44 @@ macro_rules! resource {
     }};
 }
 
+/// Every route. The middleware (request id, metrics, envelope) is wrapped around the whole
+/// app in `serve`, so requests no route matches (`GET *` included) get it too.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .service(resource!("/healthz", GET => health::alive))
+        .service(resource!("/readyz", GET => health::ready))
+        .service(resource!("/metrics", GET => metrics::render))
+        .service(resource!(crate::socket::PATH, GET => crate::socket::without_upgrade))
         .service(
-            web::scope("")
-                .wrap(actix_web::middleware::from_fn(middleware::envelope))
-                .wrap(actix_web::middleware::from_fn(middleware::record_metrics))
-                .wrap(actix_web::middleware::from_fn(middleware::request_id))
-                .service(resource!("/healthz", GET => health::alive))
-                .service(resource!("/readyz", GET => health::ready))
-                .service(resource!("/metrics", GET => metrics::render))
-                .service(resource!(crate::socket::PATH, GET => crate::socket::without_upgrade))
-                .service(
-                    web::scope("/api")
-                        .service(resource!("/openapi.json", GET => openapi::document))
-                        .service(resource!("/auth/register", POST => auth::register))
-                        .service(resource!("/auth/login", POST => auth::login))
-                        .service(resource!("/auth/refresh", POST => auth::refresh))
-                        .service(resource!("/auth/logout", POST => auth::logout))
-                        .service(resource!("/devices", GET => devices::list))
-                        .service(resource!("/devices/{id}", DELETE => devices::revoke))
-                        .service(resource!("/me", GET => users::me, PATCH => users::update_me))
-                        .service(resource!("/users", GET => users::list))
-                        .service(resource!(
-                            "/users/{id}",
-                            GET => users::show,
-                            PATCH => users::administer,
-                        ))
-                        .service(resource!(
-                            "/videos/{video_id}/comments",
-                            GET => comments::list,
-                            POST => comments::create,
-                        ))
-                        .service(resource!(
-                            "/comments/{id}",
-                            GET => comments::show,
-                            PATCH => comments::update,
-                            DELETE => comments::delete,
-                        )),
-                )
-                .default_service(web::to(not_found)),
-        );
+            web::scope("/api")
+                .service(resource!("/openapi.json", GET => openapi::document))
+                .service(resource!("/auth/register", POST => auth::register))
+                .service(resource!("/auth/login", POST => auth::login))
+                .service(resource!("/auth/refresh", POST => auth::refresh))
+                .service(resource!("/auth/logout", POST => auth::logout))
+                .service(resource!("/devices", GET => devices::list))
+                .service(resource!("/devices/{id}", DELETE => devices::revoke))
+                .service(resource!("/me", GET => users::me, PATCH => users::update_me))
+                .service(resource!("/users", GET => users::list))
+                .service(resource!(
+                    "/users/{id}",
+                    GET => users::show,
+                    PATCH => users::administer,
+                ))
+                .service(resource!(
+                    "/videos/{video_id}/comments",
+                    GET => comments::list,
+                    POST => comments::create,
+                ))
+                .service(resource!(
+                    "/comments/{id}",
+                    GET => comments::show,
+                    PATCH => comments::update,
+                    DELETE => comments::delete,
+                )),
+        )
+        .default_service(web::to(not_found));
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {

@@ -233,6 +233,78 @@ async fn a_405_says_which_methods_are_allowed() {
     }
 }
 
+/// Sends `request` as is over a fresh connection and returns what came back.
+async fn raw_exchange(api: &Api, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = api.server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    stream.write_all(request).await.expect("sends");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    // A keep-alive answer leaves the connection open: what arrived is enough.
+    if read.is_err() {
+        assert!(!answer.is_empty(), "no answer to {request:?}");
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Requests that parse but name no path (the asterisk form, `GET *`) still reach the app:
+/// the envelope and a request id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_asterisk_form_gets_the_envelope_and_a_request_id() {
+    let api = Api::start().await;
+    for method in ["GET", "OPTIONS", "POST"] {
+        let request = format!("{method} * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let answer = raw_exchange(&api, request.as_bytes()).await;
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        let head = head.to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 404"), "{method} *: {answer}");
+        assert!(head.contains("\r\nx-request-id: "), "{method} *: {answer}");
+        assert!(
+            head.contains("\r\ncontent-type: application/json"),
+            "{method} *: {answer}"
+        );
+        let body: Value = serde_json::from_str(body).expect("a JSON body");
+        assert_eq!(body["error"]["code"], "not_found", "{answer}");
+    }
+}
+
+/// What actix-http answers itself, before any request exists (documented in docs/api.md,
+/// "Errors"): a head that does not parse is 400, one over the size limit 431, each with an
+/// empty body, and the connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparseable_requests_are_400_and_oversized_heads_431() {
+    let api = Api::start().await;
+    let huge = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(140_000)
+    );
+    let many: String = (0..100).map(|i| format!("X-{i}: a\r\n")).collect();
+    let many = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    for (request, status) in [
+        ("NONSENSE\r\n\r\n".to_owned(), "400"),
+        ("GET /healthz HTTP/1.1\r\n\r\n".to_owned(), "400"),
+        ("GET /he llo HTTP/1.1\r\nHost: x\r\n\r\n".to_owned(), "400"),
+        (huge, "431"),
+        (many, "431"),
+    ] {
+        let answer = raw_exchange(&api, request.as_bytes()).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{:?}: {answer}",
+            &request[..request.len().min(40)]
+        );
+    }
+    // The server is fine afterwards.
+    api.get("/healthz", None).await.assert_status(200);
+}
+
 /// A grab bag of hostile and sloppy requests: each gets the envelope, none a 5xx.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_is_the_json_envelope_and_never_a_500() {
