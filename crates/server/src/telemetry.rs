@@ -1,5 +1,6 @@
 //! Tracing (pretty or JSON lines) and the process-wide Prometheus recorder.
 
+use std::io::IsTerminal;
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -18,29 +19,38 @@ use crate::config::LogFormat;
 
 /// Installs the global tracing subscriber; `level` is an `EnvFilter` directive that was
 /// validated with the configuration.
+/// Log lines go to stdout, coloured only when it is a terminal (and `NO_COLOR` is unset).
 pub fn init_tracing(format: LogFormat, level: &str) {
-    let _ = subscriber(format, level, std::io::stdout).try_init();
+    let ansi = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let _ = subscriber(format, level, ansi, std::io::stdout).try_init();
 }
 
 /// The subscriber `init_tracing` installs, writing to `writer`.
-fn subscriber<W>(format: LogFormat, level: &str, writer: W) -> impl Subscriber + Send + Sync
+fn subscriber<W>(
+    format: LogFormat,
+    level: &str,
+    ansi: bool,
+    writer: W,
+) -> impl Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_new(level).unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::registry()
         .with(filter)
-        .with(ClientFaults(lines(format, writer)))
+        .with(ClientFaults(lines(format, ansi, writer)))
 }
 
 /// The layer that writes log lines.
-fn lines<S, W>(format: LogFormat, writer: W) -> Box<dyn Layer<S> + Send + Sync>
+fn lines<S, W>(format: LogFormat, ansi: bool, writer: W) -> Box<dyn Layer<S> + Send + Sync>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let layer = tracing_subscriber::fmt::layer()
         .with_target(true)
+        .with_ansi(ansi)
         .with_writer(writer);
     match format {
         LogFormat::Pretty => layer.boxed(),
@@ -258,14 +268,17 @@ mod tests {
     /// What actix-http logs for a malformed request, for its own fault, then a line of ours.
     fn log_with(format: LogFormat, level: &str) -> String {
         let captured = Captured::default();
-        tracing::subscriber::with_default(subscriber(format, level, captured.clone()), || {
-            tracing::error!(
-                target: "actix_http::h1::dispatcher",
-                "stream error: request parse error: invalid Header provided"
-            );
-            tracing::error!(target: "actix_http::h1::dispatcher", "Upgrade handler error: boom");
-            tracing::info!("ours");
-        });
+        tracing::subscriber::with_default(
+            subscriber(format, level, false, captured.clone()),
+            || {
+                tracing::error!(
+                    target: "actix_http::h1::dispatcher",
+                    "stream error: request parse error: invalid Header provided"
+                );
+                tracing::error!(target: "actix_http::h1::dispatcher", "Upgrade handler error: boom");
+                tracing::info!("ours");
+            },
+        );
         let bytes = captured.0.lock().map(|b| b.clone()).unwrap_or_default();
         String::from_utf8_lossy(&bytes).into_owned()
     }

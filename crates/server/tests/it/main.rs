@@ -6,6 +6,7 @@ mod api_auth;
 mod api_comments;
 mod api_errors;
 mod api_users;
+mod binary;
 mod health;
 mod outage;
 mod socket;
