@@ -245,9 +245,17 @@ fn from_figment(
             } else {
                 env_name(&key)
             },
-            reason: kind.to_string(),
+            reason: format!("{kind}{}", example(&key)),
             source_note,
         },
+    }
+}
+
+/// What a valid value looks like, for settings whose type alone does not say.
+fn example(key: &str) -> &'static str {
+    match key {
+        "http_addr" => " (give an IP address and a port, e.g. 127.0.0.1:4000 or 0.0.0.0:4000)",
+        _ => "",
     }
 }
 
