@@ -84,6 +84,7 @@ pub(crate) struct RegisterBody {
     )
 )]
 pub(crate) async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: JsonObject<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
@@ -106,6 +107,7 @@ pub(crate) async fn register(
             password,
             device_id,
             device_info,
+            ip: client_ip(&req),
         })
         .await?;
     Ok(HttpResponse::Created().json(SessionView::from(session)))

@@ -526,3 +526,56 @@ async fn the_third_comment_of_a_user_in_a_minute_is_429() {
     );
     api.comment(&bob, "video1", "mine").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_from_one_address_are_limited() {
+    let api = Api::with(&[("RTS_RATE_REGISTRATIONS_PER_IP", "2")]).await;
+    api.register("ann").await;
+    // Refused sign-ups count too: each costs a password hash.
+    api.post(
+        "/api/auth/register",
+        None,
+        json!({ "email": email_of("ann"), "username": "ann2", "password": PASSWORD }),
+    )
+    .await
+    .assert_error(409, "conflict");
+    let limited = api
+        .post(
+            "/api/auth/register",
+            None,
+            json!({ "email": email_of("bob"), "username": "bob", "password": PASSWORD }),
+        )
+        .await;
+    limited.assert_error(429, "rate_limited");
+    let wait = retry_after(&limited);
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    // Not stored; and signing in is a budget of its own.
+    api.login(&email_of("bob"), PASSWORD, "phone")
+        .await
+        .assert_error(401, "invalid_credentials");
+    api.login_ok("ann", "phone").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_are_limited_by_default() {
+    // The defaults of a real deployment, not the API tests' unlimited ones.
+    let db = persistence::test_db::TestDatabase::new().await;
+    let server = crate::TestServer::start(db.url().expose(), &[]).await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..11 {
+        let reply = client
+            .post(server.url("/api/auth/register"))
+            .json(&json!({
+                "email": email_of(&format!("user{i}")),
+                "username": format!("user{i}"),
+                "password": PASSWORD,
+            }))
+            .send()
+            .await
+            .expect("the server answers");
+        statuses.push(reply.status().as_u16());
+    }
+    assert_eq!(statuses[..10], [201; 10], "{statuses:?}");
+    assert_eq!(statuses[10], 429, "{statuses:?}");
+}
