@@ -4,6 +4,7 @@
 
 mod bench;
 mod cargo;
+mod dev;
 mod phoenix_js;
 mod schemathesis;
 mod server;
@@ -38,7 +39,8 @@ enum Command {
     },
     /// Add demo users, videos and comments (idempotent).
     Seed,
-    /// services + migrate + seed, then run the server.
+    /// services + migrate + seed, then run the server (checks its port first; Ctrl-C,
+    /// SIGTERM and SIGHUP stop it gracefully).
     Dev,
     /// services + every crate's tests + schemathesis against a running server.
     Test,
@@ -81,7 +83,7 @@ fn main() -> ExitCode {
         Command::Services { stop: false } => services::ensure().map(|_| ()),
         Command::Migrate { direction, all } => migrate(direction, all),
         Command::Seed => services::ensure().and_then(|env| cargo::server(&env, &["seed"])),
-        Command::Dev => dev(),
+        Command::Dev => dev::run(),
         Command::Test => test(),
         Command::PhoenixJs => services::ensure().and_then(|env| phoenix_js::run(&env).map(|_| ())),
         Command::Schemathesis => services::ensure().and_then(|env| schemathesis::run(&env)),
@@ -106,20 +108,6 @@ fn migrate(direction: Direction, all: bool) -> Result<(), String> {
         args.push("--all");
     }
     cargo::server(&env, &args)
-}
-
-fn dev() -> Result<(), String> {
-    let mut env = services::ensure()?;
-    if std::env::var_os("RTS_JWT_SECRET").is_none() {
-        env.push(("RTS_JWT_SECRET".into(), services::dev_jwt_secret()?));
-    }
-    cargo::server(&env, &["migrate", "up"])?;
-    cargo::server(&env, &["seed"])?;
-    let addr = std::env::var("RTS_HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:4000".to_owned());
-    println!(
-        "==> realtime-server at http://{addr} (GET /healthz, /readyz, /metrics); Ctrl-C stops it"
-    );
-    cargo::server(&env, &["serve"])
 }
 
 fn test() -> Result<(), String> {
