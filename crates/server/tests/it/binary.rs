@@ -1,5 +1,5 @@
 //! The `realtime-server` binary as a process: what it writes when its output is not a
-//! terminal.
+//! terminal, and when its port is taken.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -65,4 +65,22 @@ fn log_lines_have_no_colour_codes_when_not_on_a_terminal() {
             );
         }
     }
+}
+
+#[test]
+fn a_taken_port_is_reported_naming_rts_http_addr() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let addr = taken.local_addr().expect("its address").to_string();
+    let output = Command::new(env!("CARGO_BIN_EXE_realtime-server"))
+        .arg("serve")
+        .env_clear()
+        .env("RTS_DATABASE_URL", "mysql://root@127.0.0.1:1/nothing")
+        .env("RTS_HTTP_ADDR", &addr)
+        .env("RTS_JWT_SECRET", TEST_JWT_SECRET)
+        .output()
+        .expect("the binary runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains(&addr), "{stderr}");
+    assert!(stderr.contains("RTS_HTTP_ADDR"), "{stderr}");
 }
