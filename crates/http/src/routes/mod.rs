@@ -37,6 +37,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource!("/readyz", GET => health::ready))
         .service(resource!("/metrics", GET => metrics::render))
         .service(resource!(crate::socket::PATH, GET => crate::socket::without_upgrade))
+        .service(web::resource("/socket/longpoll").to(longpoll))
         .service(
             web::scope("/api")
                 .service(resource!("/openapi.json", GET => openapi::document))
@@ -70,6 +71,17 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
 
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::not_found())
+}
+
+/// phoenix.js falls back to LongPoll when it finds no WebSocket (Node 20 has none built
+/// in); the server speaks only WebSocket, so the fallback's polls learn why they fail.
+async fn longpoll() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "longpoll_not_supported",
+        "LongPoll is not supported: connect over WebSocket at /socket/websocket \
+         (phoenix.js on Node 20 or 21: pass `transport: WebSocket` from the `ws` package)",
+    ))
 }
 
 async fn method_not_allowed(allow: String) -> actix_web::HttpResponse {

@@ -579,3 +579,26 @@ async fn registrations_are_limited_by_default() {
     assert_eq!(statuses[..10], [201; 10], "{statuses:?}");
     assert_eq!(statuses[10], 429, "{statuses:?}");
 }
+
+/// phoenix.js falls back to LongPoll where there is no WebSocket (Node 20 without the `ws`
+/// package): its polls get an envelope that says so, whatever the method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn longpoll_is_refused_with_a_hint_to_use_the_websocket() {
+    let api = Api::start().await;
+    for method in [Method::GET, Method::POST] {
+        let reply = api
+            .raw(
+                method.clone(),
+                "/socket/longpoll?vsn=2.0.0&token=x",
+                &[JSON],
+                "[]",
+            )
+            .await;
+        reply.assert_error(404, "longpoll_not_supported");
+        let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("WebSocket") && message.contains("/socket/websocket"),
+            "{method}: {message}"
+        );
+    }
+}
