@@ -295,14 +295,21 @@ impl Sessions {
     /// The actor behind a bearer access token, if the token is ours, unexpired, and its
     /// user and device are still active.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor> {
-        Ok(self.authenticate_profile(bearer).await?.0)
+        let claims = self.access.verify(bearer)?;
+        Ok(self.gate.admit(&claims).await?.0)
     }
 
-    /// Like [`authenticate`](Self::authenticate), with the username and device id too (from
-    /// the same briefly cached lookup, so a burst of socket connects costs no queries).
-    pub async fn authenticate_profile(&self, bearer: &str) -> Result<(Actor, Admitted)> {
+    /// Like [`authenticate`](Self::authenticate), for a socket: with the username and
+    /// device id too (from the same briefly cached lookup, so a burst of socket connects
+    /// costs no queries) and when the token expires, which ends the socket.
+    pub async fn authenticate_socket(
+        &self,
+        bearer: &str,
+    ) -> Result<(Actor, Admitted, std::time::SystemTime)> {
         let claims = self.access.verify(bearer)?;
-        self.gate.admit(&claims).await
+        let expires = std::time::UNIX_EPOCH + std::time::Duration::from_secs(claims.exp);
+        let (actor, admitted) = self.gate.admit(&claims).await?;
+        Ok((actor, admitted, expires))
     }
 
     /// The caller's devices, most recently seen first.

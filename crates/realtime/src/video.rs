@@ -65,15 +65,33 @@ async fn history(session: &Session, frame: &Inbound, video: &VideoId) -> Result<
                 .since(video, since, limit)
                 .await
                 .map(|(items, complete)| {
-                    json!({
-                        "comments": items.iter().map(comment_json).collect::<Vec<_>>(),
-                        "complete": complete,
-                    })
+                    let (comments, cut) = within_bytes(
+                        items.iter().map(comment_json),
+                        session.rt.config.since_bytes,
+                    );
+                    json!({ "comments": comments, "complete": complete && !cut })
                 })
         }
         Some(_) => return Err(invalid_since()),
     };
     found.map_err(|e| reason(&e).1)
+}
+
+/// The leading values whose JSON fits in `budget` bytes (at least one, so a client paging
+/// on always moves forward), and whether any were left out.
+fn within_bytes(values: impl ExactSizeIterator<Item = Value>, budget: usize) -> (Vec<Value>, bool) {
+    let total = values.len();
+    let mut used = 0;
+    let mut kept = Vec::with_capacity(total);
+    for value in values {
+        used += serde_json::to_string(&value).map_or(0, |text| text.len() + 1);
+        if used > budget && !kept.is_empty() {
+            break;
+        }
+        kept.push(value);
+    }
+    let cut = kept.len() < total;
+    (kept, cut)
 }
 
 /// Joins: subscribes, loads history, tracks presence; returns [reply, presence_state].

@@ -11,7 +11,7 @@ use domain::policy::Actor;
 use domain::{DeviceRowId, Role, UserId, Username};
 use realtime::{
     Broker, CloseReason, Fatal, Hub, LocalBroker, OutboxReceiver, Realtime, RealtimeConfig,
-    RoomFeed, Session, SocketUser,
+    Registration, RoomFeed, Session, SocketUser,
 };
 use serde_json::{Value, json};
 
@@ -95,10 +95,14 @@ impl Harness {
     }
 
     pub fn open(&self, user: &SocketUser) -> Client {
-        let (session, rx) = self.rt.open(user.clone());
+        let opened = self
+            .rt
+            .open(user.clone(), std::net::Ipv4Addr::LOCALHOST.into())
+            .expect("under the socket limits");
         Client {
-            session,
-            rx,
+            session: opened.session,
+            rx: opened.outbox,
+            _registration: opened.registration,
             user: user.clone(),
         }
     }
@@ -116,6 +120,7 @@ impl Harness {
 pub struct Client {
     pub session: Session,
     pub rx: OutboxReceiver,
+    _registration: Registration,
     pub user: SocketUser,
 }
 
