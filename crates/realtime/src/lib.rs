@@ -15,7 +15,6 @@ mod hub;
 mod presence;
 mod session;
 mod video;
-mod views;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -30,7 +29,6 @@ pub use feed::RoomFeed;
 pub use hub::{CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId};
 pub use presence::Presence;
 pub use session::{Fatal, Session, SocketUser};
-pub use views::comment_json;
 
 /// Limits and timings of the realtime side.
 #[derive(Clone, Copy, Debug)]

@@ -16,7 +16,7 @@ use std::time::Duration;
 use domain::ports::LiveConnections;
 use domain::{DeviceRowId, Role, UserId};
 use harness::{Client, Harness, PresenceView, TOPIC, config, settle};
-use realtime::{CloseReason, RealtimeConfig, comment_json};
+use realtime::{CloseReason, RealtimeConfig};
 use serde_json::{Value, json};
 
 use crate::fakes::{CountingLimiter, SimplePolicy};
@@ -1311,4 +1311,9 @@ async fn sockets_are_limited_per_user_per_address_and_per_node() {
     drop(a1);
     let _e = h.rt.open(ann, here).unwrap();
     assert_eq!(h.rt.open_sockets(), 5);
+}
+
+/// The comment object as clients see it.
+fn comment_json(c: &domain::Comment) -> Value {
+    serde_json::to_value(c).unwrap()
 }
