@@ -506,3 +506,79 @@ fn heartbeat_frame(value: Value) -> Vec<u8> {
     out.extend(payload.bytes());
     out
 }
+
+mod props {
+    //! Whatever bytes arrive, in whatever pieces: no panic, the task ends once the client
+    //! goes, and any close the server sends carries a code it documents.
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Masked frames of every opcode (valid ones, reserved ones, fragments) and noise.
+    fn piece() -> impl Strategy<Value = Vec<u8>> {
+        prop_oneof![
+            3 => (0u8..16, any::<bool>(), proptest::collection::vec(any::<u8>(), 0..200))
+                .prop_map(|(opcode, fin, payload)| masked(opcode, fin, &payload)),
+            2 => prop_oneof![
+                Just(json!([null, "1", "phoenix", "heartbeat", {}])),
+                Just(json!(["1", "1", TOPIC, "phx_join", {}])),
+                Just(json!(["1", "2", TOPIC, "reaction", {"emoji": "x"}])),
+                Just(json!(["1", "3", TOPIC, "phx_leave", {}])),
+            ]
+            .prop_map(|v| masked(0x1, true, v.to_string().as_bytes())),
+            1 => proptest::collection::vec(any::<u8>(), 0..40),
+        ]
+    }
+
+    fn masked(opcode: u8, fin: bool, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![if fin { 0x80 } else { 0 } | opcode];
+        match payload.len() {
+            n @ 0..=125 => out.push(0x80 | n as u8),
+            n => {
+                out.push(0x80 | 126);
+                out.extend((n as u16).to_be_bytes());
+            }
+        }
+        let mask = [9u8, 8, 7, 6];
+        out.extend(mask);
+        out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig {
+            cases: 128,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn any_bytes_end_cleanly(pieces in proptest::collection::vec(piece(), 0..30), split in 1usize..64) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let node = Node::new(RealtimeConfig::default());
+                let (mut client, task) = node.connect(64 * 1024, limits());
+                let bytes: Vec<u8> = pieces.concat();
+                for chunk in bytes.chunks(split) {
+                    client.end.send(chunk);
+                    tokio::task::yield_now().await;
+                }
+                client.end.close();
+                tokio::time::timeout(Duration::from_secs(5), task)
+                    .await
+                    .expect("the connection ends once the client is gone")
+                    .expect("no panic");
+                for seen in client.read_now(usize::MAX) {
+                    if let Seen::Close(code, _) = seen {
+                        assert!(
+                            [1000, 1001, 1002, 1003, 1007, 1009].contains(&code)
+                                || (3000..5000).contains(&code)
+                                || (1010..=1014).contains(&code),
+                            "close code {code}"
+                        );
+                    }
+                }
+                assert_eq!(node.rt.open_sockets(), 0);
+            });
+        }
+    }
+}
