@@ -85,7 +85,7 @@ impl Default for RealtimeConfig {
             idle_timeout: Duration::from_secs(60),
             max_sockets: 10_000,
             max_sockets_per_user: 64,
-            max_sockets_per_address: 1024,
+            max_sockets_per_address: 10_000,
         }
     }
 }

@@ -96,7 +96,7 @@ impl Default for Raw {
             ws_joins_per_second: 2.0,
             ws_max_sockets: 0,
             ws_max_sockets_per_user: 64,
-            ws_max_sockets_per_address: 1024,
+            ws_max_sockets_per_address: 10_000,
             presence_window_ms: 50,
         }
     }
