@@ -106,6 +106,57 @@ pub trait AuditLog: Send + Sync {
     async fn record(&self, entry: AuditEntry) -> Result<()>;
 }
 
+/// Opens transactions: a use case that writes more than one row (a change and its audit
+/// entry, later its outbox row) writes them through one [`Transaction`], so they are stored
+/// together or not at all.
+#[async_trait]
+pub trait UnitOfWork: Send + Sync {
+    async fn begin(&self) -> Result<Box<dyn Transaction>>;
+}
+
+/// An open transaction: stores whose writes become visible together on
+/// [`commit`](Transaction::commit). Dropped without a commit (an early return, a cancelled
+/// request), it is rolled back. Reads through it see its own writes.
+#[async_trait]
+pub trait Transaction: Send + Sync {
+    fn users(&self) -> &dyn UserStore;
+    fn devices(&self) -> &dyn DeviceStore;
+    fn tokens(&self) -> &dyn RefreshTokenStore;
+    fn comments(&self) -> &dyn CommentStore;
+    fn audit(&self) -> &dyn AuditLog;
+    async fn commit(self: Box<Self>) -> Result<()>;
+    /// Undoes every write. Never fails: a transaction that cannot be rolled back is
+    /// abandoned, which undoes it too.
+    async fn rollback(self: Box<Self>);
+}
+
+impl dyn Transaction {
+    /// Commits when `outcome` is `Ok`, rolls back when it is `Err`; answers `outcome`
+    /// (or the commit's failure). The usual way to end a transaction:
+    ///
+    /// ```ignore
+    /// let tx = transactions.begin().await?;
+    /// let outcome = async { tx.users().set_role(id, role).await?; tx.audit().record(entry).await }.await;
+    /// tx.finish(outcome).await
+    /// ```
+    pub async fn finish<T, E>(self: Box<Self>, outcome: Result<T, E>) -> Result<T, E>
+    where
+        T: Send,
+        E: From<crate::Error> + Send,
+    {
+        match outcome {
+            Ok(value) => {
+                self.commit().await?;
+                Ok(value)
+            }
+            Err(e) => {
+                self.rollback().await;
+                Err(e)
+            }
+        }
+    }
+}
+
 /// Where changes to comments are announced (live rooms, mirrors).
 #[async_trait]
 pub trait CommentEvents: Send + Sync {

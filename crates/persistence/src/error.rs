@@ -18,6 +18,9 @@ pub enum Error {
     /// A row holds something the domain rejects (a bug or a hand edit).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A store of a transaction was used after the transaction committed or rolled back.
+    #[error("the transaction already ended")]
+    TransactionEnded,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
