@@ -1,5 +1,6 @@
 //! The comment use cases, shared by REST and WebSocket so both behave the same: validate,
-//! authorize, rate-limit, store, then announce.
+//! authorize, rate-limit, store (each change in a transaction of its own, with the rows
+//! that go with it), then announce.
 
 use std::sync::Arc;
 
@@ -12,17 +13,18 @@ use crate::ids::CommentId;
 use crate::limits::{RateKey, RateLimiter};
 use crate::page::{Page, PageRequest};
 use crate::policy::{Action, Actor, Policy, Scope};
-use crate::ports::{AuditLog, CommentEvent, CommentEvents, CommentStore};
+use crate::ports::{CommentEvent, CommentEvents, CommentStore, UnitOfWork};
 use crate::values::{ClientId, CommentBody, VideoId};
 
 /// Posting, editing, deleting and reading comments.
 #[derive(Clone)]
 pub struct Comments {
+    /// For reads; every write goes through a transaction.
     store: Arc<dyn CommentStore>,
     policy: Arc<dyn Policy>,
     limiter: Arc<dyn RateLimiter>,
     events: Arc<dyn CommentEvents>,
-    audit: Arc<dyn AuditLog>,
+    transactions: Arc<dyn UnitOfWork>,
 }
 
 impl std::fmt::Debug for Comments {
@@ -37,14 +39,14 @@ impl Comments {
         policy: Arc<dyn Policy>,
         limiter: Arc<dyn RateLimiter>,
         events: Arc<dyn CommentEvents>,
-        audit: Arc<dyn AuditLog>,
+        transactions: Arc<dyn UnitOfWork>,
     ) -> Self {
         Self {
             store,
             policy,
             limiter,
             events,
-            audit,
+            transactions,
         }
     }
 
@@ -84,8 +86,9 @@ impl Comments {
         }
         self.limit(RateKey::CommentsByUser(actor.user_id)).await?;
         self.limit(RateKey::CommentsByDevice(actor.device)).await?;
-        let inserted = self
-            .store
+        let tx = self.transactions.begin().await?;
+        let inserted = tx
+            .comments()
             .insert(NewComment {
                 video_id: video,
                 user_id: actor.user_id,
@@ -94,7 +97,7 @@ impl Comments {
                 client_id: client_id.clone(),
             })
             .await;
-        let comment = match (inserted, &client_id) {
+        let comment = match (tx.finish(inserted).await, &client_id) {
             (Ok(comment), _) => comment,
             // Two retries raced; the other one stored it.
             (Err(Error::Conflict(_)), Some(id)) => {
@@ -154,7 +157,9 @@ impl Comments {
             Action::EditComment,
             Scope::of(actor, current.user_id),
         )?;
-        let comment = self.store.update_body(id, body).await?;
+        let tx = self.transactions.begin().await?;
+        let updated = tx.comments().update_body(id, body).await;
+        let comment = tx.finish(updated).await?;
         self.events
             .publish(CommentEvent::Updated(comment.clone()))
             .await;
@@ -167,18 +172,24 @@ impl Comments {
         let current = self.get(id).await?;
         let scope = Scope::of(actor, current.user_id);
         self.authorize(actor, Action::DeleteComment, scope)?;
-        self.store.soft_delete(id).await?;
-        if scope == Scope::Others {
-            self.audit
-                .record(AuditEntry {
-                    action: AuditAction::CommentDeletedByModerator,
-                    actor: Some(actor.user_id),
-                    subject: Some(*id.as_uuid()),
-                    detail: json!({ "author": current.user_id, "video_id": current.video_id }),
-                    ip: None,
-                })
-                .await?;
+        let tx = self.transactions.begin().await?;
+        let deleted = async {
+            tx.comments().soft_delete(id).await?;
+            if scope == Scope::Others {
+                tx.audit()
+                    .record(AuditEntry {
+                        action: AuditAction::CommentDeletedByModerator,
+                        actor: Some(actor.user_id),
+                        subject: Some(*id.as_uuid()),
+                        detail: json!({ "author": current.user_id, "video_id": current.video_id }),
+                        ip: None,
+                    })
+                    .await?;
+            }
+            Ok::<_, Error>(())
         }
+        .await;
+        tx.finish(deleted).await?;
         self.events
             .publish(CommentEvent::Deleted {
                 id,

@@ -75,6 +75,7 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
     );
     let realtime = Realtime::new(hub, broker, comments.clone(), config.realtime);
     let stores = Stores {
+        transactions: db.clone(),
         users: db.clone(),
         devices: db.clone(),
         tokens: db.clone(),

@@ -10,7 +10,9 @@ use chrono::Utc;
 use domain::audit::AuditEntry;
 use domain::limits::{RateKey, RateLimiter};
 use domain::policy::{Action, Policy, Scope};
-use domain::ports::{AuditLog, CommentStore};
+use domain::ports::{
+    AuditLog, CommentStore, DeviceStore, RefreshTokenStore, Transaction, UnitOfWork, UserStore,
+};
 use domain::{
     ClientId, Comment, CommentBody, CommentId, Error, NewComment, Page, PageRequest, Result, Role,
     UserId, Username, VideoId,
@@ -249,6 +251,50 @@ impl AuditLog for MemAudit {
         self.entries.lock().unwrap().push(entry);
         Ok(())
     }
+}
+
+/// Transactions over the fakes. Writes apply at once and a rollback undoes nothing: the
+/// room tests never make a write fail halfway (the real one is tested against MariaDB).
+#[derive(Clone, Debug)]
+pub struct MemTransactions {
+    pub store: Arc<MemStore>,
+    pub audit: Arc<MemAudit>,
+}
+
+#[async_trait]
+impl UnitOfWork for MemTransactions {
+    async fn begin(&self) -> Result<Box<dyn Transaction>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+#[async_trait]
+impl Transaction for MemTransactions {
+    fn users(&self) -> &dyn UserStore {
+        panic!("the comment use cases do not touch users")
+    }
+
+    fn devices(&self) -> &dyn DeviceStore {
+        panic!("the comment use cases do not touch devices")
+    }
+
+    fn tokens(&self) -> &dyn RefreshTokenStore {
+        panic!("the comment use cases do not touch refresh tokens")
+    }
+
+    fn comments(&self) -> &dyn CommentStore {
+        &*self.store
+    }
+
+    fn audit(&self) -> &dyn AuditLog {
+        &*self.audit
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+
+    async fn rollback(self: Box<Self>) {}
 }
 
 /// Allows a fixed number of attempts per key, then refuses (and counts every check).
