@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 /// Input that broke a rule: which field, and the rule in words a client can show.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -77,9 +78,11 @@ fn char_count_between(
 }
 
 string_value!(
-    /// An email address: trimmed and lowercased, at most 254 characters, one `@` with
-    /// 1..=64 characters before it and a domain containing a dot after it, no whitespace
-    /// or control characters.
+    /// An email address: trimmed, lowercased and in Unicode NFC, at most 254 characters,
+    /// one `@` with 1..=64 characters before it and a domain containing a dot after it, no
+    /// whitespace or control characters. Two addresses are the same when these forms are
+    /// equal, character for character: `café@` typed composed or decomposed is one
+    /// address, `cafe@` and `cafè@` are others.
     Email
 );
 
@@ -88,7 +91,7 @@ impl Email {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         const FIELD: &str = "email";
-        let value = raw.trim().to_lowercase();
+        let value: String = raw.trim().to_lowercase().nfc().collect();
         char_count_between(FIELD, &value, 3, Self::MAX_LEN)?;
         let invalid = || ValidationError::new(FIELD, "must be an address like name@example.com");
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -242,6 +245,20 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(65));
         assert!(Email::parse(&long).is_err());
+    }
+
+    #[test]
+    fn email_is_compared_in_nfc_with_its_accents() {
+        let composed = Email::parse("caf\u{e9}@example.com").map(Email::into_inner);
+        assert_eq!(composed, Ok("caf\u{e9}@example.com".to_owned()));
+        assert_eq!(
+            Email::parse(" CAFE\u{301}@Example.com").map(Email::into_inner),
+            composed,
+            "decomposed and upper case: the same address"
+        );
+        for other in ["cafe@example.com", "caf\u{e8}@example.com"] {
+            assert_ne!(Email::parse(other).map(Email::into_inner), composed);
+        }
     }
 
     #[test]

@@ -149,6 +149,53 @@ async fn register_with_a_taken_email_or_username_is_409_whatever_the_case() {
     fine.assert_status(201);
 }
 
+/// Emails are compared exactly after trimming, lower-casing and NFC: accents count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emails_differing_only_in_accents_are_different_accounts() {
+    let api = Api::start().await;
+    let register = |email: &'static str, username: &'static str| {
+        api.post(
+            "/api/auth/register",
+            None,
+            register_body(email, username, PASSWORD),
+        )
+    };
+    let cafe = register("caf\u{e9}.z@example.com", "cafe_acute").await;
+    assert_eq!(
+        cafe.assert_status(201)["user"]["email"],
+        "caf\u{e9}.z@example.com"
+    );
+
+    // Logging in with another accent, or none, does not open caf\u{e9}'s account.
+    api.login("cafe.z@example.com", PASSWORD, "phone")
+        .await
+        .assert_error(401, "invalid_credentials");
+    api.login("caf\u{e8}.z@example.com", PASSWORD, "phone")
+        .await
+        .assert_error(401, "invalid_credentials");
+    // The same address typed decomposed, or in capitals, does.
+    let same = api
+        .login("CAFE\u{301}.Z@example.com", PASSWORD, "phone")
+        .await;
+    assert_eq!(same.assert_status(200)["user"]["username"], "cafe_acute");
+
+    // The variants are free to register, each its own account.
+    let plain = register("cafe.z@example.com", "cafe_plain").await;
+    assert_eq!(
+        plain.assert_status(201)["user"]["email"],
+        "cafe.z@example.com"
+    );
+    let grave = register("caf\u{e8}.z@example.com", "cafe_grave").await;
+    grave.assert_status(201);
+    let taken = register("CAFE\u{301}.z@example.com", "cafe_again").await;
+    taken.assert_error(409, "conflict");
+    let plain_login = api.login("cafe.z@example.com", PASSWORD, "phone").await;
+    assert_eq!(
+        plain_login.assert_status(200)["user"]["username"],
+        "cafe_plain"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_lists_every_invalid_field() {
     let api = Api::start().await;
