@@ -13,7 +13,7 @@ use crate::ids::CommentId;
 use crate::limits::{RateKey, RateLimiter};
 use crate::page::{Page, PageRequest};
 use crate::policy::{Action, Actor, Policy, Scope};
-use crate::ports::{CommentEvent, CommentEvents, CommentStore, UnitOfWork};
+use crate::ports::{CommentEvent, CommentEvents, CommentStore, Posted, UnitOfWork};
 use crate::values::{ClientId, CommentBody, VideoId};
 
 /// Posting, editing, deleting and reading comments.
@@ -69,8 +69,10 @@ impl Comments {
     }
 
     /// Posts `body` on `video` as `actor`; the comment is stored before it is announced.
-    /// With a `client_id` the author already used, the original comment is returned and
-    /// nothing is stored or announced again (a retried post).
+    /// A `client_id` the author already used on this video makes it a retried post:
+    /// nothing is stored or announced again, and the answer is the original comment, or
+    /// `Conflict` if that was deleted since. On another video the same client id is a new
+    /// post.
     pub async fn post(
         &self,
         actor: &Actor,
@@ -80,9 +82,9 @@ impl Comments {
     ) -> Result<Comment> {
         self.authorize(actor, Action::PostComment, Scope::Own)?;
         if let Some(id) = &client_id
-            && let Some(original) = self.store.by_client_id(actor.user_id, id).await?
+            && let Some(original) = self.store.by_client_id(actor.user_id, &video, id).await?
         {
-            return Ok(original);
+            return retried(original);
         }
         self.limit(RateKey::CommentsByUser(actor.user_id)).await?;
         self.limit(RateKey::CommentsByDevice(actor.device)).await?;
@@ -90,7 +92,7 @@ impl Comments {
         let inserted = tx
             .comments()
             .insert(NewComment {
-                video_id: video,
+                video_id: video.clone(),
                 user_id: actor.user_id,
                 username: actor.username.clone(),
                 body,
@@ -101,11 +103,10 @@ impl Comments {
             (Ok(comment), _) => comment,
             // Two retries raced; the other one stored it.
             (Err(Error::Conflict(_)), Some(id)) => {
-                return self
-                    .store
-                    .by_client_id(actor.user_id, id)
-                    .await?
-                    .ok_or_else(|| Error::internal("client id clash without a comment"));
+                return match self.store.by_client_id(actor.user_id, &video, id).await? {
+                    Some(original) => retried(original),
+                    None => Err(Error::internal("client id clash without a comment")),
+                };
             }
             (Err(e), _) => return Err(e),
         };
@@ -197,5 +198,16 @@ impl Comments {
             })
             .await;
         Ok(())
+    }
+}
+
+/// The answer to a retried post: the original comment, or `Conflict` if it was deleted
+/// (storing it again would bring back what its author or a moderator removed).
+fn retried(original: Posted) -> Result<Comment> {
+    match original {
+        Posted::Live(comment) => Ok(comment),
+        Posted::Deleted => Err(Error::Conflict(
+            "the comment posted with this client_id was deleted".into(),
+        )),
     }
 }

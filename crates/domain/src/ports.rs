@@ -40,10 +40,16 @@ pub trait UserStore: Send + Sync {
 /// Comments on videos. Deleted comments are kept but invisible through this port.
 #[async_trait]
 pub trait CommentStore: Send + Sync {
-    /// Stores a new comment; `Conflict` if its author already used its client id.
+    /// Stores a new comment; `Conflict` if its author already used its client id on the
+    /// same video.
     async fn insert(&self, comment: NewComment) -> Result<Comment>;
-    /// The author's comment with that client id, deleted or not.
-    async fn by_client_id(&self, author: UserId, client_id: &ClientId) -> Result<Option<Comment>>;
+    /// What the author posted on the video with that client id, if anything.
+    async fn by_client_id(
+        &self,
+        author: UserId,
+        video: &VideoId,
+        client_id: &ClientId,
+    ) -> Result<Option<Posted>>;
     async fn by_id(&self, id: CommentId) -> Result<Option<Comment>>;
     /// Newest first, keyset-paginated by comment id.
     async fn newest_for_video(
@@ -62,6 +68,14 @@ pub trait CommentStore: Send + Sync {
     async fn update_body(&self, id: CommentId, body: CommentBody) -> Result<Comment>;
     /// `NotFound` if the comment does not exist or was already deleted.
     async fn soft_delete(&self, id: CommentId) -> Result<()>;
+}
+
+/// The comment a client id was used for, as a retried post finds it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Posted {
+    Live(Comment),
+    /// Posted, then deleted.
+    Deleted,
 }
 
 /// The devices users sign in from.

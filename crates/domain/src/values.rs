@@ -160,7 +160,7 @@ impl DeviceId {
 
 string_value!(
     /// An id a client gives a comment it posts, so that a retry returns the original
-    /// comment: 1..=64 ASCII letters, digits and `_ . : -`. Unique per author.
+    /// comment: 1..=64 ASCII letters, digits and `_ . : -`. Unique per author and video.
     ClientId
 );
 

@@ -78,7 +78,7 @@ fn unique_violation_message(db_message: &str) -> String {
         "username"
     } else if db_message.contains("user_devices_user_device_key") {
         "device_id"
-    } else if db_message.contains("comments_author_client_key") {
+    } else if db_message.contains("comments_author_video_client_key") {
         "client_id"
     } else {
         return "already exists".into();

@@ -11,7 +11,8 @@ use domain::audit::AuditEntry;
 use domain::limits::{RateKey, RateLimiter};
 use domain::policy::{Action, Policy, Scope};
 use domain::ports::{
-    AuditLog, CommentStore, DeviceStore, RefreshTokenStore, Transaction, UnitOfWork, UserStore,
+    AuditLog, CommentStore, DeviceStore, Posted, RefreshTokenStore, Transaction, UnitOfWork,
+    UserStore,
 };
 use domain::{
     ClientId, Comment, CommentBody, CommentId, Error, NewComment, Page, PageRequest, Result, Role,
@@ -137,7 +138,9 @@ impl CommentStore for MemStore {
         self.check_up()?;
         if let Some(client_id) = &new.client_id {
             let taken = self.lock().iter().any(|s| {
-                s.comment.user_id == new.user_id && s.client_id.as_ref() == Some(client_id)
+                s.comment.user_id == new.user_id
+                    && s.comment.video_id == new.video_id
+                    && s.client_id.as_ref() == Some(client_id)
             });
             if taken {
                 return Err(Error::Conflict("client id already used".into()));
@@ -153,13 +156,28 @@ impl CommentStore for MemStore {
         Ok(comment)
     }
 
-    async fn by_client_id(&self, author: UserId, client_id: &ClientId) -> Result<Option<Comment>> {
+    async fn by_client_id(
+        &self,
+        author: UserId,
+        video: &VideoId,
+        client_id: &ClientId,
+    ) -> Result<Option<Posted>> {
         self.check_up()?;
         Ok(self
             .lock()
             .iter()
-            .find(|s| s.comment.user_id == author && s.client_id.as_ref() == Some(client_id))
-            .map(|s| s.comment.clone()))
+            .find(|s| {
+                s.comment.user_id == author
+                    && &s.comment.video_id == video
+                    && s.client_id.as_ref() == Some(client_id)
+            })
+            .map(|s| {
+                if s.deleted {
+                    Posted::Deleted
+                } else {
+                    Posted::Live(s.comment.clone())
+                }
+            }))
     }
 
     async fn by_id(&self, id: CommentId) -> Result<Option<Comment>> {
