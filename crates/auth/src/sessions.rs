@@ -225,8 +225,9 @@ impl Sessions {
         Ok(session)
     }
 
-    /// Spends a refresh token for a new pair. A token presented twice revokes every
-    /// session of its device.
+    /// Spends a refresh token for a new pair. A token presented again after it was spent
+    /// revokes every session of its device (reuse); one revoked unused (logout, device
+    /// revocation, deactivation) is just invalid.
     pub async fn refresh(&self, presented: &str) -> Result<Session> {
         if presented.is_empty() || presented.len() > 256 {
             return Err(Error::InvalidRefreshToken);
@@ -239,12 +240,33 @@ impl Sessions {
             hash,
             expires_at: Utc::now() + self.times.refresh_ttl,
         };
-        match self
-            .stores
-            .tokens
-            .rotate(&hash_refresh_token(presented), next)
-            .await?
-        {
+        let tx = self.stores.transactions.begin().await?;
+        let rotation = async {
+            let rotation = tx
+                .tokens()
+                .rotate(&hash_refresh_token(presented), next)
+                .await?;
+            if let Rotation::Reused { user_id, device } = rotation {
+                // Whoever holds a copy may also hold a live access token: the device is
+                // signed out, in the transaction that revoked its tokens, and audited.
+                match tx.devices().deactivate(user_id, device).await {
+                    Ok(()) | Err(domain::Error::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+                tx.audit()
+                    .record(AuditEntry {
+                        action: AuditAction::RefreshTokenReused,
+                        actor: Some(user_id),
+                        subject: Some(*device.as_uuid()),
+                        detail: Value::Null,
+                        ip: None,
+                    })
+                    .await?;
+            }
+            Ok(rotation)
+        }
+        .await;
+        match tx.finish(rotation).await? {
             Rotation::Rotated { user_id, device } => {
                 let user = self
                     .stores
@@ -267,20 +289,7 @@ impl Sessions {
             }
             Rotation::Reused { user_id, device } => {
                 tracing::warn!(user.id = %user_id, device.id = %device, "refresh token reused; device signed out");
-                // Whoever holds a copy may also hold a live access token: sign the device out.
-                match self.stores.devices.deactivate(user_id, device).await {
-                    Ok(()) | Err(domain::Error::NotFound(_)) => {}
-                    Err(e) => return Err(e.into()),
-                }
                 self.signed_out(device);
-                self.audit(AuditEntry {
-                    action: AuditAction::RefreshTokenReused,
-                    actor: Some(user_id),
-                    subject: Some(*device.as_uuid()),
-                    detail: Value::Null,
-                    ip: None,
-                })
-                .await?;
                 Err(Error::RefreshTokenReused)
             }
             Rotation::Rejected => Err(Error::InvalidRefreshToken),

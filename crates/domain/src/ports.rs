@@ -100,8 +100,10 @@ pub trait RefreshTokenStore: Send + Sync {
     async fn issue(&self, token: NewRefreshToken) -> Result<()>;
     /// In one transaction: if the token with `presented` hash is live (not used, not
     /// revoked, not expired, device active), mark it replaced by `next` and store `next`
-    /// for the same user and device; if it was already used or revoked, revoke every token
-    /// of its device. `next.user_id` and `next.device` are ignored (taken from the old token).
+    /// for the same user and device; if it was already used (replaced by a successor),
+    /// revoke every token of its device. A token revoked without being used (logout,
+    /// device revocation, deactivation) is `Rejected`, as an unknown one. `next.user_id`
+    /// and `next.device` are ignored (taken from the old token).
     async fn rotate(&self, presented: &TokenHash, next: NewRefreshToken) -> Result<Rotation>;
     /// Revokes every live token of the device; returns how many.
     async fn revoke_device(&self, device: DeviceRowId) -> Result<u64>;

@@ -463,17 +463,14 @@ async fn a_reused_refresh_token_signs_the_device_out() {
     api.refresh(&phone.refresh)
         .await
         .assert_error(401, "refresh_token_reused");
+    assert_eq!(api.audited("refresh_token.reused").await, 1);
 
     // The whole chain of that device is dead, and so are its access tokens.
-    let successor = api.refresh(new_refresh).await;
-    assert_eq!(successor.status, 401, "{successor:#?}");
-    assert!(
-        matches!(
-            successor.code(),
-            "invalid_refresh_token" | "refresh_token_reused"
-        ),
-        "{successor:#?}"
-    );
+    // Its newest token was revoked unused: invalid, and no second alarm.
+    api.refresh(new_refresh)
+        .await
+        .assert_error(401, "invalid_refresh_token");
+    assert_eq!(api.audited("refresh_token.reused").await, 1);
     me(&api, new_access)
         .await
         .assert_error(401, "invalid_token");
@@ -491,6 +488,74 @@ async fn a_reused_refresh_token_signs_the_device_out() {
     // Signing in again on the phone works.
     let back = api.login_ok("ann", "phone").await;
     me(&api, &back.access).await.assert_status(200);
+}
+
+/// A token that was revoked without being used (logout, device revocation, deactivation, a
+/// password change elsewhere) is merely invalid: no reuse alarm, no reuse audit entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_revoked_unused_is_invalid_not_reused() {
+    let api = Api::start().await;
+    let admin = api.user_with_role("root", "admin").await;
+
+    // Logout.
+    let ann = api.register_on("ann", "phone").await;
+    let out = api
+        .call(Method::POST, "/api/auth/logout", ann.token(), None)
+        .await;
+    assert_eq!(out.status, 204, "{out:#?}");
+    api.refresh(&ann.refresh)
+        .await
+        .assert_error(401, "invalid_refresh_token");
+
+    // Revoking the device from another one.
+    let laptop = api.login_ok("ann", "laptop").await;
+    let tablet = api.login_ok("ann", "tablet").await;
+    let tablet_id = device(&devices(&api, &laptop.access).await, "tablet")["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let revoked = api
+        .delete(&format!("/api/devices/{tablet_id}"), laptop.token())
+        .await;
+    assert_eq!(revoked.status, 204, "{revoked:#?}");
+    api.refresh(&tablet.refresh)
+        .await
+        .assert_error(401, "invalid_refresh_token");
+
+    // A password change signs the other devices out.
+    let desk = api.login_ok("ann", "desk").await;
+    api.patch(
+        "/api/me",
+        laptop.token(),
+        json!({ "current_password": PASSWORD, "new_password": "another long password" }),
+    )
+    .await
+    .assert_status(200);
+    api.refresh(&desk.refresh)
+        .await
+        .assert_error(401, "invalid_refresh_token");
+
+    // Deactivation, with a token that was rotated once before.
+    let bob = api.register("bob").await;
+    let rotated = api.refresh(&bob.refresh).await;
+    let current = rotated.assert_status(200)["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    api.patch(
+        &format!("/api/users/{}", bob.user_id),
+        admin.token(),
+        json!({ "is_active": false }),
+    )
+    .await
+    .assert_status(200);
+    api.refresh(&current)
+        .await
+        .assert_error(401, "invalid_refresh_token");
+
+    assert_eq!(api.audited("refresh_token.reused").await, 0);
+    // The laptop, which changed the password, is still signed in.
+    api.refresh(&laptop.refresh).await.assert_status(200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
