@@ -226,6 +226,9 @@ async fn invalid_content_is_422_naming_content() {
         "nul\u{0}byte",
         "carriage\rreturn",
         "escape\u{1b}[31m",
+        "\u{200b}",
+        "\u{feff}\u{200b}\u{200d} \u{2060}",
+        "\u{2800}\u{3164}\u{ad}",
     ] {
         let posted = api
             .post(
