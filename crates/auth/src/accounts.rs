@@ -64,21 +64,33 @@ impl Accounts {
             .ok_or(Error::Domain(domain::Error::NotFound("user")))
     }
 
+    /// The caller's own account. `InvalidToken` if its row is gone (deleted by hand while
+    /// the gate still held its "active" answer), and the gate forgets that answer, so the
+    /// user's other requests get 401 at once too.
+    pub async fn me(&self, actor: &Actor) -> Result<User> {
+        match self.sessions.stores().users.by_id(actor.user_id).await? {
+            Some(user) => Ok(user),
+            None => {
+                self.sessions.gate().forget_user(actor.user_id);
+                Err(Error::InvalidToken)
+            }
+        }
+    }
+
     /// Changes the caller's username and/or password. A password change needs the
     /// current password and signs out every other device. All of it is one transaction.
     pub async fn update_own(&self, actor: &Actor, change: AccountChange) -> Result<User> {
         // The current password is checked, and the new one hashed, before the transaction
         // begins: hashing takes a while, and a transaction should not.
-        if let Some((current, _)) = &change.password {
-            let me = self.user(actor.user_id).await?;
-            if !self
+        let me = self.me(actor).await?;
+        if let Some((current, _)) = &change.password
+            && !self
                 .sessions
                 .hasher()
                 .verify(current, Some(&me.password_hash))
                 .await?
-            {
-                return Err(Error::WrongPassword);
-            }
+        {
+            return Err(Error::WrongPassword);
         }
         let new_hash = match &change.password {
             Some((_, new)) => Some(self.sessions.hasher().hash(new).await?),
@@ -107,7 +119,7 @@ impl Accounts {
         }
         // The gate's cached actor signs the user's comments with their username.
         self.sessions.gate().forget_user(actor.user_id);
-        self.user(actor.user_id).await
+        self.me(actor).await
     }
 
     /// Users, newest first (admins only).

@@ -156,10 +156,11 @@ impl From<domain::Error> for ApiError {
                 format!("{what} not found"),
             ),
             E::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            // The use case found the caller's user gone: the token is no longer valid.
             E::Unauthorized => Self::new(
                 StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "authentication required",
+                "invalid_token",
+                "the access token is not valid",
             ),
             E::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
             E::RateLimited { limit, retry_after } => Self {

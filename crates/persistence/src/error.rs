@@ -65,6 +65,12 @@ impl From<Error> for domain::Error {
             Error::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
                 domain::Error::Conflict(unique_violation_message(info.message()))
             }
+            // A row written for a user whose row is gone (deleted by hand while one of its
+            // tokens was still admitted): whoever acts as that user no longer exists.
+            Error::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::ForeignKeyViolation,
+                info,
+            )) if info.message().contains("_user_fk") => domain::Error::Unauthorized,
             other => domain::Error::internal(other),
         }
     }

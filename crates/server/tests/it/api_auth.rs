@@ -834,6 +834,40 @@ async fn an_admin_deactivation_ends_access_at_once_and_reactivation_restores_log
     me(&api, &back.access).await.assert_status(200);
 }
 
+/// A user row deleted behind the server's back (by an operator, in SQL): the token's
+/// requests answer 401 at once, even while the gate still holds its "active" answer, and
+/// never 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_deleted_in_the_database_gets_401_at_once() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    // Let the gate cache "ann is active" (for two seconds).
+    me(&api, &ann.access).await.assert_status(200);
+    api.db
+        .execute(&format!(
+            "DELETE FROM users WHERE id = UNHEX(REPLACE('{}', '-', ''))",
+            ann.user_id
+        ))
+        .await;
+
+    api.post(
+        "/api/videos/v1/comments",
+        ann.token(),
+        json!({ "content": "still here?" }),
+    )
+    .await
+    .assert_error(401, "invalid_token");
+    me(&api, &ann.access)
+        .await
+        .assert_error(401, "invalid_token");
+    api.patch("/api/me", ann.token(), json!({ "username": "ghost" }))
+        .await
+        .assert_error(401, "invalid_token");
+    api.get("/api/devices", ann.token())
+        .await
+        .assert_error(401, "invalid_token");
+}
+
 /// Deactivation ends the user's sessions (its refresh tokens are revoked), so reactivating
 /// the account restores login but must not bring an access token issued before the
 /// deactivation back to life: the admin may have deactivated it because it was stolen.
