@@ -53,7 +53,8 @@ impl Error {
             Error::Invalid(_) => "validation_failed",
             Error::NotFound(_) => "not_found",
             Error::Conflict(_) => "conflict",
-            Error::Unauthorized => "unauthorized",
+            // The token names a user or device that is gone.
+            Error::Unauthorized => "invalid_token",
             Error::Forbidden(_) => "forbidden",
             Error::RateLimited { .. } => "rate_limited",
             Error::Unavailable { .. } => "unavailable",

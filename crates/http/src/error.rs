@@ -157,7 +157,12 @@ impl From<domain::Error> for ApiError {
                 Self::new(StatusCode::NOT_FOUND, code, format!("{what} not found"))
             }
             E::Conflict(m) => Self::new(StatusCode::CONFLICT, code, m),
-            E::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, code, "authentication required"),
+            // The use case found the caller's user gone: the token is no longer valid.
+            E::Unauthorized => Self::new(
+                StatusCode::UNAUTHORIZED,
+                code,
+                "the access token is not valid",
+            ),
             E::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, code, m),
             E::RateLimited { limit, retry_after } => Self {
                 retry_after: Some(retry_after),

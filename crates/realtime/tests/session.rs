@@ -785,6 +785,34 @@ async fn new_comment_with_a_repeated_client_id_returns_the_same_comment_stored_o
     assert_eq!(h.store.all().len(), 2);
 }
 
+/// A retry after the comment was deleted does not bring it back; the same client id on
+/// another video is a new comment.
+#[tokio::test(start_paused = true)]
+async fn a_client_id_names_one_comment_per_video_and_a_deleted_one_stays_deleted() {
+    let h = Harness::new(config());
+    let mut ann = h.joined("ann").await;
+    let push = |join_ref: &str, r: &str, topic: &str| json!([join_ref, r, topic, "new_comment", {"content": "hi", "client_id": "abc-1"}]);
+    let first = ann.send(push("1", "5", TOPIC)).await;
+    assert_eq!(first[0][4]["status"], "ok");
+    let id = first[0][4]["response"]["comment"]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    h.store.delete(id);
+    let retry = ann.send(push("1", "6", TOPIC)).await;
+    assert_eq!(retry[0][4]["status"], "error");
+    assert_eq!(retry[0][4]["response"]["reason"], "conflict");
+    assert_eq!(h.store.all().len(), 1, "nothing stored again");
+
+    let joined = ann.join("video:other", "8").await;
+    assert_eq!(joined[0][4]["status"], "ok", "{joined:?}");
+    let elsewhere = ann.send(push("8", "9", "video:other")).await;
+    assert_eq!(elsewhere[0][4]["status"], "ok", "{elsewhere:?}");
+    assert_eq!(elsewhere[0][4]["response"]["comment"]["video_id"], "other");
+    assert_eq!(h.store.all().len(), 2);
+}
+
 #[tokio::test(start_paused = true)]
 async fn new_comment_refused_by_the_policy_is_forbidden() {
     let h = Harness::with(

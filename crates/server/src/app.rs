@@ -79,6 +79,7 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
     }
     let realtime = Realtime::new(hub, broker, comments.clone(), realtime_config);
     let stores = Stores {
+        transactions: db.clone(),
         users: db.clone(),
         devices: db.clone(),
         tokens: db.clone(),

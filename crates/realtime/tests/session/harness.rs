@@ -15,7 +15,7 @@ use realtime::{
 };
 use serde_json::{Value, json};
 
-use crate::fakes::{MemAudit, MemStore, SimplePolicy};
+use crate::fakes::{MemAudit, MemStore, MemTransactions, SimplePolicy};
 
 pub const TOPIC: &str = "video:v1";
 
@@ -54,7 +54,10 @@ impl Harness {
             Arc::new(policy),
             limiter,
             Arc::new(RoomFeed::new(broker.clone())),
-            audit.clone(),
+            Arc::new(MemTransactions {
+                store: store.clone(),
+                audit: audit.clone(),
+            }),
         );
         let rt = Realtime::new(hub.clone(), broker, comments, config);
         Self {

@@ -9,6 +9,7 @@ mod api_users;
 mod health;
 mod outage;
 mod socket;
+mod transactions;
 
 use http_api::StopHandle;
 use server::Config;

@@ -10,7 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::BytesMut;
 use domain::comments::Comments;
-use domain::ports::{AuditLog, CommentStore, NoCommentEvents};
+use domain::ports::{CommentStore, NoCommentEvents, Posted, Transaction, UnitOfWork};
 use domain::{
     ClientId, Comment, CommentBody, CommentId, DeviceRowId, NewComment, Page, PageRequest, Role,
     UserId, Username, VideoId,
@@ -31,7 +31,12 @@ impl CommentStore for NoComments {
     async fn insert(&self, _: NewComment) -> domain::Result<Comment> {
         Err(domain::Error::NotFound("video"))
     }
-    async fn by_client_id(&self, _: UserId, _: &ClientId) -> domain::Result<Option<Comment>> {
+    async fn by_client_id(
+        &self,
+        _: UserId,
+        _: &VideoId,
+        _: &ClientId,
+    ) -> domain::Result<Option<Posted>> {
         Ok(None)
     }
     async fn by_id(&self, _: CommentId) -> domain::Result<Option<Comment>> {
@@ -63,12 +68,13 @@ impl CommentStore for NoComments {
     }
 }
 
-struct NoAudit;
+/// Writes are not what these tests are about: a transaction cannot even begin.
+struct NoWrites;
 
 #[async_trait]
-impl AuditLog for NoAudit {
-    async fn record(&self, _: domain::audit::AuditEntry) -> domain::Result<()> {
-        Ok(())
+impl UnitOfWork for NoWrites {
+    async fn begin(&self) -> domain::Result<Box<dyn Transaction>> {
+        Err(domain::Error::internal("these tests store nothing"))
     }
 }
 
@@ -88,7 +94,7 @@ impl Node {
             Arc::new(auth::RolePolicy),
             Arc::new(domain::limits::Unlimited),
             Arc::new(NoCommentEvents),
-            Arc::new(NoAudit),
+            Arc::new(NoWrites),
         );
         let rt = Realtime::new(hub.clone(), broker, comments, config);
         Self { hub, rt }
