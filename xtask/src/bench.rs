@@ -26,6 +26,11 @@ pub enum Scenario {
         /// arguments), e.g. `--server-setting RTS_WS_IDLE_TIMEOUT_SECS=600`.
         #[arg(long = "server-setting", value_name = "RTS_NAME=VALUE", value_parser = server_setting)]
         server_settings: Vec<(String, String)>,
+        /// Run the scenario against the reference floor instead, the minimal Node `ws`
+        /// server speaking Phoenix V2 (e.g. `../shared/bench/node-ws-floor/server.js`, run
+        /// with `--presence`; `npm ci` in its folder first), to state figures as ratios.
+        #[arg(long, value_name = "SERVER_JS")]
+        floor: Option<std::path::PathBuf>,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -55,15 +60,25 @@ fn machine() -> String {
 }
 
 pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
+    if let Scenario::Ws {
+        floor: Some(floor),
+        args,
+        ..
+    } = &scenario
+    {
+        return run_floor(floor, args);
+    }
     let dir = server::build(true, &["server", "loadgen"])?;
     let mut settings = server::settings(env, "rts_bench")?;
     // Benchmarks measure the server, not its abuse limits. mimalloc returns freed memory to
     // the OS only after a delay and only when the allocator is next used, so an idle server
     // keeps showing memory it no longer uses (argon2's 19 MiB per sign-up, say): with no
     // delay, RSS is what the server really holds.
+    // Every generated socket comes from 127.0.0.1: the per-address limit is lifted too.
     for (k, v) in [
         ("RTS_WS_PUSHES_PER_SECOND", "10000"),
         ("RTS_WS_PUSH_BURST", "10000"),
+        ("RTS_WS_MAX_SOCKETS_PER_ADDRESS", "10000000"),
         ("MIMALLOC_PURGE_DELAY", "0"),
     ] {
         settings.push((k.to_owned(), v.to_owned()));
@@ -100,6 +115,51 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
         }
     }
     let status = cmd
+        .status()
+        .map_err(|e| format!("cannot run loadgen: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("loadgen failed ({status})"))
+    }
+}
+
+/// The same `loadgen ws` scenario against the reference floor (`node SERVER_JS --presence`
+/// on a free port), with made-up tokens since the floor has no REST API.
+fn run_floor(floor: &std::path::Path, args: &[String]) -> Result<(), String> {
+    let dir = server::build(true, &["loadgen"])?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))?
+        .port();
+    let child = Command::new("node")
+        .arg(floor)
+        .args(["--port", &port.to_string(), "--presence"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot run node {}: {e} (Node 20+ is needed)",
+                floor.display()
+            )
+        })?;
+    let floor_server = server::Server::adopt(child, ([127, 0, 0, 1], port).into());
+    floor_server.wait_healthy()?;
+    println!("machine: {}", machine());
+    println!(
+        "scenario: ws {} against the floor {}",
+        args.join(" "),
+        floor.display()
+    );
+    let status = Command::new(dir.join("loadgen"))
+        .args(["--base", &format!("http://127.0.0.1:{port}")])
+        .arg("ws")
+        .args(args)
+        .args([
+            "--server-pid",
+            &floor_server.pid().to_string(),
+            "--no-signup",
+        ])
         .status()
         .map_err(|e| format!("cannot run loadgen: {e}"))?;
     if status.success() {

@@ -23,8 +23,25 @@ pub struct Server {
 }
 
 impl Server {
+    /// A server started elsewhere, answering `GET /healthz` at `addr` once it is up.
+    pub fn adopt(child: Child, addr: SocketAddr) -> Self {
+        Self { child, addr }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Waits up to 30 s for `GET /healthz` to answer 200.
+    pub fn wait_healthy(&self) -> Result<(), String> {
+        let started = Instant::now();
+        while !http(self.addr, "GET", "/healthz", None).is_ok_and(|r| r.0 == 200) {
+            if started.elapsed() > Duration::from_secs(30) {
+                return Err(format!("nothing answered on {} within 30 s", self.addr));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok(())
     }
 }
 
@@ -111,13 +128,7 @@ pub fn start_fresh(
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
     let server = Server { child, addr };
-    let started = Instant::now();
-    while !http(addr, "GET", "/healthz", None).is_ok_and(|r| r.0 == 200) {
-        if started.elapsed() > Duration::from_secs(30) {
-            return Err(format!("the server did not answer on {addr} within 30 s"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    server.wait_healthy()?;
     Ok(server)
 }
 

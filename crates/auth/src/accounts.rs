@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::password::Password;
-use crate::sessions::Sessions;
+use crate::sessions::{Sessions, revoke_device_in};
 
 /// A change to the caller's own account.
 #[derive(Debug, Default)]
@@ -64,44 +64,62 @@ impl Accounts {
             .ok_or(Error::Domain(domain::Error::NotFound("user")))
     }
 
+    /// The caller's own account. `InvalidToken` if its row is gone (deleted by hand while
+    /// the gate still held its "active" answer), and the gate forgets that answer, so the
+    /// user's other requests get 401 at once too.
+    pub async fn me(&self, actor: &Actor) -> Result<User> {
+        match self.sessions.stores().users.by_id(actor.user_id).await? {
+            Some(user) => Ok(user),
+            None => {
+                self.sessions.gate().forget_user(actor.user_id);
+                Err(Error::InvalidToken)
+            }
+        }
+    }
+
     /// Changes the caller's username and/or password. A password change needs the
-    /// current password and signs out every other device.
+    /// current password and signs out every other device. All of it is one transaction.
     pub async fn update_own(&self, actor: &Actor, change: AccountChange) -> Result<User> {
-        let users = &self.sessions.stores().users;
-        // Check everything that can refuse before writing anything, so a refused request
-        // changes nothing: the current password, then the username (which may be taken).
-        if let Some((current, _)) = &change.password {
-            let me = self.user(actor.user_id).await?;
-            if !self
+        // The current password is checked, and the new one hashed, before the transaction
+        // begins: hashing takes a while, and a transaction should not.
+        let me = self.me(actor).await?;
+        if let Some((current, _)) = &change.password
+            && !self
                 .sessions
                 .hasher()
                 .verify(current, Some(&me.password_hash))
                 .await?
-            {
-                return Err(Error::WrongPassword);
+        {
+            return Err(Error::WrongPassword);
+        }
+        let new_hash = match &change.password {
+            Some((_, new)) => Some(self.sessions.hasher().hash(new).await?),
+            None => None,
+        };
+        let tx = self.sessions.stores().transactions.begin().await?;
+        let changed = async {
+            if let Some(username) = &change.username {
+                tx.users().set_username(actor.user_id, username).await?;
             }
-        }
-        if let Some(username) = &change.username {
-            users.set_username(actor.user_id, username).await?;
-            // The gate's cached actor signs the user's comments with their username.
-            self.sessions.gate().forget_user(actor.user_id);
-        }
-        if let Some((_, new)) = &change.password {
-            let hash = self.sessions.hasher().hash(new).await?;
-            users.set_password_hash(actor.user_id, &hash).await?;
-            for device in self
-                .sessions
-                .stores()
-                .devices
-                .list_for_user(actor.user_id)
-                .await?
-            {
-                if device.id != actor.device && device.is_active {
-                    self.sessions.revoke_device(actor, device.id).await?;
+            let mut signed_out = Vec::new();
+            if let Some(hash) = &new_hash {
+                tx.users().set_password_hash(actor.user_id, hash).await?;
+                for device in tx.devices().list_for_user(actor.user_id).await? {
+                    if device.id != actor.device && device.is_active {
+                        revoke_device_in(&*tx, actor, device.id).await?;
+                        signed_out.push(device.id);
+                    }
                 }
             }
+            Ok::<_, Error>(signed_out)
         }
-        self.user(actor.user_id).await
+        .await;
+        for device in tx.finish(changed).await? {
+            self.sessions.signed_out(device);
+        }
+        // The gate's cached actor signs the user's comments with their username.
+        self.sessions.gate().forget_user(actor.user_id);
+        self.me(actor).await
     }
 
     /// Users, newest first (admins only).
@@ -118,18 +136,27 @@ impl Accounts {
     /// Changes another user's role (admins only; audited).
     pub async fn set_role(&self, actor: &Actor, user: UserId, role: Role) -> Result<User> {
         self.authorize(actor, Action::ChangeRole, Scope::of(actor, user))?;
-        let before = self.user(user).await?;
-        self.sessions.stores().users.set_role(user, role).await?;
+        let tx = self.sessions.stores().transactions.begin().await?;
+        let changed = async {
+            let before = tx
+                .users()
+                .by_id(user)
+                .await?
+                .ok_or(domain::Error::NotFound("user"))?;
+            tx.users().set_role(user, role).await?;
+            tx.audit()
+                .record(AuditEntry {
+                    action: AuditAction::RoleChanged,
+                    actor: Some(actor.user_id),
+                    subject: Some(*user.as_uuid()),
+                    detail: json!({ "from": before.role, "to": role }),
+                    ip: None,
+                })
+                .await
+        }
+        .await;
+        tx.finish(changed).await?;
         self.sessions.gate().forget_user(user);
-        self.sessions
-            .audit(AuditEntry {
-                action: AuditAction::RoleChanged,
-                actor: Some(actor.user_id),
-                subject: Some(*user.as_uuid()),
-                detail: json!({ "from": before.role, "to": role }),
-                ip: None,
-            })
-            .await?;
         self.user(user).await
     }
 
@@ -138,34 +165,39 @@ impl Accounts {
     pub async fn set_active(&self, actor: &Actor, user: UserId, active: bool) -> Result<User> {
         self.authorize(actor, Action::DeactivateUser, Scope::of(actor, user))?;
         let stores = self.sessions.stores();
-        stores.users.set_active(user, active).await?;
-        if !active {
-            // Sign every device out too, so reactivation starts from a fresh login rather
-            // than reviving access tokens issued before the deactivation.
-            stores.tokens.revoke_user(user).await?;
-            for device in stores.devices.list_for_user(user).await? {
-                if device.is_active {
-                    stores.devices.deactivate(user, device.id).await?;
+        let tx = stores.transactions.begin().await?;
+        let changed = async {
+            tx.users().set_active(user, active).await?;
+            if !active {
+                // Sign every device out too, so reactivation starts from a fresh login
+                // rather than reviving access tokens issued before the deactivation.
+                tx.tokens().revoke_user(user).await?;
+                for device in tx.devices().list_for_user(user).await? {
+                    if device.is_active {
+                        tx.devices().deactivate(user, device.id).await?;
+                    }
                 }
             }
+            tx.audit()
+                .record(AuditEntry {
+                    action: if active {
+                        AuditAction::UserReactivated
+                    } else {
+                        AuditAction::UserDeactivated
+                    },
+                    actor: Some(actor.user_id),
+                    subject: Some(*user.as_uuid()),
+                    detail: serde_json::Value::Null,
+                    ip: None,
+                })
+                .await
         }
+        .await;
+        tx.finish(changed).await?;
         self.sessions.gate().forget_user(user);
         if !active {
             stores.live.user_deactivated(user);
         }
-        self.sessions
-            .audit(AuditEntry {
-                action: if active {
-                    AuditAction::UserReactivated
-                } else {
-                    AuditAction::UserDeactivated
-                },
-                actor: Some(actor.user_id),
-                subject: Some(*user.as_uuid()),
-                detail: serde_json::Value::Null,
-                ip: None,
-            })
-            .await?;
         self.user(user).await
     }
 }

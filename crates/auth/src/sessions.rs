@@ -11,7 +11,9 @@ use chrono::Utc;
 use domain::audit::{AuditAction, AuditEntry};
 use domain::limits::{RateKey, RateLimiter};
 use domain::policy::Actor;
-use domain::ports::{AuditLog, DeviceStore, LiveConnections, RefreshTokenStore, UserStore};
+use domain::ports::{
+    AuditLog, DeviceStore, LiveConnections, RefreshTokenStore, Transaction, UnitOfWork, UserStore,
+};
 use domain::tokens::{NewRefreshToken, Rotation};
 use domain::{
     Device, DeviceId, DeviceRowId, Email, NewUser, RefreshTokenId, Role, User, UserId, Username,
@@ -27,6 +29,8 @@ use crate::tokens::{AccessTokens, hash_refresh_token, new_refresh_token};
 #[derive(Clone)]
 #[allow(missing_debug_implementations)]
 pub struct Stores {
+    /// Every change that writes more than one row goes through one transaction.
+    pub transactions: Arc<dyn UnitOfWork>,
     pub users: Arc<dyn UserStore>,
     pub devices: Arc<dyn DeviceStore>,
     pub tokens: Arc<dyn RefreshTokenStore>,
@@ -147,22 +151,25 @@ impl Sessions {
             self.limit(RateKey::RegistrationsByIp(ip.clone())).await?;
         }
         let password_hash = self.hasher.hash(&sign_up.password).await?;
-        let user = self
-            .stores
-            .users
-            .insert(NewUser {
-                email: sign_up.email,
-                username: sign_up.username,
-                password_hash,
-                role: Role::User,
-            })
-            .await?;
-        let device = self
-            .stores
-            .devices
-            .upsert(user.id, &sign_up.device_id, sign_up.device_info)
-            .await?;
-        self.open(user, &device).await
+        let tx = self.stores.transactions.begin().await?;
+        let opened = async {
+            let user = tx
+                .users()
+                .insert(NewUser {
+                    email: sign_up.email,
+                    username: sign_up.username,
+                    password_hash,
+                    role: Role::User,
+                })
+                .await?;
+            let device = tx
+                .devices()
+                .upsert(user.id, &sign_up.device_id, sign_up.device_info)
+                .await?;
+            self.open(&*tx, user, &device).await
+        }
+        .await;
+        tx.finish(opened).await
     }
 
     /// Checks the password and signs in on the device (registering or refreshing it).
@@ -195,31 +202,38 @@ impl Sessions {
         let Some(user) = user else {
             return Err(Error::InvalidCredentials);
         };
-        let device = self
-            .stores
-            .devices
-            .upsert(user.id, &login.device_id, login.device_info)
-            .await?;
-        let at = Utc::now();
-        self.stores.users.record_login(user.id, at).await?;
-        self.audit(AuditEntry {
-            action: AuditAction::LoginSucceeded,
-            actor: Some(user.id),
-            subject: Some(*device.id.as_uuid()),
-            detail: json!({ "device_id": device.device_id }),
-            ip: login.ip,
-        })
-        .await?;
-        self.gate.forget_device(device.id);
-        let user = User {
-            last_login_at: Some(at),
-            ..user
-        };
-        self.open(user, &device).await
+        let tx = self.stores.transactions.begin().await?;
+        let opened = async {
+            let device = tx
+                .devices()
+                .upsert(user.id, &login.device_id, login.device_info)
+                .await?;
+            let at = Utc::now();
+            tx.users().record_login(user.id, at).await?;
+            tx.audit()
+                .record(AuditEntry {
+                    action: AuditAction::LoginSucceeded,
+                    actor: Some(user.id),
+                    subject: Some(*device.id.as_uuid()),
+                    detail: json!({ "device_id": device.device_id }),
+                    ip: login.ip,
+                })
+                .await?;
+            let user = User {
+                last_login_at: Some(at),
+                ..user
+            };
+            self.open(&*tx, user, &device).await
+        }
+        .await;
+        let session = tx.finish(opened).await?;
+        self.gate.forget_device(session.device);
+        Ok(session)
     }
 
-    /// Spends a refresh token for a new pair. A token presented twice revokes every
-    /// session of its device.
+    /// Spends a refresh token for a new pair. A token presented again after it was spent
+    /// revokes every session of its device (reuse); one revoked unused (logout, device
+    /// revocation, deactivation) is just invalid.
     pub async fn refresh(&self, presented: &str) -> Result<Session> {
         if presented.is_empty() || presented.len() > 256 {
             return Err(Error::InvalidRefreshToken);
@@ -232,12 +246,33 @@ impl Sessions {
             hash,
             expires_at: Utc::now() + self.times.refresh_ttl,
         };
-        match self
-            .stores
-            .tokens
-            .rotate(&hash_refresh_token(presented), next)
-            .await?
-        {
+        let tx = self.stores.transactions.begin().await?;
+        let rotation = async {
+            let rotation = tx
+                .tokens()
+                .rotate(&hash_refresh_token(presented), next)
+                .await?;
+            if let Rotation::Reused { user_id, device } = rotation {
+                // Whoever holds a copy may also hold a live access token: the device is
+                // signed out, in the transaction that revoked its tokens, and audited.
+                match tx.devices().deactivate(user_id, device).await {
+                    Ok(()) | Err(domain::Error::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+                tx.audit()
+                    .record(AuditEntry {
+                        action: AuditAction::RefreshTokenReused,
+                        actor: Some(user_id),
+                        subject: Some(*device.as_uuid()),
+                        detail: Value::Null,
+                        ip: None,
+                    })
+                    .await?;
+            }
+            Ok(rotation)
+        }
+        .await;
+        match tx.finish(rotation).await? {
             Rotation::Rotated { user_id, device } => {
                 let user = self
                     .stores
@@ -260,20 +295,7 @@ impl Sessions {
             }
             Rotation::Reused { user_id, device } => {
                 tracing::warn!(user.id = %user_id, device.id = %device, "refresh token reused; device signed out");
-                // Whoever holds a copy may also hold a live access token: sign the device out.
-                match self.stores.devices.deactivate(user_id, device).await {
-                    Ok(()) | Err(domain::Error::NotFound(_)) => {}
-                    Err(e) => return Err(e.into()),
-                }
                 self.signed_out(device);
-                self.audit(AuditEntry {
-                    action: AuditAction::RefreshTokenReused,
-                    actor: Some(user_id),
-                    subject: Some(*device.as_uuid()),
-                    detail: Value::Null,
-                    ip: None,
-                })
-                .await?;
                 Err(Error::RefreshTokenReused)
             }
             Rotation::Rejected => Err(Error::InvalidRefreshToken),
@@ -283,17 +305,20 @@ impl Sessions {
     /// Ends the session of the caller's device: its refresh tokens are revoked and the
     /// device is marked inactive, so its access tokens stop working too.
     pub async fn logout(&self, actor: &Actor) -> Result<()> {
-        self.stores.tokens.revoke_device(actor.device).await?;
-        self.stores
-            .devices
-            .deactivate(actor.user_id, actor.device)
-            .await?;
+        let tx = self.stores.transactions.begin().await?;
+        let ended = async {
+            tx.tokens().revoke_device(actor.device).await?;
+            tx.devices().deactivate(actor.user_id, actor.device).await
+        }
+        .await;
+        tx.finish(ended).await?;
         self.signed_out(actor.device);
         Ok(())
     }
 
-    /// The device's tokens were revoked: forget cached answers and close its sockets.
-    fn signed_out(&self, device: DeviceRowId) {
+    /// The device's tokens were revoked (and committed): forget cached answers and close
+    /// its sockets.
+    pub(crate) fn signed_out(&self, device: DeviceRowId) {
         self.gate.forget_device(device);
         self.stores.live.device_revoked(device);
     }
@@ -301,14 +326,21 @@ impl Sessions {
     /// The actor behind a bearer access token, if the token is ours, unexpired, and its
     /// user and device are still active.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor> {
-        Ok(self.authenticate_profile(bearer).await?.0)
+        let claims = self.access.verify(bearer)?;
+        Ok(self.gate.admit(&claims).await?.0)
     }
 
-    /// Like [`authenticate`](Self::authenticate), with the username and device id too (from
-    /// the same briefly cached lookup, so a burst of socket connects costs no queries).
-    pub async fn authenticate_profile(&self, bearer: &str) -> Result<(Actor, Admitted)> {
+    /// Like [`authenticate`](Self::authenticate), for a socket: with the username and
+    /// device id too (from the same briefly cached lookup, so a burst of socket connects
+    /// costs no queries) and when the token expires, which ends the socket.
+    pub async fn authenticate_socket(
+        &self,
+        bearer: &str,
+    ) -> Result<(Actor, Admitted, std::time::SystemTime)> {
         let claims = self.access.verify(bearer)?;
-        self.gate.admit(&claims).await
+        let expires = std::time::UNIX_EPOCH + std::time::Duration::from_secs(claims.exp);
+        let (actor, admitted) = self.gate.admit(&claims).await?;
+        Ok((actor, admitted, expires))
     }
 
     /// The caller's devices, most recently seen first.
@@ -318,26 +350,17 @@ impl Sessions {
 
     /// Revokes one of the caller's devices: its tokens stop working at once.
     pub async fn revoke_device(&self, actor: &Actor, device: DeviceRowId) -> Result<()> {
-        self.stores
-            .devices
-            .deactivate(actor.user_id, device)
-            .await?;
-        self.stores.tokens.revoke_device(device).await?;
+        let tx = self.stores.transactions.begin().await?;
+        let revoked = revoke_device_in(&*tx, actor, device).await;
+        tx.finish(revoked).await?;
         self.signed_out(device);
-        self.audit(AuditEntry {
-            action: AuditAction::DeviceRevoked,
-            actor: Some(actor.user_id),
-            subject: Some(*device.as_uuid()),
-            detail: Value::Null,
-            ip: None,
-        })
-        .await
+        Ok(())
     }
 
-    async fn open(&self, user: User, device: &Device) -> Result<Session> {
+    /// A new session for `user` on `device`, its refresh token stored through `tx`.
+    async fn open(&self, tx: &dyn Transaction, user: User, device: &Device) -> Result<Session> {
         let (secret, hash) = new_refresh_token()?;
-        self.stores
-            .tokens
+        tx.tokens()
             .issue(NewRefreshToken {
                 id: RefreshTokenId::generate(),
                 user_id: user.id,
@@ -372,4 +395,25 @@ impl Sessions {
     pub(crate) async fn audit(&self, entry: AuditEntry) -> Result<()> {
         Ok(self.stores.audit.record(entry).await?)
     }
+}
+
+/// Signs one of the actor's devices out inside `tx`, audited: the device is marked
+/// inactive and its refresh tokens revoked. The caller calls `signed_out` after the commit.
+pub(crate) async fn revoke_device_in(
+    tx: &dyn Transaction,
+    actor: &Actor,
+    device: DeviceRowId,
+) -> Result<()> {
+    tx.devices().deactivate(actor.user_id, device).await?;
+    tx.tokens().revoke_device(device).await?;
+    tx.audit()
+        .record(AuditEntry {
+            action: AuditAction::DeviceRevoked,
+            actor: Some(actor.user_id),
+            subject: Some(*device.as_uuid()),
+            detail: Value::Null,
+            ip: None,
+        })
+        .await?;
+    Ok(())
 }

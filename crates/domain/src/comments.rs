@@ -1,5 +1,6 @@
 //! The comment use cases, shared by REST and WebSocket so both behave the same: validate,
-//! authorize, rate-limit, store, then announce.
+//! authorize, rate-limit, store (each change in a transaction of its own, with the rows
+//! that go with it), then announce.
 
 use std::sync::Arc;
 
@@ -12,17 +13,18 @@ use crate::ids::CommentId;
 use crate::limits::{RateKey, RateLimiter};
 use crate::page::{Page, PageRequest};
 use crate::policy::{Action, Actor, Policy, Scope};
-use crate::ports::{AuditLog, CommentEvent, CommentEvents, CommentStore};
+use crate::ports::{CommentEvent, CommentEvents, CommentStore, Posted, UnitOfWork};
 use crate::values::{ClientId, CommentBody, VideoId};
 
 /// Posting, editing, deleting and reading comments.
 #[derive(Clone)]
 pub struct Comments {
+    /// For reads; every write goes through a transaction.
     store: Arc<dyn CommentStore>,
     policy: Arc<dyn Policy>,
     limiter: Arc<dyn RateLimiter>,
     events: Arc<dyn CommentEvents>,
-    audit: Arc<dyn AuditLog>,
+    transactions: Arc<dyn UnitOfWork>,
 }
 
 impl std::fmt::Debug for Comments {
@@ -37,14 +39,14 @@ impl Comments {
         policy: Arc<dyn Policy>,
         limiter: Arc<dyn RateLimiter>,
         events: Arc<dyn CommentEvents>,
-        audit: Arc<dyn AuditLog>,
+        transactions: Arc<dyn UnitOfWork>,
     ) -> Self {
         Self {
             store,
             policy,
             limiter,
             events,
-            audit,
+            transactions,
         }
     }
 
@@ -69,8 +71,10 @@ impl Comments {
     }
 
     /// Posts `body` on `video` as `actor`; the comment is stored before it is announced.
-    /// With a `client_id` the author already used, the original comment is returned and
-    /// nothing is stored or announced again (a retried post).
+    /// A `client_id` the author already used on this video makes it a retried post:
+    /// nothing is stored or announced again, and the answer is the original comment, or
+    /// `Conflict` if that was deleted since. On another video the same client id is a new
+    /// post.
     pub async fn post(
         &self,
         actor: &Actor,
@@ -80,31 +84,31 @@ impl Comments {
     ) -> Result<Comment> {
         self.authorize(actor, Action::PostComment, Scope::Own)?;
         if let Some(id) = &client_id
-            && let Some(original) = self.store.by_client_id(actor.user_id, id).await?
+            && let Some(original) = self.store.by_client_id(actor.user_id, &video, id).await?
         {
-            return Ok(original);
+            return retried(original);
         }
         self.limit(RateKey::CommentsByUser(actor.user_id)).await?;
         self.limit(RateKey::CommentsByDevice(actor.device)).await?;
-        let inserted = self
-            .store
+        let tx = self.transactions.begin().await?;
+        let inserted = tx
+            .comments()
             .insert(NewComment {
-                video_id: video,
+                video_id: video.clone(),
                 user_id: actor.user_id,
                 username: actor.username.clone(),
                 body,
                 client_id: client_id.clone(),
             })
             .await;
-        let comment = match (inserted, &client_id) {
+        let comment = match (tx.finish(inserted).await, &client_id) {
             (Ok(comment), _) => comment,
             // Two retries raced; the other one stored it.
             (Err(Error::Conflict(_)), Some(id)) => {
-                return self
-                    .store
-                    .by_client_id(actor.user_id, id)
-                    .await?
-                    .ok_or_else(|| Error::internal("client id clash without a comment"));
+                return match self.store.by_client_id(actor.user_id, &video, id).await? {
+                    Some(original) => retried(original),
+                    None => Err(Error::internal("client id clash without a comment")),
+                };
             }
             (Err(e), _) => return Err(e),
         };
@@ -156,7 +160,9 @@ impl Comments {
             Action::EditComment,
             Scope::of(actor, current.user_id),
         )?;
-        let comment = self.store.update_body(id, body).await?;
+        let tx = self.transactions.begin().await?;
+        let updated = tx.comments().update_body(id, body).await;
+        let comment = tx.finish(updated).await?;
         self.events
             .publish(CommentEvent::Updated(comment.clone()))
             .await;
@@ -169,18 +175,24 @@ impl Comments {
         let current = self.get(id).await?;
         let scope = Scope::of(actor, current.user_id);
         self.authorize(actor, Action::DeleteComment, scope)?;
-        self.store.soft_delete(id).await?;
-        if scope == Scope::Others {
-            self.audit
-                .record(AuditEntry {
-                    action: AuditAction::CommentDeletedByModerator,
-                    actor: Some(actor.user_id),
-                    subject: Some(*id.as_uuid()),
-                    detail: json!({ "author": current.user_id, "video_id": current.video_id }),
-                    ip: None,
-                })
-                .await?;
+        let tx = self.transactions.begin().await?;
+        let deleted = async {
+            tx.comments().soft_delete(id).await?;
+            if scope == Scope::Others {
+                tx.audit()
+                    .record(AuditEntry {
+                        action: AuditAction::CommentDeletedByModerator,
+                        actor: Some(actor.user_id),
+                        subject: Some(*id.as_uuid()),
+                        detail: json!({ "author": current.user_id, "video_id": current.video_id }),
+                        ip: None,
+                    })
+                    .await?;
+            }
+            Ok::<_, Error>(())
         }
+        .await;
+        tx.finish(deleted).await?;
         self.events
             .publish(CommentEvent::Deleted {
                 id,
@@ -188,5 +200,16 @@ impl Comments {
             })
             .await;
         Ok(())
+    }
+}
+
+/// The answer to a retried post: the original comment, or `Conflict` if it was deleted
+/// (storing it again would bring back what its author or a moderator removed).
+fn retried(original: Posted) -> Result<Comment> {
+    match original {
+        Posted::Live(comment) => Ok(comment),
+        Posted::Deleted => Err(Error::Conflict(
+            "the comment posted with this client_id was deleted".into(),
+        )),
     }
 }

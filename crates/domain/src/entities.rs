@@ -102,6 +102,7 @@ pub struct NewComment {
     /// The author's username, as the returned comment shows it.
     pub username: Username,
     pub body: CommentBody,
-    /// The client's own id for it; a second post with the same id returns the first.
+    /// The client's own id for it; a second post with the same id on the same video
+    /// returns the first.
     pub client_id: Option<ClientId>,
 }

@@ -46,6 +46,22 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// The reason clients are given for this kind of failure: the error envelope's `code`
+    /// over REST and the error reply's `reason` over WebSocket. The one table of them.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::Invalid(_) => "validation_failed",
+            Error::NotFound(_) => "not_found",
+            Error::Conflict(_) => "conflict",
+            // The token names a user or device that is gone.
+            Error::Unauthorized => "invalid_token",
+            Error::Forbidden(_) => "forbidden",
+            Error::RateLimited { .. } => "rate_limited",
+            Error::Unavailable { .. } => "unavailable",
+            Error::Internal(_) => "internal",
+        }
+    }
+
     /// Wraps an unexpected failure.
     pub fn internal(cause: impl Into<Cause>) -> Self {
         Self::Internal(cause.into())

@@ -16,6 +16,7 @@ pub mod policy;
 pub mod ports;
 pub mod tokens;
 pub mod values;
+pub mod wire;
 
 pub use entities::{Comment, Device, NewComment, NewUser, Role, User};
 pub use error::{Error, Result};

@@ -40,10 +40,16 @@ pub trait UserStore: Send + Sync {
 /// Comments on videos. Deleted comments are kept but invisible through this port.
 #[async_trait]
 pub trait CommentStore: Send + Sync {
-    /// Stores a new comment; `Conflict` if its author already used its client id.
+    /// Stores a new comment; `Conflict` if its author already used its client id on the
+    /// same video.
     async fn insert(&self, comment: NewComment) -> Result<Comment>;
-    /// The author's comment with that client id, deleted or not.
-    async fn by_client_id(&self, author: UserId, client_id: &ClientId) -> Result<Option<Comment>>;
+    /// What the author posted on the video with that client id, if anything.
+    async fn by_client_id(
+        &self,
+        author: UserId,
+        video: &VideoId,
+        client_id: &ClientId,
+    ) -> Result<Option<Posted>>;
     async fn by_id(&self, id: CommentId) -> Result<Option<Comment>>;
     /// Newest first, keyset-paginated by comment id.
     async fn newest_for_video(
@@ -62,6 +68,14 @@ pub trait CommentStore: Send + Sync {
     async fn update_body(&self, id: CommentId, body: CommentBody) -> Result<Comment>;
     /// `NotFound` if the comment does not exist or was already deleted.
     async fn soft_delete(&self, id: CommentId) -> Result<()>;
+}
+
+/// The comment a client id was used for, as a retried post finds it.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Posted {
+    Live(Comment),
+    /// Posted, then deleted.
+    Deleted,
 }
 
 /// The devices users sign in from.
@@ -86,8 +100,10 @@ pub trait RefreshTokenStore: Send + Sync {
     async fn issue(&self, token: NewRefreshToken) -> Result<()>;
     /// In one transaction: if the token with `presented` hash is live (not used, not
     /// revoked, not expired, device active), mark it replaced by `next` and store `next`
-    /// for the same user and device; if it was already used or revoked, revoke every token
-    /// of its device. `next.user_id` and `next.device` are ignored (taken from the old token).
+    /// for the same user and device; if it was already used (replaced by a successor),
+    /// revoke every token of its device. A token revoked without being used (logout,
+    /// device revocation, deactivation) is `Rejected`, as an unknown one. `next.user_id`
+    /// and `next.device` are ignored (taken from the old token).
     async fn rotate(&self, presented: &TokenHash, next: NewRefreshToken) -> Result<Rotation>;
     /// Revokes every live token of the device; returns how many.
     async fn revoke_device(&self, device: DeviceRowId) -> Result<u64>;
@@ -104,6 +120,57 @@ pub trait RefreshTokenStore: Send + Sync {
 #[async_trait]
 pub trait AuditLog: Send + Sync {
     async fn record(&self, entry: AuditEntry) -> Result<()>;
+}
+
+/// Opens transactions: a use case that writes more than one row (a change and its audit
+/// entry, later its outbox row) writes them through one [`Transaction`], so they are stored
+/// together or not at all.
+#[async_trait]
+pub trait UnitOfWork: Send + Sync {
+    async fn begin(&self) -> Result<Box<dyn Transaction>>;
+}
+
+/// An open transaction: stores whose writes become visible together on
+/// [`commit`](Transaction::commit). Dropped without a commit (an early return, a cancelled
+/// request), it is rolled back. Reads through it see its own writes.
+#[async_trait]
+pub trait Transaction: Send + Sync {
+    fn users(&self) -> &dyn UserStore;
+    fn devices(&self) -> &dyn DeviceStore;
+    fn tokens(&self) -> &dyn RefreshTokenStore;
+    fn comments(&self) -> &dyn CommentStore;
+    fn audit(&self) -> &dyn AuditLog;
+    async fn commit(self: Box<Self>) -> Result<()>;
+    /// Undoes every write. Never fails: a transaction that cannot be rolled back is
+    /// abandoned, which undoes it too.
+    async fn rollback(self: Box<Self>);
+}
+
+impl dyn Transaction {
+    /// Commits when `outcome` is `Ok`, rolls back when it is `Err`; answers `outcome`
+    /// (or the commit's failure). The usual way to end a transaction:
+    ///
+    /// ```ignore
+    /// let tx = transactions.begin().await?;
+    /// let outcome = async { tx.users().set_role(id, role).await?; tx.audit().record(entry).await }.await;
+    /// tx.finish(outcome).await
+    /// ```
+    pub async fn finish<T, E>(self: Box<Self>, outcome: Result<T, E>) -> Result<T, E>
+    where
+        T: Send,
+        E: From<crate::Error> + Send,
+    {
+        match outcome {
+            Ok(value) => {
+                self.commit().await?;
+                Ok(value)
+            }
+            Err(e) => {
+                self.rollback().await;
+                Err(e)
+            }
+        }
+    }
 }
 
 /// Where changes to comments are announced (live rooms, mirrors).

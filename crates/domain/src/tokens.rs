@@ -24,12 +24,12 @@ pub struct NewRefreshToken {
 pub enum Rotation {
     /// The token was live: it is now spent, and the new one replaces it.
     Rotated { user_id: UserId, device: Device },
-    /// The token had already been used or revoked: every token of its device is now
-    /// revoked (someone may hold a stolen copy).
+    /// The token had already been exchanged for a successor: every token of its device
+    /// is now revoked (someone may hold a stolen copy).
     Reused {
         user_id: UserId,
         device: DeviceRowId,
     },
-    /// No such token, or it expired, or its device was revoked.
+    /// No such token, or it expired, or it (or its device) was revoked without being used.
     Rejected,
 }

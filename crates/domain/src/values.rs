@@ -4,6 +4,7 @@
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
 
 /// Input that broke a rule: which field, and the rule in words a client can show.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -77,9 +78,11 @@ fn char_count_between(
 }
 
 string_value!(
-    /// An email address: trimmed and lowercased, at most 254 characters, one `@` with
-    /// 1..=64 characters before it and a domain containing a dot after it, no whitespace
-    /// or control characters.
+    /// An email address: trimmed, lowercased and in Unicode NFC, at most 254 characters,
+    /// one `@` with 1..=64 characters before it and a domain containing a dot after it, no
+    /// whitespace or control characters. Two addresses are the same when these forms are
+    /// equal, character for character: `café@` typed composed or decomposed is one
+    /// address, `cafe@` and `cafè@` are others.
     Email
 );
 
@@ -88,7 +91,7 @@ impl Email {
 
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         const FIELD: &str = "email";
-        let value = raw.trim().to_lowercase();
+        let value: String = raw.trim().to_lowercase().nfc().collect();
         char_count_between(FIELD, &value, 3, Self::MAX_LEN)?;
         let invalid = || ValidationError::new(FIELD, "must be an address like name@example.com");
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
@@ -157,7 +160,7 @@ impl DeviceId {
 
 string_value!(
     /// An id a client gives a comment it posts, so that a retry returns the original
-    /// comment: 1..=64 ASCII letters, digits and `_ . : -`. Unique per author.
+    /// comment: 1..=64 ASCII letters, digits and `_ . : -`. Unique per author and video.
     ClientId
 );
 
@@ -190,7 +193,8 @@ fn identifier(
 
 string_value!(
     /// The text of a comment: trimmed, 1..=2000 characters, no control characters other
-    /// than newline and tab.
+    /// than newline and tab, and at least one visible character (whitespace and invisible
+    /// characters such as U+200B or U+FEFF alone are blank).
     CommentBody
 );
 
@@ -200,7 +204,7 @@ impl CommentBody {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         const FIELD: &str = "content";
         let value = raw.trim();
-        if value.is_empty() {
+        if value.chars().all(|c| c.is_whitespace() || is_invisible(c)) {
             return Err(ValidationError::new(FIELD, "must not be blank"));
         }
         char_count_between(FIELD, value, 1, Self::MAX_CHARS)?;
@@ -215,6 +219,36 @@ impl CommentBody {
         }
         Ok(Self(value.to_owned()))
     }
+}
+
+/// Characters that show nothing by themselves: Unicode's default-ignorable code points
+/// (zero-width spaces and joiners, the byte order mark, soft hyphen, bidirectional
+/// controls, variation selectors, tags, Hangul fillers, ...; DerivedCoreProperties 15.1)
+/// and the blank Braille pattern, which renders as a space. They are allowed next to
+/// visible text (emoji sequences are made with them), never instead of it. Migration
+/// 000009 lists the same characters.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'..='\u{1160}'
+            | '\u{17B4}'..='\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{206F}'
+            | '\u{2800}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{FFF0}'..='\u{FFF8}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0000}'..='\u{E0FFF}'
+    )
 }
 
 #[cfg(test)]
@@ -242,6 +276,20 @@ mod tests {
         }
         let long = format!("{}@example.com", "a".repeat(65));
         assert!(Email::parse(&long).is_err());
+    }
+
+    #[test]
+    fn email_is_compared_in_nfc_with_its_accents() {
+        let composed = Email::parse("caf\u{e9}@example.com").map(Email::into_inner);
+        assert_eq!(composed, Ok("caf\u{e9}@example.com".to_owned()));
+        assert_eq!(
+            Email::parse(" CAFE\u{301}@Example.com").map(Email::into_inner),
+            composed,
+            "decomposed and upper case: the same address"
+        );
+        for other in ["cafe@example.com", "caf\u{e8}@example.com"] {
+            assert_ne!(Email::parse(other).map(Email::into_inner), composed);
+        }
     }
 
     #[test]
@@ -288,6 +336,29 @@ mod tests {
                 CommentBody::parse(bad).is_err(),
                 "{bad:?} should be rejected"
             );
+        }
+        // Invisible characters alone are blank too.
+        for blank in [
+            "\u{200b}",
+            "\u{feff}",
+            " \u{200b}\u{200c}\u{200d}\u{2060} \u{feff}\n",
+            "\u{ad}\u{34f}\u{61c}\u{180e}\u{202e}\u{2066}",
+            "\u{3164}\u{ffa0}\u{115f}\u{2800}",
+            "\u{fe0f}\u{e0020}\u{e0001}",
+        ] {
+            assert_eq!(
+                CommentBody::parse(blank).map_err(|e| e.message),
+                Err("must not be blank".to_owned()),
+                "{blank:?}"
+            );
+        }
+        // ... but they may go with visible text (emoji sequences use them).
+        for fine in [
+            "a\u{200b}b",
+            "\u{2764}\u{fe0f}",
+            "\u{1f468}\u{200d}\u{1f469}",
+        ] {
+            assert!(CommentBody::parse(fine).is_ok(), "{fine:?}");
         }
         assert!(CommentBody::parse(&"x".repeat(2001)).is_err());
     }

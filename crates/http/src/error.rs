@@ -148,25 +148,27 @@ impl ResponseError for ApiError {
 impl From<domain::Error> for ApiError {
     fn from(err: domain::Error) -> Self {
         use domain::Error as E;
+        // The client-facing code comes from the domain's one table (shared with the
+        // WebSocket rooms); the status and message are REST's.
+        let code = err.reason();
         match err {
             E::Invalid(v) => Self::fields(vec![v.into()]),
-            E::NotFound(what) => Self::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("{what} not found"),
-            ),
-            E::Conflict(m) => Self::new(StatusCode::CONFLICT, "conflict", m),
+            E::NotFound(what) => {
+                Self::new(StatusCode::NOT_FOUND, code, format!("{what} not found"))
+            }
+            E::Conflict(m) => Self::new(StatusCode::CONFLICT, code, m),
+            // The use case found the caller's user gone: the token is no longer valid.
             E::Unauthorized => Self::new(
                 StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "authentication required",
+                code,
+                "the access token is not valid",
             ),
-            E::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, "forbidden", m),
+            E::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, code, m),
             E::RateLimited { limit, retry_after } => Self {
                 retry_after: Some(retry_after),
                 ..Self::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                    code,
                     format!("too many attempts ({limit}); retry later"),
                 )
             },
@@ -174,7 +176,7 @@ impl From<domain::Error> for ApiError {
                 tracing::warn!(dependency = what, error = %cause, "dependency unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    code,
                     format!("{what} is unavailable, try again shortly"),
                 )
             }
@@ -182,7 +184,7 @@ impl From<domain::Error> for ApiError {
                 tracing::error!(error = %cause, "internal error");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal",
+                    code,
                     "internal server error",
                 )
             }

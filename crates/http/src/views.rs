@@ -3,7 +3,6 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, SecondsFormat, Utc};
 use domain::{Comment, Device, User};
 use serde::Serialize;
 use serde_json::Value;
@@ -13,9 +12,7 @@ use uuid::Uuid;
 use crate::error::ApiError;
 
 /// RFC 3339, UTC, microseconds: `2026-11-26T14:09:04.123456Z`.
-pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
+pub(crate) use domain::wire::timestamp;
 
 /// A user. `email`, `last_login_at` and `is_active` appear only for the user itself and
 /// for admins.
@@ -109,9 +106,12 @@ impl DeviceView {
     }
 }
 
-/// The comment object, the same one the WebSocket side sends.
-#[derive(Serialize, ToSchema)]
+/// The schema of the comment object in the OpenAPI document. The JSON itself is written by
+/// `domain::Comment`'s one serializer (domain/src/wire.rs), shared with the WebSocket rooms;
+/// a test holds this schema to it.
+#[derive(ToSchema)]
 #[schema(as = Comment)]
+#[allow(dead_code)] // never built: it only describes the serializer's output
 pub(crate) struct CommentView {
     #[schema(format = Uuid)]
     id: String,
@@ -129,7 +129,8 @@ pub(crate) struct CommentView {
 /// One page of comments, newest first.
 #[derive(Serialize, ToSchema)]
 pub(crate) struct CommentPage {
-    pub(crate) comments: Vec<CommentView>,
+    #[schema(value_type = Vec<CommentView>)]
+    pub(crate) comments: Vec<Comment>,
     /// Pass as `cursor` for the next page; null on the last page.
     pub(crate) next_cursor: Option<String>,
 }
@@ -146,20 +147,6 @@ pub(crate) struct UserPage {
 #[derive(Serialize, ToSchema)]
 pub(crate) struct DeviceList {
     pub(crate) devices: Vec<DeviceView>,
-}
-
-impl From<&Comment> for CommentView {
-    fn from(c: &Comment) -> Self {
-        Self {
-            id: c.id.to_string(),
-            video_id: c.video_id.to_string(),
-            user_id: c.user_id.to_string(),
-            username: c.username.to_string(),
-            content: c.body.to_string(),
-            inserted_at: timestamp(c.inserted_at),
-            updated_at: timestamp(c.updated_at),
-        }
-    }
 }
 
 /// An opaque cursor: the last item's id, base64url. Clients pass it back unchanged.

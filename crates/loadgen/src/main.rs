@@ -58,6 +58,10 @@ enum Scenario {
         /// The server's process id, to report its memory and CPU.
         #[arg(long)]
         server_pid: Option<u32>,
+        /// Sign nobody up: connect with made-up tokens (for the reference floor, which
+        /// takes any token and has no REST API).
+        #[arg(long)]
+        no_signup: bool,
     },
 }
 
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
                 publishers,
                 heartbeat_secs,
                 server_pid,
+                no_signup,
             } => {
                 let plan = ws::Plan {
                     sockets,
@@ -96,6 +101,7 @@ fn main() -> ExitCode {
                     publishers,
                     heartbeat: (heartbeat_secs > 0).then(|| Duration::from_secs(heartbeat_secs)),
                     server_pid,
+                    signup: !no_signup,
                 };
                 ws::run(&cli.base, &name, plan).await
             }

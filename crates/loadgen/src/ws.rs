@@ -287,11 +287,18 @@ pub struct Plan {
     /// How often each socket heartbeats (`None`: never, to watch the idle timeout).
     pub heartbeat: Option<Duration>,
     pub server_pid: Option<u32>,
+    /// Sign users up over REST for their tokens; otherwise use made-up ones.
+    pub signup: bool,
 }
 
 pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
-    let users = users(base, plan.sockets.clamp(1, 200)).await?;
+    let n = plan.sockets.clamp(1, 200);
+    let users = if plan.signup {
+        users(base, n).await?
+    } else {
+        (0..n).map(|i| format!("bench-{i}")).collect()
+    };
     let ws_base = base.replace("http://", "ws://");
     let topic = format!("video:bench-{scenario}-{}", std::process::id());
     let shared = Arc::new(Shared::default());

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use diesel::prelude::*;
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
-use domain::ports::CommentStore;
+use domain::ports::{CommentStore, Posted};
 use domain::{
     ClientId, Comment, CommentBody, CommentId, NewComment, Page, PageRequest, UserId, Username,
     VideoId,
@@ -234,17 +234,27 @@ impl CommentStore for Database {
     async fn by_client_id(
         &self,
         author: UserId,
+        video: &VideoId,
         client_id: &ClientId,
-    ) -> domain::Result<Option<Comment>> {
+    ) -> domain::Result<Option<Posted>> {
         let query = comments::table
             .inner_join(users::table)
             .filter(comments::user_id.eq(author.to_bytes().to_vec()))
+            .filter(comments::video_id.eq(video.as_str()))
             .filter(comments::client_id.eq(client_id.as_str()))
-            .select((CommentRow::as_select(), users::username));
-        let row: Option<AuthoredRow> = with_conn!(self, |c| query.first(c))
+            .select((
+                CommentRow::as_select(),
+                users::username,
+                comments::deleted_at.is_not_null(),
+            ));
+        let row: Option<(CommentRow, String, bool)> = with_conn!(self, |c| query.first(c))
             .optional()
             .map_err(Error::from)?;
-        Ok(row.map(into_comment).transpose()?)
+        Ok(match row {
+            None => None,
+            Some((_, _, true)) => Some(Posted::Deleted),
+            Some((row, username, false)) => Some(Posted::Live(into_comment((row, username))?)),
+        })
     }
 
     async fn by_id(&self, id: CommentId) -> domain::Result<Option<Comment>> {

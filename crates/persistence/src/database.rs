@@ -1,5 +1,6 @@
 //! The connection pool and [`Database`], the handle every store goes through.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -9,6 +10,7 @@ use diesel_async::{
     AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection, TransactionManager,
 };
 use futures_util::FutureExt;
+use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
 use crate::server::DatabaseUrl;
@@ -43,9 +45,15 @@ pub struct PoolStatus {
 ///
 /// Building it does not connect, so a server starts while the database is down; each
 /// use fails fast until it is back, then recovers without a restart.
+///
+/// Inside a transaction ([`UnitOfWork::begin`](domain::ports::UnitOfWork::begin)) a
+/// `Database` is bound to that transaction's one connection, and every store call goes
+/// through it.
 #[derive(Clone)]
 pub struct Database {
     pool: Pool<AsyncMysqlConnection>,
+    /// The open transaction's connection; `None` once it committed or rolled back.
+    bound: Option<Arc<Mutex<Option<Conn>>>>,
 }
 
 impl std::fmt::Debug for Database {
@@ -80,7 +88,9 @@ impl Conn {
 impl Drop for Conn {
     fn drop(&mut self) {
         if !self.released {
-            tracing::debug!("a database connection was abandoned mid-query; it will be closed");
+            tracing::debug!(
+                "a database connection was abandoned mid-query or mid-transaction; it will be closed"
+            );
             let connection: &mut AsyncMysqlConnection = &mut self.connection;
             <AsyncMysqlConnection as AsyncConnection>::TransactionManager::transaction_manager_status_mut(
                 connection,
@@ -107,14 +117,25 @@ impl std::ops::DerefMut for Conn {
 /// `with_conn!(db, |c| work)`: runs the future `work` with `c` bound to a pooled
 /// `&mut AsyncMysqlConnection`, then hands the connection back; if the caller is dropped
 /// before `work` finishes, the connection is closed instead (see [`Conn`]). Evaluates to
-/// `work`'s output; a connection that cannot be had returns early with the error.
+/// `work`'s output; a connection that cannot be had returns early with the error. In a
+/// transaction, `c` is the transaction's connection.
 macro_rules! with_conn {
     ($db:expr, |$c:ident| $work:expr) => {{
-        let mut conn = $db.conn().await?;
-        let $c: &mut diesel_async::AsyncMysqlConnection = &mut conn;
-        let output = $work.await;
-        conn.release();
-        output
+        match $db.bound() {
+            Some(bound) => {
+                let mut guard = bound.lock().await;
+                let conn = guard.as_mut().ok_or_else(crate::transaction::finished)?;
+                let $c: &mut diesel_async::AsyncMysqlConnection = conn;
+                $work.await
+            }
+            None => {
+                let mut conn = $db.conn().await?;
+                let $c: &mut diesel_async::AsyncMysqlConnection = &mut conn;
+                let output = $work.await;
+                conn.release();
+                output
+            }
+        }
     }};
 }
 pub(crate) use with_conn;
@@ -143,7 +164,20 @@ impl Database {
             .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(|e| Error::Unavailable(e.to_string()))?;
-        Ok(Self { pool })
+        Ok(Self { pool, bound: None })
+    }
+
+    /// This database bound to `conn`, on which a transaction is open.
+    pub(crate) fn bound_to(&self, conn: Conn) -> Self {
+        Self {
+            pool: self.pool.clone(),
+            bound: Some(Arc::new(Mutex::new(Some(conn)))),
+        }
+    }
+
+    /// The connection of the transaction this database is bound to, if it is.
+    pub(crate) fn bound(&self) -> Option<&Mutex<Option<Conn>>> {
+        self.bound.as_deref()
     }
 
     /// A connection from the pool; prefer [`with_conn!`], which releases it.

@@ -18,6 +18,9 @@ pub enum Error {
     /// A row holds something the domain rejects (a bug or a hand edit).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A store of a transaction was used after the transaction committed or rolled back.
+    #[error("the transaction already ended")]
+    TransactionEnded,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -62,6 +65,12 @@ impl From<Error> for domain::Error {
             Error::Query(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, info)) => {
                 domain::Error::Conflict(unique_violation_message(info.message()))
             }
+            // A row written for a user whose row is gone (deleted by hand while one of its
+            // tokens was still admitted): whoever acts as that user no longer exists.
+            Error::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::ForeignKeyViolation,
+                info,
+            )) if info.message().contains("_user_fk") => domain::Error::Unauthorized,
             other => domain::Error::internal(other),
         }
     }
@@ -75,7 +84,7 @@ fn unique_violation_message(db_message: &str) -> String {
         "username"
     } else if db_message.contains("user_devices_user_device_key") {
         "device_id"
-    } else if db_message.contains("comments_author_client_key") {
+    } else if db_message.contains("comments_author_video_client_key") {
         "client_id"
     } else {
         return "already exists".into();

@@ -14,6 +14,7 @@ mod schema;
 mod server;
 #[cfg(feature = "test-support")]
 pub mod test_db;
+mod transaction;
 mod users;
 
 pub use database::{Database, PoolOptions, PoolStatus};

@@ -51,9 +51,10 @@ impl TokenRow {
         Ok(DeviceRowId::from_uuid(uuid_from_column(&self.device_id)?))
     }
 
-    /// Already exchanged for a successor, or revoked.
-    fn is_spent(&self) -> bool {
-        self.replaced_by.is_some() || self.revoked_at.is_some()
+    /// Already exchanged for a successor: presenting it again means a copy exists. (A
+    /// token revoked unused, by a logout or a deactivation, is merely invalid.)
+    fn was_used(&self) -> bool {
+        self.replaced_by.is_some()
     }
 }
 
@@ -94,7 +95,7 @@ async fn revoke_user(conn: &mut AsyncMysqlConnection, user: UserId) -> Result<u6
 /// The body of [`rotate`], run inside its transaction.
 ///
 /// The presented token's row is locked (`FOR UPDATE`), so of two concurrent uses of one
-/// token exactly one rotates it and the other sees it spent and revokes the device's chain.
+/// token exactly one rotates it and the other sees it used and revokes the device's chain.
 async fn rotate_locked(
     tx: &mut AsyncMysqlConnection,
     presented: &TokenHash,
@@ -114,14 +115,14 @@ async fn rotate_locked(
     let device_id = old.device()?;
     let at = now();
 
-    if old.is_spent() {
+    if old.was_used() {
         revoke_device(tx, device_id).await?;
         return Ok(Rotation::Reused {
             user_id,
             device: device_id,
         });
     }
-    if old.expires_at <= to_column(at) {
+    if old.revoked_at.is_some() || old.expires_at <= to_column(at) {
         return Ok(Rotation::Rejected);
     }
     let device = match devices::by_id(tx, device_id).await? {

@@ -9,6 +9,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use diesel_async::{AsyncConnection, AsyncMysqlConnection, RunQueryDsl, SimpleAsyncConnection};
 use tokio::sync::OnceCell;
 
 use crate::database::{Database, PoolOptions};
@@ -65,6 +66,37 @@ impl TestDatabase {
 
     pub fn database(&self) -> &Database {
         &self.database
+    }
+
+    /// Runs SQL statements on a connection of their own, for what a test must set up behind
+    /// the stores' backs (a trigger that makes a write fail, a row deleted by hand).
+    pub async fn execute(&self, sql: &str) {
+        let mut conn = self.connection().await;
+        if let Err(e) = conn.batch_execute(sql).await {
+            panic!("{sql}: {e}");
+        }
+    }
+
+    /// The number `sql` (a `SELECT COUNT(*) ...`) answers.
+    pub async fn count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.connection().await;
+        let sql = format!("SELECT ({sql}) AS n");
+        match diesel::sql_query(&sql).get_result::<Count>(&mut conn).await {
+            Ok(count) => count.n,
+            Err(e) => panic!("{sql}: {e}"),
+        }
+    }
+
+    async fn connection(&self) -> AsyncMysqlConnection {
+        match AsyncMysqlConnection::establish(self.url.expose()).await {
+            Ok(conn) => conn,
+            Err(e) => panic!("cannot connect to {}: {e}", self.url),
+        }
     }
 }
 

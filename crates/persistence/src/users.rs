@@ -126,12 +126,14 @@ async fn search(
         .limit(i64::from(page.limit()) + 1)
         .into_boxed();
     if let Some(prefix) = prefix.filter(|p| !p.is_empty()) {
-        let pattern = starts_with_pattern(prefix);
+        // Usernames compare ignoring case (their collation); emails exactly, as stored:
+        // lower-cased.
+        let email_pattern = starts_with_pattern(&prefix.to_lowercase());
         query = query.filter(
             users::username
-                .like(pattern.clone())
+                .like(starts_with_pattern(prefix))
                 .escape(LIKE_ESCAPE)
-                .or(users::email.like(pattern).escape(LIKE_ESCAPE)),
+                .or(users::email.like(email_pattern).escape(LIKE_ESCAPE)),
         );
     }
     if let Some(before) = page.before() {

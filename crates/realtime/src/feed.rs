@@ -11,7 +11,6 @@ use serde_json::json;
 use crate::broker::Broker;
 use crate::frame;
 use crate::video;
-use crate::views::comment_json;
 
 /// Publishes comment changes to `video:<id>` rooms through the broker.
 #[derive(Debug)]
@@ -32,12 +31,12 @@ impl CommentEvents for RoomFeed {
             CommentEvent::Created(c) => (
                 video::topic(&c.video_id),
                 "new_comment",
-                json!({ "comment": comment_json(c) }),
+                json!({ "comment": c }),
             ),
             CommentEvent::Updated(c) => (
                 video::topic(&c.video_id),
                 "comment_updated",
-                json!({ "comment": comment_json(c) }),
+                json!({ "comment": c }),
             ),
             CommentEvent::Deleted { id, video_id } => (
                 video::topic(video_id),

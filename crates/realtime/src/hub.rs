@@ -1,6 +1,7 @@
 //! The topic hub of one node: which sockets listen to which topic, and fanout. A broadcast
 //! is serialized once; the same shared bytes are queued to every subscriber. Each socket's
-//! queue is bounded: a socket that cannot keep up is kicked instead of growing memory.
+//! queue is bounded in frames and in bytes: a socket that cannot keep up is kicked instead
+//! of growing memory.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,6 +21,8 @@ pub enum CloseReason {
     SlowConsumer,
     /// Its device was revoked or its user deactivated (1001; the reconnect is refused).
     Revoked,
+    /// Its access token expired (4001; reconnect with a fresh token).
+    TokenExpired,
     /// Nothing received for the idle timeout (1001).
     Idle,
     /// The node is shutting down (1012).
@@ -32,6 +35,7 @@ impl CloseReason {
         match self {
             CloseReason::SlowConsumer => 1013,
             CloseReason::Revoked | CloseReason::Idle => 1001,
+            CloseReason::TokenExpired => 4001,
             CloseReason::Shutdown => 1012,
         }
     }
@@ -40,6 +44,7 @@ impl CloseReason {
         match self {
             CloseReason::SlowConsumer => "slow consumer",
             CloseReason::Revoked => "revoked",
+            CloseReason::TokenExpired => "token expired",
             CloseReason::Idle => "idle timeout",
             CloseReason::Shutdown => "server shutting down",
         }
@@ -53,12 +58,21 @@ impl CloseReason {
 struct Queue {
     state: Mutex<QueueState>,
     ready: Notify,
-    capacity: usize,
+    limits: QueueLimits,
+}
+
+/// How much one socket's queue may hold before the socket counts as too slow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct QueueLimits {
+    pub frames: usize,
+    pub bytes: usize,
 }
 
 #[derive(Debug, Default)]
 struct QueueState {
     frames: VecDeque<Encoded>,
+    /// The sum of the queued frames' lengths.
+    bytes: usize,
     kicked: Option<CloseReason>,
 }
 
@@ -81,12 +95,15 @@ pub struct OutboxReceiver {
 }
 
 impl Outbox {
-    /// A queue of at most `capacity` frames.
-    pub fn new(capacity: usize) -> (Self, OutboxReceiver) {
+    /// A queue of at most `limits.frames` frames and `limits.bytes` bytes.
+    pub fn new(limits: QueueLimits) -> (Self, OutboxReceiver) {
         let queue = Arc::new(Queue {
             state: Mutex::new(QueueState::default()),
             ready: Notify::new(),
-            capacity: capacity.max(1),
+            limits: QueueLimits {
+                frames: limits.frames.max(1),
+                bytes: limits.bytes.max(1),
+            },
         });
         (
             Self {
@@ -102,7 +119,8 @@ impl Outbox {
         if state.kicked.is_some() {
             return false;
         }
-        if state.frames.len() >= self.queue.capacity {
+        let limits = self.queue.limits;
+        if state.frames.len() >= limits.frames || state.bytes + frame.len() > limits.bytes {
             state.kicked = Some(CloseReason::SlowConsumer);
             drop(state);
             metrics::counter!("realtime_queue_drops_total").increment(1);
@@ -111,6 +129,7 @@ impl Outbox {
             return false;
         }
         state.frames.push_back(frame.clone());
+        state.bytes += frame.len();
         let first = state.frames.len() == 1;
         drop(state);
         // A non-empty queue has already woken the transport, which has yet to take it.
@@ -140,7 +159,9 @@ impl OutboxReceiver {
 
     /// Everything queued so far, oldest first, leaving the queue empty.
     pub fn take(&self) -> VecDeque<Encoded> {
-        std::mem::take(&mut self.queue.lock().frames)
+        let mut state = self.queue.lock();
+        state.bytes = 0;
+        std::mem::take(&mut state.frames)
     }
 
     /// Why the socket must close, once it must.
@@ -150,7 +171,10 @@ impl OutboxReceiver {
 
     /// The oldest queued frame, if any (for tests and simple consumers).
     pub fn try_next(&self) -> Option<Encoded> {
-        self.queue.lock().frames.pop_front()
+        let mut state = self.queue.lock();
+        let frame = state.frames.pop_front()?;
+        state.bytes -= frame.len();
+        Some(frame)
     }
 
     /// Waits for the next frame; `None` once the socket is kicked and nothing is left.
@@ -227,8 +251,8 @@ mod tests {
     #[tokio::test]
     async fn one_serialization_reaches_every_subscriber_but_the_excluded() {
         let hub = Hub::new();
-        let (a, ra) = Outbox::new(8);
-        let (b, rb) = Outbox::new(8);
+        let (a, ra) = Outbox::new(frames(8));
+        let (b, rb) = Outbox::new(frames(8));
         hub.subscribe("video:1", 1, a);
         hub.subscribe("video:1", 2, b);
         let f = frame::broadcast("video:1", "reaction", &serde_json::json!({}));
@@ -245,10 +269,47 @@ mod tests {
         assert_eq!(hub.subscriber_count("video:1"), 1);
     }
 
+    fn frames(frames: usize) -> QueueLimits {
+        QueueLimits {
+            frames,
+            bytes: usize::MAX,
+        }
+    }
+
+    #[test]
+    fn a_queue_over_its_bytes_kicks_the_socket_whatever_its_frame_count() {
+        let f = frame::broadcast("t", "e", &serde_json::json!({ "pad": "x".repeat(20) }));
+        let (outbox, receiver) = Outbox::new(QueueLimits {
+            frames: 1000,
+            bytes: 2 * f.len() + 10,
+        });
+        assert!(outbox.offer(&f));
+        assert!(outbox.offer(&f));
+        assert_eq!(receiver.kicked(), None);
+        assert!(!outbox.offer(&f), "a third frame is over the bytes");
+        assert_eq!(receiver.kicked(), Some(CloseReason::SlowConsumer));
+    }
+
+    #[test]
+    fn taking_frames_frees_their_bytes() {
+        let f = frame::broadcast("t", "e", &serde_json::json!({ "pad": "x".repeat(20) }));
+        let (outbox, receiver) = Outbox::new(QueueLimits {
+            frames: 1000,
+            bytes: 2 * f.len() + 10,
+        });
+        for _ in 0..10 {
+            assert!(outbox.offer(&f));
+            assert!(outbox.offer(&f));
+            assert_eq!(receiver.try_next().as_deref(), Some(&*f));
+            assert_eq!(receiver.take().len(), 1);
+        }
+        assert_eq!(receiver.kicked(), None);
+    }
+
     #[tokio::test]
     async fn a_full_queue_kicks_the_slow_socket() {
         let hub = Hub::new();
-        let (slow, receiver) = Outbox::new(2);
+        let (slow, receiver) = Outbox::new(frames(2));
         hub.subscribe("t", 1, slow);
         let f = frame::broadcast("t", "e", &serde_json::json!({}));
         assert_eq!(hub.broadcast("t", &f, None), 1);

@@ -5,7 +5,8 @@
 //!
 //! A transport (crates/http) authenticates the connection, calls [`Realtime::open`], feeds
 //! every text frame to [`Session::receive`], writes what it returns, drains the socket's
-//! [`OutboxReceiver`], and closes when it is kicked.
+//! [`OutboxReceiver`], closes when it is kicked, and drops the [`Registration`] once the
+//! connection is gone.
 
 mod broker;
 mod feed;
@@ -14,9 +15,9 @@ mod hub;
 mod presence;
 mod session;
 mod video;
-mod views;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,10 +26,9 @@ use domain::{DeviceRowId, UserId};
 
 pub use broker::{Broker, LocalBroker};
 pub use feed::RoomFeed;
-pub use hub::{CloseReason, Hub, Outbox, OutboxReceiver, SocketId};
+pub use hub::{CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId};
 pub use presence::Presence;
 pub use session::{Fatal, Session, SocketUser};
-pub use views::comment_json;
 
 /// Limits and timings of the realtime side.
 #[derive(Clone, Copy, Debug)]
@@ -37,19 +37,34 @@ pub struct RealtimeConfig {
     pub max_channels: usize,
     /// Frames queued for one socket before it counts as too slow and is closed.
     pub outbox_capacity: usize,
+    /// Bytes queued for one socket before it counts as too slow and is closed.
+    pub outbox_bytes: usize,
     /// Pushes (comments, reactions) per second per socket, and the burst allowed.
     pub pushes_per_second: f64,
     pub push_burst: f64,
+    /// Joins per second per socket, and the burst allowed (a reconnect rejoins every
+    /// channel at once, so the burst is at least `max_channels`).
+    pub joins_per_second: f64,
+    pub join_burst: f64,
     /// Presence changes within this window go out as one diff.
     pub presence_window: Duration,
     /// Comments sent on a plain join.
     pub join_history: u16,
     /// Most comments sent on a join with `since`.
     pub since_limit: u16,
+    /// Most bytes of comments sent on a join with `since`; past it the reply says
+    /// `complete: false` and the client pages on.
+    pub since_bytes: usize,
     /// Largest text frame accepted, in bytes.
     pub max_frame_bytes: usize,
     /// A socket that sends nothing for this long is closed.
     pub idle_timeout: Duration,
+    /// Sockets this node keeps open at once (kept under its open-files limit, so health
+    /// checks and requests still get a file descriptor when sockets are refused).
+    pub max_sockets: usize,
+    /// Sockets one user, or one client address, may have open on this node.
+    pub max_sockets_per_user: usize,
+    pub max_sockets_per_address: usize,
 }
 
 impl Default for RealtimeConfig {
@@ -57,13 +72,20 @@ impl Default for RealtimeConfig {
         Self {
             max_channels: 20,
             outbox_capacity: 1024,
+            outbox_bytes: 4 * 1024 * 1024,
             pushes_per_second: 5.0,
             push_burst: 20.0,
+            joins_per_second: 2.0,
+            join_burst: 20.0,
             presence_window: Duration::from_millis(50),
             join_history: 50,
             since_limit: 500,
+            since_bytes: 512 * 1024,
             max_frame_bytes: 16 * 1024,
             idle_timeout: Duration::from_secs(60),
+            max_sockets: 10_000,
+            max_sockets_per_user: 64,
+            max_sockets_per_address: 10_000,
         }
     }
 }
@@ -72,7 +94,59 @@ impl Default for RealtimeConfig {
 struct Registered {
     user: UserId,
     device: DeviceRowId,
+    address: IpAddr,
     outbox: Outbox,
+}
+
+/// The sockets open on this node, with counts per user and per client address kept as
+/// sockets come and go, so a limit check costs two lookups however many are open.
+#[derive(Debug, Default)]
+struct Registry {
+    sockets: HashMap<SocketId, Registered>,
+    per_user: HashMap<UserId, usize>,
+    per_address: HashMap<IpAddr, usize>,
+}
+
+fn count_down<K: std::hash::Hash + Eq>(counts: &mut HashMap<K, usize>, key: &K) {
+    if let Some(n) = counts.get_mut(key) {
+        *n -= 1;
+        if *n == 0 {
+            counts.remove(key);
+        }
+    }
+}
+
+/// Why a socket was not opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refused {
+    #[error("this server has as many sockets open as it allows; try again later")]
+    NodeFull,
+    #[error("too many sockets open for this user")]
+    TooManyForUser,
+    #[error("too many sockets open from this address")]
+    TooManyForAddress,
+}
+
+/// Keeps a socket counted as open until the transport is done with it (its closing
+/// handshake included), whereas the session is dropped as soon as the conversation ends.
+#[derive(Debug)]
+pub struct Registration {
+    rt: Arc<Realtime>,
+    id: SocketId,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.rt.forget_socket(self.id);
+    }
+}
+
+/// An opened socket: its session, the receiving end of its queue, and its registration.
+#[derive(Debug)]
+pub struct Opened {
+    pub session: Session,
+    pub outbox: OutboxReceiver,
+    pub registration: Registration,
 }
 
 /// The realtime service of one node, shared by all its sockets.
@@ -82,7 +156,7 @@ pub struct Realtime {
     presence: Arc<Presence>,
     comments: Comments,
     config: RealtimeConfig,
-    sockets: Mutex<HashMap<SocketId, Registered>>,
+    registry: Mutex<Registry>,
 }
 
 impl std::fmt::Debug for Realtime {
@@ -107,7 +181,7 @@ impl Realtime {
             presence,
             comments,
             config,
-            sockets: Mutex::new(HashMap::new()),
+            registry: Mutex::new(Registry::default()),
         })
     }
 
@@ -115,28 +189,61 @@ impl Realtime {
         &self.config
     }
 
-    /// A session for an authenticated connection, and the receiving end of its queue.
-    pub fn open(self: &Arc<Self>, user: SocketUser) -> (Session, OutboxReceiver) {
-        let (outbox, receiver) = Outbox::new(self.config.outbox_capacity);
+    /// A session for an authenticated connection from `address`, unless a socket limit
+    /// says no.
+    pub fn open(self: &Arc<Self>, user: SocketUser, address: IpAddr) -> Result<Opened, Refused> {
+        let config = &self.config;
+        let mut registry = self.lock_registry();
+        if registry.sockets.len() >= config.max_sockets {
+            return Err(Refused::NodeFull);
+        }
+        let user_id = user.actor.user_id;
+        if registry.per_user.get(&user_id).copied().unwrap_or(0) >= config.max_sockets_per_user {
+            return Err(Refused::TooManyForUser);
+        }
+        if registry.per_address.get(&address).copied().unwrap_or(0)
+            >= config.max_sockets_per_address
+        {
+            return Err(Refused::TooManyForAddress);
+        }
+        let (outbox, receiver) = Outbox::new(QueueLimits {
+            frames: config.outbox_capacity,
+            bytes: config.outbox_bytes,
+        });
         let id = self.hub.next_socket_id();
-        self.lock_sockets().insert(
+        registry.sockets.insert(
             id,
             Registered {
-                user: user.actor.user_id,
+                user: user_id,
                 device: user.actor.device,
+                address,
                 outbox: outbox.clone(),
             },
         );
+        *registry.per_user.entry(user_id).or_default() += 1;
+        *registry.per_address.entry(address).or_default() += 1;
+        drop(registry);
         metrics::gauge!("realtime_open_sockets").increment(1.0);
-        (Session::new(id, Arc::clone(self), user, outbox), receiver)
+        Ok(Opened {
+            session: Session::new(id, Arc::clone(self), user, outbox),
+            outbox: receiver,
+            registration: Registration {
+                rt: Arc::clone(self),
+                id,
+            },
+        })
     }
 
-    fn lock_sockets(&self) -> std::sync::MutexGuard<'_, HashMap<SocketId, Registered>> {
-        self.sockets.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock_registry(&self) -> std::sync::MutexGuard<'_, Registry> {
+        self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn forget_socket(&self, id: SocketId) {
-        if self.lock_sockets().remove(&id).is_some() {
+    fn forget_socket(&self, id: SocketId) {
+        let mut registry = self.lock_registry();
+        if let Some(gone) = registry.sockets.remove(&id) {
+            count_down(&mut registry.per_user, &gone.user);
+            count_down(&mut registry.per_address, &gone.address);
+            drop(registry);
             metrics::gauge!("realtime_open_sockets").decrement(1.0);
         }
     }
@@ -157,16 +264,19 @@ impl Realtime {
     }
 
     fn close_where(&self, pick: impl Fn(&Registered) -> bool, reason: CloseReason) -> usize {
-        let sockets = self.lock_sockets();
-        sockets
+        let registry = self.lock_registry();
+        registry
+            .sockets
             .values()
             .filter(|r| pick(r))
             .map(|r| r.outbox.close(reason))
             .count()
     }
 
+    /// Sockets counted as open: from [`open`](Self::open) until their registration is
+    /// dropped.
     pub fn open_sockets(&self) -> usize {
-        self.lock_sockets().len()
+        self.lock_registry().sockets.len()
     }
 }
 

@@ -320,7 +320,10 @@ mod tests {
             Arc::new(LocalBroker::new(hub.clone())),
             Duration::from_millis(20),
         );
-        let (outbox, rx) = Outbox::new(16);
+        let (outbox, rx) = Outbox::new(crate::QueueLimits {
+            frames: 16,
+            bytes: usize::MAX,
+        });
         hub.subscribe("video:1", 1, outbox);
         let a = presence.track("video:1", "u1", meta("ann"));
         let b = presence.track("video:1", "u1", meta("ann"));
@@ -348,7 +351,10 @@ mod tests {
             Arc::new(LocalBroker::new(hub.clone())),
             Duration::from_millis(20),
         );
-        let (outbox, rx) = Outbox::new(16);
+        let (outbox, rx) = Outbox::new(crate::QueueLimits {
+            frames: 16,
+            bytes: usize::MAX,
+        });
         hub.subscribe("video:1", 1, outbox);
         let kept = presence.track("video:1", "u1", meta("ann"));
         presence.flush("video:1");

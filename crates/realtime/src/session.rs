@@ -3,7 +3,7 @@
 //! cleans up (presence, subscriptions) when dropped, whatever ended the connection.
 
 use std::sync::Arc;
-use std::time::Instant;
+use tokio::time::Instant;
 
 use domain::VideoId;
 use domain::policy::Actor;
@@ -65,10 +65,32 @@ impl Channels {
     }
 }
 
-/// A token bucket for pushes.
+/// A token bucket: `rate` tokens a second, at most `burst` saved up.
 struct Bucket {
     tokens: f64,
     at: Instant,
+}
+
+impl Bucket {
+    fn full(burst: f64) -> Self {
+        Self {
+            tokens: burst,
+            at: Instant::now(),
+        }
+    }
+
+    fn take(&mut self, rate: f64, burst: f64) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * rate;
+        self.tokens = (self.tokens + refill).min(burst);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// The state of one connection.
@@ -78,7 +100,8 @@ pub struct Session {
     pub(crate) user: SocketUser,
     pub(crate) outbox: Outbox,
     pub(crate) channels: Channels,
-    bucket: Bucket,
+    pushes: Bucket,
+    joins: Bucket,
 }
 
 impl std::fmt::Debug for Session {
@@ -92,17 +115,16 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     pub(crate) fn new(id: SocketId, rt: Arc<Realtime>, user: SocketUser, outbox: Outbox) -> Self {
-        let burst = rt.config.push_burst;
+        let pushes = Bucket::full(rt.config.push_burst);
+        let joins = Bucket::full(rt.config.join_burst);
         Self {
             id,
             rt,
             user,
             outbox,
             channels: Channels::default(),
-            bucket: Bucket {
-                tokens: burst,
-                at: Instant::now(),
-            },
+            pushes,
+            joins,
         }
     }
 
@@ -151,6 +173,14 @@ impl Session {
         let Some(video) = video::parse_topic(&frame.topic) else {
             out.push(unmatched(&frame));
             return;
+        };
+        let config = &self.rt.config;
+        let video = match video {
+            // A refused rejoin leaves the joined channel as it is.
+            Ok(_) if !self.joins.take(config.joins_per_second, config.join_burst) => {
+                Err("rate_limited")
+            }
+            other => other,
         };
         let video = match video {
             Ok(video) => video,
@@ -241,7 +271,11 @@ impl Session {
         }
         let join_ref = joined.join_ref.clone();
         let video = joined.video.clone();
-        if !self.take_token() {
+        let config = &self.rt.config;
+        if !self
+            .pushes
+            .take(config.pushes_per_second, config.push_burst)
+        {
             out.push(frame::reply(
                 &join_ref,
                 &frame.reference,
@@ -264,20 +298,6 @@ impl Session {
         ));
     }
 
-    fn take_token(&mut self) -> bool {
-        let now = Instant::now();
-        let refill =
-            now.duration_since(self.bucket.at).as_secs_f64() * self.rt.config.pushes_per_second;
-        self.bucket.tokens = (self.bucket.tokens + refill).min(self.rt.config.push_burst);
-        self.bucket.at = now;
-        if self.bucket.tokens >= 1.0 {
-            self.bucket.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
-
     /// Unsubscribes and untracks one channel instance.
     pub(crate) fn drop_channel(&self, topic: &str, joined: &Joined) {
         self.rt.hub.unsubscribe(topic, self.id);
@@ -292,7 +312,6 @@ impl Drop for Session {
         for (topic, joined) in std::mem::take(&mut self.channels).0 {
             self.drop_channel(&topic, &joined);
         }
-        self.rt.forget_socket(self.id);
     }
 }
 

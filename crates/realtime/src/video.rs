@@ -7,7 +7,6 @@ use serde_json::{Map, Value, json};
 
 use crate::frame::{self, Encoded, Inbound};
 use crate::session::{Joined, Session};
-use crate::views::comment_json;
 
 const PREFIX: &str = "video:";
 
@@ -21,26 +20,27 @@ pub(crate) fn parse_topic(topic: &str) -> Option<Result<VideoId, &'static str>> 
     Some(VideoId::parse(id).map_err(|_| "invalid video id"))
 }
 
+/// The error reply for a failed use case: `{"reason": ...}` from the domain's one table,
+/// with the broken field for a validation error. Outages and bugs are logged as the REST
+/// side logs them.
 fn reason(error: &Error) -> (&'static str, Value) {
-    let text = match error {
+    let reason = error.reason();
+    match error {
         Error::Invalid(v) => {
             return (
-                "validation_failed",
-                json!({ "reason": "validation_failed", "details": [{ "field": v.field, "message": v.message }] }),
+                reason,
+                json!({ "reason": reason, "details": [{ "field": v.field, "message": v.message }] }),
             );
         }
-        Error::NotFound(_) => "not_found",
-        Error::Conflict(_) => "conflict",
-        Error::Unauthorized => "unauthorized",
-        Error::Forbidden(_) => "forbidden",
-        Error::RateLimited { .. } => "rate_limited",
-        Error::Unavailable { .. } => "unavailable",
-        Error::Internal(e) => {
-            tracing::error!(error = %e, "internal error in a video room");
-            "internal"
+        Error::Unavailable { what, cause } => {
+            tracing::warn!(dependency = what, error = %cause, "dependency unavailable");
         }
-    };
-    (text, json!({ "reason": text }))
+        Error::Internal(cause) => {
+            tracing::error!(error = %cause, "internal error in a video room");
+        }
+        _ => {}
+    }
+    (reason, json!({ "reason": reason }))
 }
 
 /// The join reply's response: the latest comments, or those since the one given.
@@ -53,7 +53,7 @@ async fn history(session: &Session, frame: &Inbound, video: &VideoId) -> Result<
             session.rt.comments.list(video, page).await.map(|p| {
                 let mut items = p.items;
                 items.reverse();
-                json!({ "comments": items.iter().map(comment_json).collect::<Vec<_>>() })
+                json!({ "comments": items })
             })
         }
         Some(Value::String(since)) => {
@@ -65,15 +65,33 @@ async fn history(session: &Session, frame: &Inbound, video: &VideoId) -> Result<
                 .since(video, since, limit)
                 .await
                 .map(|(items, complete)| {
-                    json!({
-                        "comments": items.iter().map(comment_json).collect::<Vec<_>>(),
-                        "complete": complete,
-                    })
+                    let (comments, cut) = within_bytes(
+                        items.iter().map(|c| json!(c)),
+                        session.rt.config.since_bytes,
+                    );
+                    json!({ "comments": comments, "complete": complete && !cut })
                 })
         }
         Some(_) => return Err(invalid_since()),
     };
     found.map_err(|e| reason(&e).1)
+}
+
+/// The leading values whose JSON fits in `budget` bytes (at least one, so a client paging
+/// on always moves forward), and whether any were left out.
+fn within_bytes(values: impl ExactSizeIterator<Item = Value>, budget: usize) -> (Vec<Value>, bool) {
+    let total = values.len();
+    let mut used = 0;
+    let mut kept = Vec::with_capacity(total);
+    for value in values {
+        used += serde_json::to_string(&value).map_or(0, |text| text.len() + 1);
+        if used > budget && !kept.is_empty() {
+            break;
+        }
+        kept.push(value);
+    }
+    let cut = kept.len() < total;
+    (kept, cut)
 }
 
 /// Joins: subscribes, loads history, tracks presence; returns [reply, presence_state].
@@ -165,7 +183,7 @@ pub(crate) async fn handle_push(
                 .post(&session.user.actor, video.clone(), body, client_id)
                 .await
             {
-                Ok(comment) => ("ok", json!({ "comment": comment_json(&comment) })),
+                Ok(comment) => ("ok", json!({ "comment": comment })),
                 Err(e) => ("error", reason(&e).1),
             }
         }

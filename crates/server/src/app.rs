@@ -75,8 +75,13 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         feed,
         db.clone(),
     );
-    let realtime = Realtime::new(hub, broker, comments.clone(), config.realtime);
+    let mut realtime_config = config.realtime;
+    if realtime_config.max_sockets == 0 {
+        realtime_config.max_sockets = socket_budget();
+    }
+    let realtime = Realtime::new(hub, broker, comments.clone(), realtime_config);
     let stores = Stores {
+        transactions: db.clone(),
         users: db.clone(),
         devices: db.clone(),
         tokens: db.clone(),
@@ -178,4 +183,21 @@ fn spawn_shutdown_on_signal(stop: http_api::StopHandle) {
         }
         stop.stop(true).await;
     });
+}
+
+/// How many sockets fit under the open-files limit with a reserve left over, so that at
+/// the limit upgrades are refused quickly (503) while health checks, REST requests and
+/// the database pool still get file descriptors: a tenth of the limit, at least 256.
+fn socket_budget() -> usize {
+    let limit = rlimit::getrlimit(rlimit::Resource::NOFILE)
+        .map_or(1024, |(soft, _)| soft)
+        .min(u64::from(u32::MAX)) as usize;
+    let reserve = (limit / 10).max(256);
+    let budget = limit.saturating_sub(reserve).max(1);
+    tracing::info!(
+        open_files = limit,
+        max_sockets = budget,
+        "WebSocket limit set under the open-files limit (RTS_WS_MAX_SOCKETS overrides)"
+    );
+    budget
 }

@@ -55,9 +55,14 @@ struct Raw {
     ws_idle_timeout_secs: u64,
     ws_max_frame_bytes: usize,
     ws_outbox_frames: usize,
+    ws_outbox_bytes: usize,
     ws_max_channels: usize,
     ws_pushes_per_second: f64,
     ws_push_burst: f64,
+    ws_joins_per_second: f64,
+    ws_max_sockets: usize,
+    ws_max_sockets_per_user: usize,
+    ws_max_sockets_per_address: usize,
     presence_window_ms: u64,
 }
 
@@ -86,9 +91,14 @@ impl Default for Raw {
             ws_idle_timeout_secs: 60,
             ws_max_frame_bytes: 16 * 1024,
             ws_outbox_frames: 1024,
+            ws_outbox_bytes: 4 * 1024 * 1024,
             ws_max_channels: 20,
             ws_pushes_per_second: 5.0,
             ws_push_burst: 20.0,
+            ws_joins_per_second: 2.0,
+            ws_max_sockets: 0,
+            ws_max_sockets_per_user: 64,
+            ws_max_sockets_per_address: 10_000,
             presence_window_ms: 50,
         }
     }
@@ -262,7 +272,7 @@ fn example(key: &str) -> &'static str {
 }
 
 /// Every setting's key, for the "unknown setting" message.
-const KNOWN: [&str; 26] = [
+const KNOWN: [&str; 31] = [
     "database_url",
     "database_pool_size",
     "database_timeout_ms",
@@ -285,9 +295,14 @@ const KNOWN: [&str; 26] = [
     "ws_idle_timeout_secs",
     "ws_max_frame_bytes",
     "ws_outbox_frames",
+    "ws_outbox_bytes",
     "ws_max_channels",
     "ws_pushes_per_second",
     "ws_push_burst",
+    "ws_joins_per_second",
+    "ws_max_sockets",
+    "ws_max_sockets_per_user",
+    "ws_max_sockets_per_address",
     "presence_window_ms",
 ];
 
@@ -378,6 +393,36 @@ impl Raw {
         if !(self.ws_push_burst >= 1.0 && self.ws_push_burst <= 100_000.0) {
             return Err(invalid("ws_push_burst", "must be between 1 and 100000"));
         }
+        if !(64 * 1024..=1024 * 1024 * 1024).contains(&self.ws_outbox_bytes) {
+            return Err(invalid(
+                "ws_outbox_bytes",
+                "must be between 65536 and 1073741824",
+            ));
+        }
+        if !(self.ws_joins_per_second > 0.0 && self.ws_joins_per_second <= 10_000.0) {
+            return Err(invalid(
+                "ws_joins_per_second",
+                "must be above 0 and at most 10000",
+            ));
+        }
+        if self.ws_max_sockets > 10_000_000 {
+            return Err(invalid(
+                "ws_max_sockets",
+                "must be 0 (from the open-files limit) or at most 10000000",
+            ));
+        }
+        if !(1..=1_000_000).contains(&self.ws_max_sockets_per_user) {
+            return Err(invalid(
+                "ws_max_sockets_per_user",
+                "must be between 1 and 1000000",
+            ));
+        }
+        if !(1..=10_000_000).contains(&self.ws_max_sockets_per_address) {
+            return Err(invalid(
+                "ws_max_sockets_per_address",
+                "must be between 1 and 10000000",
+            ));
+        }
         if self.presence_window_ms > 5000 {
             return Err(invalid("presence_window_ms", "must be at most 5000"));
         }
@@ -408,8 +453,16 @@ impl Raw {
             realtime: realtime::RealtimeConfig {
                 max_channels: self.ws_max_channels,
                 outbox_capacity: self.ws_outbox_frames,
+                outbox_bytes: self.ws_outbox_bytes,
                 pushes_per_second: self.ws_pushes_per_second,
                 push_burst: self.ws_push_burst,
+                joins_per_second: self.ws_joins_per_second,
+                // A reconnect rejoins every channel at once.
+                join_burst: self.ws_max_channels.max(20) as f64,
+                // 0 until startup reads the open-files limit (see `app::socket_budget`).
+                max_sockets: self.ws_max_sockets,
+                max_sockets_per_user: self.ws_max_sockets_per_user,
+                max_sockets_per_address: self.ws_max_sockets_per_address,
                 presence_window: Duration::from_millis(self.presence_window_ms),
                 max_frame_bytes: self.ws_max_frame_bytes,
                 idle_timeout: Duration::from_secs(self.ws_idle_timeout_secs),

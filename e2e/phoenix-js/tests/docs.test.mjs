@@ -1,6 +1,6 @@
 // docs/realtime.md's JavaScript, run as written against the real server, so the examples
 // cannot rot: its code blocks become one module, with only the endpoint's host replaced and
-// the names the prose leaves to the reader (accessToken, videoId, render) defined.
+// the names the prose leaves to the reader (login, api, videoId, render) defined.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, writeFile, rm } from "node:fs/promises";
@@ -38,35 +38,59 @@ function asModule(blocks, server) {
     .replaceAll(DOC_ENDPOINT, `ws://127.0.0.1:${server.port}/socket`);
   return [
     ...imports,
-    "const { accessToken, videoId, render } = globalThis.__docExample;",
+    "const { login, api, videoId, render } = globalThis.__docExample;",
+    // The test ends the timers the examples start.
+    "const setInterval = (...args) => globalThis.__docExample.timer(globalThis.setInterval(...args));",
     body,
-    "globalThis.__docExample.socket = socket;",
-    "globalThis.__docExample.lastSeen = () => lastSeen;",
+    "Object.assign(globalThis.__docExample, { socket, tokens, refresh, lastSeen: () => lastSeen });",
   ].join("\n");
 }
 
-test("docs/realtime.md's examples connect, join, track presence and receive comments", async () => {
+test("docs/realtime.md's examples connect, join, track presence, refresh and receive comments", async () => {
   const blocks = jsBlocks(await readFile(DOC, "utf8"));
-  assert.ok(blocks.length >= 2, `docs/realtime.md has its examples: ${blocks.length}`);
+  assert.ok(blocks.length >= 3, `docs/realtime.md has its examples: ${blocks.length}`);
   const user = await register(server, "reader");
+  const loginRes = await fetch(`${server.base}/api/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ email: `${user.name}@example.com`, password: "e2e-password", device_id: "docs" }),
+  });
+  assert.equal(loginRes.status, 200);
+  const login = await loginRes.json();
   const videoId = uniqueVideo("docs");
   const rendered = [];
-  const example = { accessToken: user.token, videoId, render: (list) => rendered.push(list) };
+  const timers = [];
+  const example = {
+    login,
+    api: server.base,
+    videoId,
+    render: (list) => rendered.push(list),
+    timer: (t) => { timers.push(t); return t; },
+  };
   globalThis.__docExample = example;
   const file = joinPath(tmpdir(), `rts-docs-${randomBytes(6).toString("hex")}.mjs`);
   await writeFile(file, asModule(blocks, server));
   try {
     await import(pathToFileURL(file).href);
+    assert.equal(timers.length, 1, "the refresh timer was set");
     // presence.onSync rendered the reader, as one key with its connection's meta.
     await eventually(
       () => rendered.some((list) => list.some((p) => p.metas?.some((m) => m.username === user.name))),
       5000,
       "the reader in a rendered presence list",
     );
+    // refresh() swaps both tokens for new ones that work.
+    const before = { ...example.tokens };
+    await example.refresh();
+    assert.notEqual(example.tokens.access, before.access);
+    assert.notEqual(example.tokens.refresh, before.refresh);
+    const me = await fetch(`${server.base}/api/me`, { headers: { authorization: `Bearer ${example.tokens.access}` } });
+    assert.equal(me.status, 200);
     // new_comment reaches the room and moves lastSeen, which the rejoin params send.
     const comment = await postComment(server, user, videoId, "from the docs test");
     await eventually(() => example.lastSeen() === comment.id, 5000, "lastSeen to be the new comment");
   } finally {
+    timers.forEach(clearInterval);
     example.socket?.disconnect();
     await rm(file, { force: true });
     delete globalThis.__docExample;

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonObject};
 use crate::routes::PageQuery;
 use crate::state::AppState;
-use crate::views::{CommentPage, CommentView, encode_cursor};
+use crate::views::{CommentPage, encode_cursor};
 
 fn video(raw: &str) -> Result<VideoId, ApiError> {
     VideoId::parse(raw).map_err(|e| ApiError::fields(vec![e.into()]))
@@ -39,7 +39,7 @@ pub(crate) async fn list(
     let page: PageRequest<CommentId> = query.into_inner().into_request(CommentId::from_uuid)?;
     let found = state.comments.list(&video, page).await?;
     Ok(HttpResponse::Ok().json(CommentPage {
-        comments: found.items.iter().map(CommentView::from).collect(),
+        comments: found.items,
         next_cursor: found.next.map(|id| encode_cursor(id.as_uuid())),
     }))
 }
@@ -97,7 +97,7 @@ pub(crate) async fn create(
         .comments
         .post(&actor, video, content, client_id)
         .await?;
-    Ok(HttpResponse::Created().json(CommentView::from(&comment)))
+    Ok(HttpResponse::Created().json(&comment))
 }
 
 #[utoipa::path(
@@ -119,7 +119,7 @@ pub(crate) async fn show(
         .comments
         .get(CommentId::from_uuid(id.into_inner()))
         .await?;
-    Ok(HttpResponse::Ok().json(CommentView::from(&comment)))
+    Ok(HttpResponse::Ok().json(&comment))
 }
 
 #[utoipa::path(
@@ -152,7 +152,7 @@ pub(crate) async fn update(
         .comments
         .edit(&actor, CommentId::from_uuid(id.into_inner()), content)
         .await?;
-    Ok(HttpResponse::Ok().json(CommentView::from(&comment)))
+    Ok(HttpResponse::Ok().json(&comment))
 }
 
 #[utoipa::path(

@@ -61,3 +61,53 @@ impl Modify for BearerAuth {
 pub(crate) async fn document() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use domain::{Comment, CommentBody, CommentId, UserId, Username, VideoId};
+
+    /// The document describes the comment the serializer writes: the same fields, all of
+    /// them required, each of the type it is written as.
+    #[test]
+    fn the_comment_schema_matches_the_one_serializer() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schema = &doc["components"]["schemas"]["Comment"];
+        let now = chrono::Utc::now();
+        let comment = Comment {
+            id: CommentId::generate(),
+            video_id: VideoId::parse("v1").unwrap(),
+            user_id: UserId::generate(),
+            username: Username::parse("ann").unwrap(),
+            body: CommentBody::parse("hello").unwrap(),
+            inserted_at: now,
+            updated_at: now,
+        };
+        let written = serde_json::to_value(&comment).unwrap();
+        let written = written.as_object().unwrap();
+        let properties = schema["properties"]
+            .as_object()
+            .expect("Comment properties");
+        let mut documented: Vec<&String> = properties.keys().collect();
+        let mut keys: Vec<&String> = written.keys().collect();
+        documented.sort();
+        keys.sort();
+        assert_eq!(documented, keys);
+        let mut required: Vec<&str> = schema["required"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        required.sort();
+        assert_eq!(
+            required,
+            keys.iter().map(|k| k.as_str()).collect::<Vec<_>>()
+        );
+        for (key, value) in written {
+            assert_eq!(properties[key]["type"], "string", "{key}");
+            assert!(value.is_string(), "{key}");
+        }
+    }
+}

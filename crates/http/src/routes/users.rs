@@ -27,7 +27,7 @@ pub(crate) async fn me(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
 ) -> Result<HttpResponse, ApiError> {
-    let user = state.accounts.user(actor.user_id).await?;
+    let user = state.accounts.me(&actor).await?;
     Ok(HttpResponse::Ok().json(UserView::new(&user, true)))
 }
 

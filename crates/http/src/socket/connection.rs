@@ -8,34 +8,43 @@
 //! One task per connection waits for whichever comes first: bytes from the client, frames
 //! in its queue, room in the socket for what is still unwritten, or the idle deadline.
 
+use std::io;
 use std::time::Duration;
 
 use actix_codec::Decoder;
 use actix_http::ws::{Codec, Frame, Item, ProtocolError};
 use bytes::{Bytes, BytesMut};
-use realtime::{OutboxReceiver, Session};
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
-use tokio::time::{Instant, sleep, timeout};
+use realtime::{CloseReason, Opened, OutboxReceiver, Session};
+use tokio::time::{Instant, sleep, sleep_until, timeout};
 
+use super::transport::Transport;
 use super::wire::Outgoing;
 
 /// How long a closing connection gets to flush its last frames and see the client's close.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// The most read at once; unparsed input is kept only while a frame is incomplete.
 const READ_CHUNK: usize = 4096;
-/// A client that sends while not reading what it is sent is not read from while this many
-/// frames wait for it (its own sends then back up in TCP, not here).
+/// A client that sends while not reading what it is sent is not read from (and frames it
+/// already sent are not handled) while this many frames or bytes wait for it: its own
+/// sends then back up in TCP, not here, and replies (a join's history can be hundreds of
+/// KB for a 100-byte request) cannot pile up.
 const READ_PAUSE_FRAMES: usize = 256;
+const READ_PAUSE_BYTES: usize = 256 * 1024;
+/// Rounds of "take from the queue, write it all" before the task lets others run.
+const FLUSH_ROUNDS: usize = 16;
+const CLOSE_OPCODE: u8 = 0x8;
 
 /// Limits of one connection.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Limits {
     pub idle: Duration,
     pub max_frame: usize,
+    /// When the access token the socket was opened with expires.
+    pub token_expires: Instant,
 }
 
 /// How the main loop ended.
+#[derive(Debug, PartialEq)]
 enum End {
     /// Close with this code and reason.
     Close(u16, String),
@@ -44,31 +53,46 @@ enum End {
     Gone,
 }
 
-struct Connection {
-    stream: TcpStream,
+impl End {
+    fn because(reason: CloseReason) -> Self {
+        End::Close(reason.code(), reason.as_str().to_owned())
+    }
+}
+
+struct Connection<T> {
+    stream: T,
     codec: Codec,
     inbound: BytesMut,
+    /// `inbound` may hold complete frames left unhandled while the outgoing side was full.
+    backlog: bool,
     /// A fragmented text message being put together.
     fragments: Option<BytesMut>,
     outgoing: Outgoing,
     limits: Limits,
+    /// When the last complete frame arrived: a trickle of partial frames is not activity.
     last_heard: Instant,
 }
 
-/// Runs the connection to its end; the session is dropped (presence left, subscriptions
-/// gone) as soon as the conversation is over, before the closing handshake.
-pub(super) async fn run(
-    stream: TcpStream,
+/// Runs the connection to its end. The session is dropped (presence left, subscriptions
+/// gone) as soon as the conversation is over, before the closing handshake; the socket
+/// counts as open until that handshake is over too, so a shutdown that waits for every
+/// socket waits for every close frame to be written.
+pub(super) async fn run<T: Transport>(
+    stream: T,
     leftover: BytesMut,
-    mut session: Session,
-    outbox: OutboxReceiver,
+    opened: Opened,
     limits: Limits,
 ) {
-    let _ = stream.set_nodelay(true);
+    let Opened {
+        mut session,
+        outbox,
+        registration,
+    } = opened;
     let mut conn = Connection {
         stream,
         codec: Codec::new().max_size(limits.max_frame),
         inbound: leftover,
+        backlog: true,
         fragments: None,
         outgoing: Outgoing::default(),
         limits,
@@ -89,29 +113,41 @@ pub(super) async fn run(
         }
         End::Gone => {}
     }
+    drop(registration);
 }
 
-impl Connection {
+impl<T: Transport> Connection<T> {
     async fn converse(&mut self, session: &mut Session, outbox: &OutboxReceiver) -> End {
         let idle = sleep(self.limits.idle);
-        tokio::pin!(idle);
+        let expiry = sleep_until(self.limits.token_expires);
+        tokio::pin!(idle, expiry);
         loop {
             if let Some(reason) = outbox.kicked() {
-                return End::Close(reason.code(), reason.as_str().to_owned());
-            }
-            // Take queued broadcasts only once the last ones are written, so the queue's
-            // bound is the bound on what this socket holds.
-            if self.outgoing.is_empty() {
-                for frame in outbox.take() {
-                    self.outgoing.text(frame.into_bytes());
+                if reason == CloseReason::Shutdown {
+                    // What was broadcast before the shutdown still goes out, before the
+                    // close frame (a slow consumer's backlog, by contrast, is dropped).
+                    for frame in outbox.take() {
+                        self.outgoing.text(frame.into_bytes());
+                    }
                 }
+                return End::because(reason);
             }
-            match self.outgoing.write_to(&self.stream) {
-                Ok(_) => {}
+            match self.flush(outbox) {
+                Ok(true) => {
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+                Ok(false) => {}
                 Err(_) => return End::Gone,
             }
+            if self.backlog && !self.paused() {
+                if let Some(end) = self.handle_frames(session).await {
+                    return end;
+                }
+                continue;
+            }
             let waiting_to_write = !self.outgoing.is_empty();
-            let may_read = self.outgoing.len() < READ_PAUSE_FRAMES;
+            let may_read = !self.paused();
             tokio::select! {
                 biased;
                 () = outbox.ready() => {}
@@ -131,12 +167,43 @@ impl Connection {
                 () = &mut idle => {
                     let deadline = self.last_heard + self.limits.idle;
                     if Instant::now() >= deadline {
-                        return End::Close(1001, "idle timeout".to_owned());
+                        return End::because(CloseReason::Idle);
                     }
                     idle.as_mut().reset(deadline);
                 }
+                () = &mut expiry => return End::because(CloseReason::TokenExpired),
             }
         }
+    }
+
+    /// Writes what is pending, taking more from the queue each time all of it is out,
+    /// until the socket is full or nothing is left: frames queued while a write was
+    /// partial go out as soon as the socket takes the rest, not when the client next
+    /// sends. A queued frame is taken only once the ones before it are written, so the
+    /// queue's bound is the bound on what this socket holds. `Ok(true)`: more may be
+    /// waiting, but the task should let others run first.
+    fn flush(&mut self, outbox: &OutboxReceiver) -> io::Result<bool> {
+        for _ in 0..FLUSH_ROUNDS {
+            if self.outgoing.is_empty() {
+                let frames = outbox.take();
+                if frames.is_empty() {
+                    return Ok(false);
+                }
+                for frame in frames {
+                    self.outgoing.text(frame.into_bytes());
+                }
+            }
+            if !self.outgoing.write_to(&self.stream)? {
+                // The socket is full; it wakes the loop when it has room.
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Too much waits for the client: read nothing more from it for now.
+    fn paused(&self) -> bool {
+        self.outgoing.len() >= READ_PAUSE_FRAMES || self.outgoing.bytes() >= READ_PAUSE_BYTES
     }
 
     /// Reads what has arrived and handles every complete frame in it.
@@ -144,15 +211,10 @@ impl Connection {
         match self.read_available() {
             Ok(0) => return Some(End::Peer(None)),
             Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return None,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
             Err(_) => return Some(End::Gone),
         }
-        self.last_heard = Instant::now();
         let end = self.handle_frames(session).await;
-        if end.is_none() && self.inbound.len() > self.limits.max_frame + 14 {
-            // Still no complete frame, and already more than the largest allowed.
-            return Some(too_large(self.limits.max_frame));
-        }
         if self.inbound.is_empty() {
             // Give the buffer back: an idle connection should hold nothing.
             self.inbound = BytesMut::new();
@@ -162,23 +224,50 @@ impl Connection {
 
     /// Reads into a buffer on the stack, then keeps only what arrived: the per-socket
     /// buffer is as large as the unparsed input, not as large as a read could be.
-    fn read_available(&mut self) -> std::io::Result<usize> {
+    fn read_available(&mut self) -> io::Result<usize> {
         let mut chunk = [0u8; READ_CHUNK];
         let n = self.stream.try_read(&mut chunk)?;
         self.inbound.extend_from_slice(&chunk[..n]);
         Ok(n)
     }
 
+    /// Handles the complete frames in `inbound`, until it holds none or the outgoing side
+    /// is full (the rest wait in `inbound`, see `backlog`).
     async fn handle_frames(&mut self, session: &mut Session) -> Option<End> {
         loop {
+            if self.paused() {
+                self.backlog = true;
+                return None;
+            }
+            let announced = announced(&self.inbound);
+            if let Some((_, len)) = announced
+                && len > self.limits.max_frame as u64
+            {
+                // Refused at the header: the payload is never waited for.
+                return Some(too_large(self.limits.max_frame));
+            }
             let frame = match self.codec.decode(&mut self.inbound) {
                 Ok(Some(frame)) => frame,
-                Ok(None) => return None,
+                Ok(None) => {
+                    self.backlog = false;
+                    return None;
+                }
                 Err(ProtocolError::Overflow) => return Some(too_large(self.limits.max_frame)),
+                Err(ProtocolError::BadOpCode)
+                    if announced.is_some_and(|(opcode, _)| opcode == CLOSE_OPCODE) =>
+                {
+                    return Some(End::Close(
+                        1002,
+                        "invalid close frame: its code must be 1000-1003, 1007-1014 or \
+                         3000-4999 and its reason UTF-8"
+                            .to_owned(),
+                    ));
+                }
                 Err(e) => {
                     return Some(End::Close(1002, format!("WebSocket protocol error: {e}")));
                 }
             };
+            self.last_heard = Instant::now();
             let text = match frame {
                 Frame::Text(bytes) => bytes,
                 Frame::Continuation(item) => match self.assemble(item) {
@@ -277,7 +366,7 @@ impl Connection {
                 match discard_input(&self.stream) {
                     Ok(0) => return,
                     Ok(_) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(_) => return,
                 }
             }
@@ -287,7 +376,7 @@ impl Connection {
 }
 
 /// Reads and drops what the client still sends while the connection closes.
-fn discard_input(stream: &TcpStream) -> std::io::Result<usize> {
+fn discard_input(stream: &impl Transport) -> io::Result<usize> {
     let mut sink = [0u8; 1024];
     stream.try_read(&mut sink)
 }
@@ -295,3 +384,17 @@ fn discard_input(stream: &TcpStream) -> std::io::Result<usize> {
 fn too_large(max: usize) -> End {
     End::Close(1009, format!("frame over the limit of {max} bytes"))
 }
+
+/// The opcode and payload length a frame's header announces, once the header is in.
+fn announced(buf: &[u8]) -> Option<(u8, u64)> {
+    let opcode = buf.first()? & 0x0F;
+    let len = match buf.get(1)? & 0x7F {
+        126 => u64::from(u16::from_be_bytes(buf.get(2..4)?.try_into().ok()?)),
+        127 => u64::from_be_bytes(buf.get(2..10)?.try_into().ok()?),
+        n => u64::from(n),
+    };
+    Some((opcode, len))
+}
+
+#[cfg(test)]
+mod tests;

@@ -9,6 +9,7 @@
 //! Once the 101 is written, the TCP stream is taken out of actix-http and run by
 //! `connection`; actix-http's per-connection state is freed.
 
+use std::net::{IpAddr, Ipv4Addr};
 use std::time::Instant;
 
 use actix_codec::Framed;
@@ -21,7 +22,7 @@ use actix_web::{HttpRequest, ResponseError, web};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
 use futures_util::SinkExt;
-use realtime::SocketUser;
+use realtime::{Refused, SocketUser};
 use tokio::net::TcpStream;
 use tracing::Instrument;
 
@@ -44,6 +45,39 @@ struct Admission {
     user: SocketUser,
     /// The client offered the `phoenix` subprotocol, so the 101 must name it.
     phoenix_subprotocol: bool,
+    /// When its access token expires; the socket is closed then (4001).
+    token_expires: tokio::time::Instant,
+}
+
+/// The answer to an upgrade over a socket limit: the node's own limit is 503 (try again,
+/// maybe on another node), a user's or an address's is 429.
+fn refusal(refused: Refused) -> ApiError {
+    match refused {
+        Refused::NodeFull => ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            refused.to_string(),
+        ),
+        Refused::TooManyForUser | Refused::TooManyForAddress => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_sockets",
+            refused.to_string(),
+        ),
+    }
+}
+
+fn refused_label(refused: Refused) -> &'static str {
+    match refused {
+        Refused::NodeFull => "node",
+        Refused::TooManyForUser => "user",
+        Refused::TooManyForAddress => "address",
+    }
+}
+
+/// Whether `vsn` names the Phoenix V2 serializer: `2.0.<digits>`.
+fn is_v2(vsn: &str) -> bool {
+    vsn.strip_prefix("2.0.")
+        .is_some_and(|patch| !patch.is_empty() && patch.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn subprotocols(head: &RequestHead) -> impl Iterator<Item = &str> {
@@ -80,7 +114,7 @@ async fn admit(head: &RequestHead, state: &AppState) -> Result<Admission, ApiErr
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     };
-    if !param("vsn").is_some_and(|v| v.starts_with("2.0.")) {
+    if !param("vsn").is_some_and(is_v2) {
         return Err(refuse(
             "only the Phoenix V2 serializer (vsn=2.0.0) is supported",
         ));
@@ -89,10 +123,10 @@ async fn admit(head: &RequestHead, state: &AppState) -> Result<Admission, ApiErr
         .map(str::to_owned)
         .or_else(|| token_from_subprotocol(head))
         .ok_or_else(|| refuse("no access token"))?;
-    let (actor, profile) =
+    let (actor, profile, expires_at) =
         state
             .sessions
-            .authenticate_profile(&token)
+            .authenticate_socket(&token)
             .await
             .map_err(|e| match e {
                 // The database is down: not the client's fault, and it should retry.
@@ -105,7 +139,16 @@ async fn admit(head: &RequestHead, state: &AppState) -> Result<Admission, ApiErr
             device_id: profile.device_id.to_string(),
         },
         phoenix_subprotocol: subprotocols(head).any(|p| p == PHOENIX_SUBPROTOCOL),
+        token_expires: deadline(expires_at),
     })
+}
+
+/// The monotonic instant of a wall-clock expiry (at once if it is already past).
+fn deadline(at: std::time::SystemTime) -> tokio::time::Instant {
+    let left = at
+        .duration_since(std::time::SystemTime::now())
+        .unwrap_or_default();
+    tokio::time::Instant::now() + left
 }
 
 /// `GET /socket/websocket` without `Upgrade: websocket`: the same checks, then 400.
@@ -185,6 +228,22 @@ async fn answer(
             return respond_and_close(framed, &err, id).await;
         }
     };
+    // Counted against the socket limits before the 101, so a refusal is a plain answer.
+    let address = framed
+        .io_ref()
+        .peer_addr()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let opened = match state.realtime.open(admission.user, address) {
+        Ok(opened) => opened,
+        Err(refused) => {
+            ::metrics::counter!(
+                "realtime_sockets_refused_total",
+                "reason" => refused_label(refused)
+            )
+            .increment(1);
+            return respond_and_close(framed, &refusal(refused), id).await;
+        }
+    };
     if admission.phoenix_subprotocol {
         response.insert_header((SEC_WEBSOCKET_PROTOCOL, PHOENIX_SUBPROTOCOL));
     }
@@ -202,15 +261,15 @@ async fn answer(
     // Copy what the client sent after its request (usually nothing) rather than keep
     // actix-http's 8 KiB read buffer alive for the life of the socket.
     let leftover = bytes::BytesMut::from(&parts.read_buf[..]);
-    let (session, outbox) = state.realtime.open(admission.user);
-    tracing::debug!(socket.id = session.id(), "socket opened");
+    tracing::debug!(socket.id = opened.session.id(), "socket opened");
     let config = state.realtime.config();
     let limits = Limits {
         idle: config.idle_timeout,
         max_frame: config.max_frame_bytes,
+        token_expires: admission.token_expires,
     };
     // A task of its own, so actix-http's connection future (and all it holds) ends now.
-    actix_web::rt::spawn(connection::run(parts.io, leftover, session, outbox, limits));
+    actix_web::rt::spawn(connection::run(parts.io, leftover, opened, limits));
     status
 }
 

@@ -6,10 +6,12 @@
 //!   out of actix-http;
 //! - `connection`: reading and parsing client frames, feeding the session, the idle
 //!   deadline and the closing handshake;
-//! - `wire`: writing queued frames without copying them.
+//! - `wire`: writing queued frames without copying them;
+//! - `transport`: what the connection needs of its stream (TCP, or a pipe in tests).
 
 mod connection;
 mod handshake;
+mod transport;
 mod wire;
 
 pub(crate) use handshake::{PATH, upgrade, without_upgrade};

@@ -7,7 +7,8 @@ use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 
 use bytes::Bytes;
-use tokio::net::TcpStream;
+
+use super::transport::Transport;
 
 const TEXT: u8 = 0x1;
 const CLOSE: u8 = 0x8;
@@ -64,6 +65,8 @@ pub(super) struct Outgoing {
     frames: VecDeque<Frame>,
     /// Bytes of the first frame (header included) already written.
     written: usize,
+    /// Payload bytes of the frames not yet fully written.
+    bytes: usize,
 }
 
 impl Outgoing {
@@ -75,18 +78,22 @@ impl Outgoing {
         self.frames.len()
     }
 
+    /// Payload bytes still to write.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    fn push(&mut self, opcode: u8, payload: Bytes) {
+        self.bytes += payload.len();
+        self.frames.push_back(Frame { opcode, payload });
+    }
+
     pub fn text(&mut self, payload: Bytes) {
-        self.frames.push_back(Frame {
-            opcode: TEXT,
-            payload,
-        });
+        self.push(TEXT, payload);
     }
 
     pub fn pong(&mut self, payload: Bytes) {
-        self.frames.push_back(Frame {
-            opcode: PONG,
-            payload,
-        });
+        self.push(PONG, payload);
     }
 
     /// A close frame: the code, then a reason cut to fit a control frame (125 bytes).
@@ -98,15 +105,12 @@ impl Outgoing {
             end -= 1;
         }
         payload.extend_from_slice(&reason.as_bytes()[..end]);
-        self.frames.push_back(Frame {
-            opcode: CLOSE,
-            payload: payload.into(),
-        });
+        self.push(CLOSE, payload.into());
     }
 
     /// Writes as much as the socket takes without waiting. `Ok(true)`: everything is
     /// written; `Ok(false)`: the socket is full, wait until it is writable.
-    pub fn write_to(&mut self, stream: &TcpStream) -> io::Result<bool> {
+    pub fn write_to(&mut self, stream: &impl Transport) -> io::Result<bool> {
         let mut headers = [[0u8; 10]; BATCH];
         while !self.frames.is_empty() {
             let mut lens = [0usize; BATCH];
@@ -152,6 +156,7 @@ impl Outgoing {
             }
             n -= left;
             self.written = 0;
+            self.bytes -= front.payload.len();
             self.frames.pop_front();
         }
     }

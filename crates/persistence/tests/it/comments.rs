@@ -1,4 +1,4 @@
-use domain::ports::CommentStore;
+use domain::ports::{CommentStore, Posted};
 use domain::{CommentBody, CommentId, Error, NewComment, PageRequest, VideoId};
 use persistence::test_db::TestDatabase;
 
@@ -117,28 +117,44 @@ async fn newest_first_keyset_pages_skip_deleted_and_other_videos() {
 }
 
 #[tokio::test]
-async fn a_client_id_is_unique_per_author() {
+async fn a_client_id_is_unique_per_author_and_video() {
     let t = TestDatabase::new().await;
     let db = t.database();
     let ann = crate::user(db, "ann").await;
     let bob = crate::user(db, "bob").await;
     let id = domain::ClientId::parse("tab-1:42").expect("valid");
-    let new = |author: &domain::User, text: &str| NewComment {
-        video_id: video("v1"),
+    let new = |author: &domain::User, on: &str, text: &str| NewComment {
+        video_id: video(on),
         user_id: author.id,
         username: author.username.clone(),
         body: body(text),
         client_id: Some(id.clone()),
     };
-    let first = db.insert(new(&ann, "first")).await.expect("inserted");
-    let again = db.insert(new(&ann, "retry")).await;
+    let first = db.insert(new(&ann, "v1", "first")).await.expect("inserted");
+    let again = db.insert(new(&ann, "v1", "retry")).await;
     assert!(
         matches!(&again, Err(Error::Conflict(m)) if m.contains("client_id")),
         "{again:?}"
     );
-    db.insert(new(&bob, "another author may use the same id"))
+    db.insert(new(&bob, "v1", "another author may use the same id"))
         .await
         .expect("inserted");
-    let found = db.by_client_id(ann.id, &id).await.expect("query");
-    assert_eq!(found.map(|c| c.id), Some(first.id));
+    let elsewhere = db
+        .insert(new(&ann, "v2", "so may the author on another video"))
+        .await
+        .expect("inserted");
+
+    let found = |on: &'static str| {
+        let id = id.clone();
+        async move {
+            db.by_client_id(ann.id, &video(on), &id)
+                .await
+                .expect("query")
+        }
+    };
+    assert_eq!(found("v1").await, Some(Posted::Live(first.clone())));
+    assert_eq!(found("v2").await, Some(Posted::Live(elsewhere)));
+    assert_eq!(found("v3").await, None);
+    db.soft_delete(first.id).await.expect("deleted");
+    assert_eq!(found("v1").await, Some(Posted::Deleted));
 }

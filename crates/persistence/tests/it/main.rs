@@ -8,6 +8,7 @@ mod devices;
 mod migrations;
 mod pool;
 mod refresh_tokens;
+mod transactions;
 mod users;
 
 use domain::ports::UserStore;

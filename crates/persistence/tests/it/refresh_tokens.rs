@@ -117,9 +117,11 @@ async fn reusing_a_spent_token_revokes_the_whole_device_chain_only() {
     );
 
     let newest = db.rotate(&hash(3), token(&phone, 5)).await.expect("rotate");
-    assert!(
-        matches!(newest, Rotation::Reused { .. }),
-        "the newest token of the chain was revoked too (and the revocation was committed): {newest:?}"
+    assert_eq!(
+        newest,
+        Rotation::Rejected,
+        "the newest token of the chain was revoked too (and the revocation was committed); \
+         never used, it is merely invalid"
     );
     let other_device = db
         .rotate(&hash(50), token(&laptop, 51))
@@ -134,6 +136,22 @@ async fn reusing_a_spent_token_revokes_the_whole_device_chain_only() {
         0,
         "no live token was left on the phone"
     );
+}
+
+/// A logout revokes the device's live token without using it: presenting it later is an
+/// invalid token, not a reuse, and revokes nothing more.
+#[tokio::test]
+async fn a_token_revoked_unused_is_rejected_not_reused() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let ann = crate::user(db, "ann").await;
+    let phone = device(db, &ann, "phone").await;
+    db.issue(token(&phone, 1)).await.expect("issued");
+    assert_eq!(db.revoke_device(phone.id).await.expect("revoked"), 1);
+
+    let outcome = db.rotate(&hash(1), token(&phone, 2)).await.expect("rotate");
+    assert_eq!(outcome, Rotation::Rejected);
+    assert_eq!(db.device_of(&hash(2)).await.expect("query"), None);
 }
 
 #[tokio::test]
@@ -190,8 +208,20 @@ async fn revoke_user_revokes_every_live_token_of_that_user_only() {
             .rotate(&hash(h), token(d, h + 100))
             .await
             .expect("rotate");
-        assert!(matches!(outcome, Rotation::Reused { .. }), "{outcome:?}");
+        assert_eq!(
+            outcome,
+            Rotation::Rejected,
+            "revoked unused: invalid, not reused"
+        );
     }
+    let used = db
+        .rotate(&hash(1), token(&phone, 200))
+        .await
+        .expect("rotate");
+    assert!(
+        matches!(used, Rotation::Reused { .. }),
+        "a used token is still reuse after a revocation: {used:?}"
+    );
     let bobs_outcome = db
         .rotate(&hash(20), token(&bobs, 21))
         .await

@@ -42,6 +42,39 @@ async fn email_and_username_are_unique_ignoring_case() {
     );
 }
 
+/// The application normalises emails (trim, lower case, NFC); the database compares the
+/// result exactly, so accents count.
+#[tokio::test]
+async fn emails_differing_only_in_accents_are_different_addresses() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let new = |email: &str, name: &str| NewUser {
+        email: Email::parse(email).expect("valid"),
+        username: Username::parse(name).expect("valid"),
+        password_hash: "x".into(),
+        role: Role::User,
+    };
+    let acute = db
+        .insert(new("caf\u{e9}@example.com", "acute"))
+        .await
+        .expect("inserted");
+    let plain = db
+        .insert(new("cafe@example.com", "plain"))
+        .await
+        .expect("an address of its own");
+    db.insert(new("caf\u{e8}@example.com", "grave"))
+        .await
+        .expect("an address of its own");
+    let found = |email: &str| {
+        let email = Email::parse(email).expect("valid");
+        async move { db.by_email(&email).await.expect("query").map(|u| u.id) }
+    };
+    assert_eq!(found("cafe@example.com").await, Some(plain.id));
+    assert_eq!(found("caf\u{e9}@example.com").await, Some(acute.id));
+    assert_eq!(found("cafe\u{301}@example.com").await, Some(acute.id));
+    assert_eq!(found("caf\u{ea}@example.com").await, None);
+}
+
 #[tokio::test]
 async fn role_activity_and_last_login_change() {
     let t = TestDatabase::new().await;

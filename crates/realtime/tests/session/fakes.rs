@@ -10,7 +10,10 @@ use chrono::Utc;
 use domain::audit::AuditEntry;
 use domain::limits::{RateKey, RateLimiter};
 use domain::policy::{Action, Policy, Scope};
-use domain::ports::{AuditLog, CommentStore};
+use domain::ports::{
+    AuditLog, CommentStore, DeviceStore, Posted, RefreshTokenStore, Transaction, UnitOfWork,
+    UserStore,
+};
 use domain::{
     ClientId, Comment, CommentBody, CommentId, Error, NewComment, Page, PageRequest, Result, Role,
     UserId, Username, VideoId,
@@ -135,7 +138,9 @@ impl CommentStore for MemStore {
         self.check_up()?;
         if let Some(client_id) = &new.client_id {
             let taken = self.lock().iter().any(|s| {
-                s.comment.user_id == new.user_id && s.client_id.as_ref() == Some(client_id)
+                s.comment.user_id == new.user_id
+                    && s.comment.video_id == new.video_id
+                    && s.client_id.as_ref() == Some(client_id)
             });
             if taken {
                 return Err(Error::Conflict("client id already used".into()));
@@ -151,13 +156,28 @@ impl CommentStore for MemStore {
         Ok(comment)
     }
 
-    async fn by_client_id(&self, author: UserId, client_id: &ClientId) -> Result<Option<Comment>> {
+    async fn by_client_id(
+        &self,
+        author: UserId,
+        video: &VideoId,
+        client_id: &ClientId,
+    ) -> Result<Option<Posted>> {
         self.check_up()?;
         Ok(self
             .lock()
             .iter()
-            .find(|s| s.comment.user_id == author && s.client_id.as_ref() == Some(client_id))
-            .map(|s| s.comment.clone()))
+            .find(|s| {
+                s.comment.user_id == author
+                    && &s.comment.video_id == video
+                    && s.client_id.as_ref() == Some(client_id)
+            })
+            .map(|s| {
+                if s.deleted {
+                    Posted::Deleted
+                } else {
+                    Posted::Live(s.comment.clone())
+                }
+            }))
     }
 
     async fn by_id(&self, id: CommentId) -> Result<Option<Comment>> {
@@ -249,6 +269,50 @@ impl AuditLog for MemAudit {
         self.entries.lock().unwrap().push(entry);
         Ok(())
     }
+}
+
+/// Transactions over the fakes. Writes apply at once and a rollback undoes nothing: the
+/// room tests never make a write fail halfway (the real one is tested against MariaDB).
+#[derive(Clone, Debug)]
+pub struct MemTransactions {
+    pub store: Arc<MemStore>,
+    pub audit: Arc<MemAudit>,
+}
+
+#[async_trait]
+impl UnitOfWork for MemTransactions {
+    async fn begin(&self) -> Result<Box<dyn Transaction>> {
+        Ok(Box::new(self.clone()))
+    }
+}
+
+#[async_trait]
+impl Transaction for MemTransactions {
+    fn users(&self) -> &dyn UserStore {
+        panic!("the comment use cases do not touch users")
+    }
+
+    fn devices(&self) -> &dyn DeviceStore {
+        panic!("the comment use cases do not touch devices")
+    }
+
+    fn tokens(&self) -> &dyn RefreshTokenStore {
+        panic!("the comment use cases do not touch refresh tokens")
+    }
+
+    fn comments(&self) -> &dyn CommentStore {
+        &*self.store
+    }
+
+    fn audit(&self) -> &dyn AuditLog {
+        &*self.audit
+    }
+
+    async fn commit(self: Box<Self>) -> Result<()> {
+        Ok(())
+    }
+
+    async fn rollback(self: Box<Self>) {}
 }
 
 /// Allows a fixed number of attempts per key, then refuses (and counts every check).

@@ -11,11 +11,11 @@ use domain::policy::Actor;
 use domain::{DeviceRowId, Role, UserId, Username};
 use realtime::{
     Broker, CloseReason, Fatal, Hub, LocalBroker, OutboxReceiver, Realtime, RealtimeConfig,
-    RoomFeed, Session, SocketUser,
+    Registration, RoomFeed, Session, SocketUser,
 };
 use serde_json::{Value, json};
 
-use crate::fakes::{MemAudit, MemStore, SimplePolicy};
+use crate::fakes::{MemAudit, MemStore, MemTransactions, SimplePolicy};
 
 pub const TOPIC: &str = "video:v1";
 
@@ -54,7 +54,10 @@ impl Harness {
             Arc::new(policy),
             limiter,
             Arc::new(RoomFeed::new(broker.clone())),
-            audit.clone(),
+            Arc::new(MemTransactions {
+                store: store.clone(),
+                audit: audit.clone(),
+            }),
         );
         let rt = Realtime::new(hub.clone(), broker, comments, config);
         Self {
@@ -95,10 +98,14 @@ impl Harness {
     }
 
     pub fn open(&self, user: &SocketUser) -> Client {
-        let (session, rx) = self.rt.open(user.clone());
+        let opened = self
+            .rt
+            .open(user.clone(), std::net::Ipv4Addr::LOCALHOST.into())
+            .expect("under the socket limits");
         Client {
-            session,
-            rx,
+            session: opened.session,
+            rx: opened.outbox,
+            _registration: opened.registration,
             user: user.clone(),
         }
     }
@@ -116,6 +123,7 @@ impl Harness {
 pub struct Client {
     pub session: Session,
     pub rx: OutboxReceiver,
+    _registration: Registration,
     pub user: SocketUser,
 }
 

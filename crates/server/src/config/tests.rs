@@ -146,6 +146,19 @@ fn every_bad_value_names_its_setting_on_one_line() {
             "RTS_WS_PUSHES_PER_SECOND",
         ),
         ("RTS_WS_PUSH_BURST", "0", "RTS_WS_PUSH_BURST"),
+        ("RTS_WS_OUTBOX_BYTES", "1000", "RTS_WS_OUTBOX_BYTES"),
+        ("RTS_WS_JOINS_PER_SECOND", "0", "RTS_WS_JOINS_PER_SECOND"),
+        ("RTS_WS_MAX_SOCKETS", "99999999", "RTS_WS_MAX_SOCKETS"),
+        (
+            "RTS_WS_MAX_SOCKETS_PER_USER",
+            "0",
+            "RTS_WS_MAX_SOCKETS_PER_USER",
+        ),
+        (
+            "RTS_WS_MAX_SOCKETS_PER_ADDRESS",
+            "0",
+            "RTS_WS_MAX_SOCKETS_PER_ADDRESS",
+        ),
         ("RTS_PRESENCE_WINDOW_MS", "99999", "RTS_PRESENCE_WINDOW_MS"),
     ];
     for (name, value, named) in cases {

@@ -149,6 +149,53 @@ async fn register_with_a_taken_email_or_username_is_409_whatever_the_case() {
     fine.assert_status(201);
 }
 
+/// Emails are compared exactly after trimming, lower-casing and NFC: accents count.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emails_differing_only_in_accents_are_different_accounts() {
+    let api = Api::start().await;
+    let register = |email: &'static str, username: &'static str| {
+        api.post(
+            "/api/auth/register",
+            None,
+            register_body(email, username, PASSWORD),
+        )
+    };
+    let cafe = register("caf\u{e9}.z@example.com", "cafe_acute").await;
+    assert_eq!(
+        cafe.assert_status(201)["user"]["email"],
+        "caf\u{e9}.z@example.com"
+    );
+
+    // Logging in with another accent, or none, does not open caf\u{e9}'s account.
+    api.login("cafe.z@example.com", PASSWORD, "phone")
+        .await
+        .assert_error(401, "invalid_credentials");
+    api.login("caf\u{e8}.z@example.com", PASSWORD, "phone")
+        .await
+        .assert_error(401, "invalid_credentials");
+    // The same address typed decomposed, or in capitals, does.
+    let same = api
+        .login("CAFE\u{301}.Z@example.com", PASSWORD, "phone")
+        .await;
+    assert_eq!(same.assert_status(200)["user"]["username"], "cafe_acute");
+
+    // The variants are free to register, each its own account.
+    let plain = register("cafe.z@example.com", "cafe_plain").await;
+    assert_eq!(
+        plain.assert_status(201)["user"]["email"],
+        "cafe.z@example.com"
+    );
+    let grave = register("caf\u{e8}.z@example.com", "cafe_grave").await;
+    grave.assert_status(201);
+    let taken = register("CAFE\u{301}.z@example.com", "cafe_again").await;
+    taken.assert_error(409, "conflict");
+    let plain_login = api.login("cafe.z@example.com", PASSWORD, "phone").await;
+    assert_eq!(
+        plain_login.assert_status(200)["user"]["username"],
+        "cafe_plain"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn register_lists_every_invalid_field() {
     let api = Api::start().await;
@@ -416,17 +463,14 @@ async fn a_reused_refresh_token_signs_the_device_out() {
     api.refresh(&phone.refresh)
         .await
         .assert_error(401, "refresh_token_reused");
+    assert_eq!(api.audited("refresh_token.reused").await, 1);
 
     // The whole chain of that device is dead, and so are its access tokens.
-    let successor = api.refresh(new_refresh).await;
-    assert_eq!(successor.status, 401, "{successor:#?}");
-    assert!(
-        matches!(
-            successor.code(),
-            "invalid_refresh_token" | "refresh_token_reused"
-        ),
-        "{successor:#?}"
-    );
+    // Its newest token was revoked unused: invalid, and no second alarm.
+    api.refresh(new_refresh)
+        .await
+        .assert_error(401, "invalid_refresh_token");
+    assert_eq!(api.audited("refresh_token.reused").await, 1);
     me(&api, new_access)
         .await
         .assert_error(401, "invalid_token");
@@ -444,6 +488,74 @@ async fn a_reused_refresh_token_signs_the_device_out() {
     // Signing in again on the phone works.
     let back = api.login_ok("ann", "phone").await;
     me(&api, &back.access).await.assert_status(200);
+}
+
+/// A token that was revoked without being used (logout, device revocation, deactivation, a
+/// password change elsewhere) is merely invalid: no reuse alarm, no reuse audit entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_token_revoked_unused_is_invalid_not_reused() {
+    let api = Api::start().await;
+    let admin = api.user_with_role("root", "admin").await;
+
+    // Logout.
+    let ann = api.register_on("ann", "phone").await;
+    let out = api
+        .call(Method::POST, "/api/auth/logout", ann.token(), None)
+        .await;
+    assert_eq!(out.status, 204, "{out:#?}");
+    api.refresh(&ann.refresh)
+        .await
+        .assert_error(401, "invalid_refresh_token");
+
+    // Revoking the device from another one.
+    let laptop = api.login_ok("ann", "laptop").await;
+    let tablet = api.login_ok("ann", "tablet").await;
+    let tablet_id = device(&devices(&api, &laptop.access).await, "tablet")["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let revoked = api
+        .delete(&format!("/api/devices/{tablet_id}"), laptop.token())
+        .await;
+    assert_eq!(revoked.status, 204, "{revoked:#?}");
+    api.refresh(&tablet.refresh)
+        .await
+        .assert_error(401, "invalid_refresh_token");
+
+    // A password change signs the other devices out.
+    let desk = api.login_ok("ann", "desk").await;
+    api.patch(
+        "/api/me",
+        laptop.token(),
+        json!({ "current_password": PASSWORD, "new_password": "another long password" }),
+    )
+    .await
+    .assert_status(200);
+    api.refresh(&desk.refresh)
+        .await
+        .assert_error(401, "invalid_refresh_token");
+
+    // Deactivation, with a token that was rotated once before.
+    let bob = api.register("bob").await;
+    let rotated = api.refresh(&bob.refresh).await;
+    let current = rotated.assert_status(200)["refresh_token"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    api.patch(
+        &format!("/api/users/{}", bob.user_id),
+        admin.token(),
+        json!({ "is_active": false }),
+    )
+    .await
+    .assert_status(200);
+    api.refresh(&current)
+        .await
+        .assert_error(401, "invalid_refresh_token");
+
+    assert_eq!(api.audited("refresh_token.reused").await, 0);
+    // The laptop, which changed the password, is still signed in.
+    api.refresh(&laptop.refresh).await.assert_status(200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -739,6 +851,40 @@ async fn an_admin_deactivation_ends_access_at_once_and_reactivation_restores_log
     assert_eq!(on.assert_status(200)["is_active"], true);
     let back = api.login_ok("bob", "default").await;
     me(&api, &back.access).await.assert_status(200);
+}
+
+/// A user row deleted behind the server's back (by an operator, in SQL): the token's
+/// requests answer 401 at once, even while the gate still holds its "active" answer, and
+/// never 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_deleted_in_the_database_gets_401_at_once() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    // Let the gate cache "ann is active" (for two seconds).
+    me(&api, &ann.access).await.assert_status(200);
+    api.db
+        .execute(&format!(
+            "DELETE FROM users WHERE id = UNHEX(REPLACE('{}', '-', ''))",
+            ann.user_id
+        ))
+        .await;
+
+    api.post(
+        "/api/videos/v1/comments",
+        ann.token(),
+        json!({ "content": "still here?" }),
+    )
+    .await
+    .assert_error(401, "invalid_token");
+    me(&api, &ann.access)
+        .await
+        .assert_error(401, "invalid_token");
+    api.patch("/api/me", ann.token(), json!({ "username": "ghost" }))
+        .await
+        .assert_error(401, "invalid_token");
+    api.get("/api/devices", ann.token())
+        .await
+        .assert_error(401, "invalid_token");
 }
 
 /// Deactivation ends the user's sessions (its refresh tokens are revoked), so reactivating

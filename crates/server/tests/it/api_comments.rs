@@ -226,6 +226,9 @@ async fn invalid_content_is_422_naming_content() {
         "nul\u{0}byte",
         "carriage\rreturn",
         "escape\u{1b}[31m",
+        "\u{200b}",
+        "\u{feff}\u{200b}\u{200d} \u{2060}",
+        "\u{2800}\u{3164}\u{ad}",
     ] {
         let posted = api
             .post(
@@ -364,6 +367,42 @@ async fn moderators_and_admins_delete_others_comments_and_users_do_not() {
             .assert_error(404, "not_found");
     }
     assert!(listing(&api, "video1").await.is_empty());
+}
+
+/// A `client_id` names one comment per author and video: a retry answers the original,
+/// or 409 once it was deleted; on another video it is a new comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_id_is_scoped_to_the_video_and_a_deleted_comment_is_not_revived() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let (api, ann) = (&api, &ann);
+    let post = |video: &'static str| async move {
+        let path = format!("/api/videos/{video}/comments");
+        let body = json!({ "content": "hello", "client_id": "c-1" });
+        api.post(&path, ann.token(), body).await
+    };
+    let first = post("video1").await.assert_status(201).clone();
+    let retried = post("video1").await;
+    assert_eq!(retried.assert_status(201)["id"], first["id"]);
+
+    let elsewhere = post("video2").await.assert_status(201).clone();
+    assert_ne!(elsewhere["id"], first["id"]);
+    assert_eq!(elsewhere["video_id"], "video2");
+    assert_eq!(listing(api, "video2").await.len(), 1);
+
+    let deleted = api.delete(&comment_path(&first), ann.token()).await;
+    assert_eq!(deleted.status, 204, "{deleted:#?}");
+    let after = post("video1").await;
+    after.assert_error(409, "conflict");
+    assert!(
+        after.body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("deleted")),
+        "{after:#?}"
+    );
+    assert!(listing(api, "video1").await.is_empty(), "not stored again");
+    let still = post("video2").await;
+    assert_eq!(still.assert_status(201)["id"], elsewhere["id"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

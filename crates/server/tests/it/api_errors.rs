@@ -482,6 +482,47 @@ async fn the_fourth_login_of_an_account_in_a_minute_is_429() {
         .assert_error(429, "rate_limited");
 }
 
+/// Accented variants of an email are other addresses: they neither open the account nor
+/// get an allowance of their own against it. The same address typed decomposed (e + a
+/// combining accent) is the same address, and shares its allowance.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accented_variants_of_an_email_do_not_bypass_the_account_limit() {
+    let api = Api::with(&[("RTS_RATE_LOGINS_PER_ACCOUNT", "3")]).await;
+    register_email(&api, "caf\u{e9}.x@example.com", "cafe_x").await;
+    for _ in 0..3 {
+        api.login("caf\u{e9}.x@example.com", "wrong password", "phone")
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+    api.login("caf\u{e9}.x@example.com", PASSWORD, "phone")
+        .await
+        .assert_error(429, "rate_limited");
+    api.login("cafe\u{301}.x@example.com", PASSWORD, "phone")
+        .await
+        .assert_error(429, "rate_limited");
+    for other in [
+        "cafe.x@example.com",
+        "caf\u{e8}.x@example.com",
+        "CAF\u{c8}.x@example.com",
+    ] {
+        api.login(other, PASSWORD, "phone")
+            .await
+            .assert_error(401, "invalid_credentials");
+    }
+}
+
+async fn register_email(api: &Api, email: &str, username: &str) -> crate::api::Reply {
+    let reply = api
+        .post(
+            "/api/auth/register",
+            None,
+            serde_json::json!({ "email": email, "username": username, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{reply:#?}");
+    reply
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logins_from_one_address_are_limited_too() {
     let api = Api::with(&[("RTS_RATE_LOGINS_PER_IP", "2")]).await;

@@ -11,6 +11,7 @@ mod docs;
 mod health;
 mod outage;
 mod socket;
+mod transactions;
 
 use http_api::StopHandle;
 use server::Config;

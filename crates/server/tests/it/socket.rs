@@ -122,10 +122,48 @@ async fn the_upgrade_needs_a_valid_token_and_vsn_2() {
         refused(&api, &format!("token={}&vsn=1.0.0", ann.access)).await,
         403
     );
+    for vsn in ["2.0.0x", "2.0.", "2.0.0.1", "2.0.-1"] {
+        assert_eq!(
+            refused(&api, &format!("token={}&vsn={vsn}", ann.access)).await,
+            403,
+            "vsn={vsn}"
+        );
+    }
     assert_eq!(
         refused(&api, &format!("token={}&vsn=2.0.0", ann.access)).await,
         101
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_are_limited_per_user_and_per_node_while_health_checks_go_on() {
+    let api = Api::with(&[
+        ("RTS_WS_MAX_SOCKETS_PER_USER", "2"),
+        ("RTS_WS_MAX_SOCKETS", "3"),
+    ])
+    .await;
+    let ann = api.register("ann").await;
+    let bob = api.register("bob").await;
+    let _a1 = connect(&api, &ann).await;
+    let _a2 = connect(&api, &ann).await;
+    let query = format!("token={}&vsn=2.0.0", ann.access);
+    assert_eq!(refused(&api, &query).await, 429, "a third for ann");
+    let _b1 = connect(&api, &bob).await;
+    let query = format!("token={}&vsn=2.0.0", bob.access);
+    assert_eq!(refused(&api, &query).await, 503, "the node is full");
+    api.get("/healthz", None).await.assert_status(200);
+    // The refusal is the usual envelope.
+    let (head, body) = raw_http(
+        &api,
+        &format!(
+            "GET /socket/websocket?{query} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n\
+             Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+        ),
+    )
+    .await;
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    assert!(body.contains("\"code\":\"unavailable\""), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -649,15 +687,16 @@ async fn a_large_reply_arrives_whole_even_when_the_client_reads_late() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutting_down_closes_every_socket_with_1012() {
     let api = Api::start().await;
-    let ann = api.register("ann").await;
-    let mut a = connect(&api, &ann).await;
-    let mut b = connect(&api, &ann).await;
-    join(&mut a, "video:v1", "1", json!({})).await;
-    let (code_a, code_b, ()) = tokio::join!(
-        close_code(&mut a),
-        close_code(&mut b),
-        api.server.shut_down()
-    );
-    assert_eq!(code_a, Some(CloseCode::Restart));
-    assert_eq!(code_b, Some(CloseCode::Restart));
+    let mut sockets = Vec::new();
+    for i in 0..10 {
+        let user = api.register(&format!("user{i}")).await;
+        let mut ws = connect(&api, &user).await;
+        if i % 2 == 0 {
+            join(&mut ws, "video:v1", "1", json!({})).await;
+        }
+        sockets.push(ws);
+    }
+    let closes = futures_util::future::join_all(sockets.iter_mut().map(close_code));
+    let (codes, ()) = tokio::join!(closes, api.server.shut_down());
+    assert_eq!(codes, vec![Some(CloseCode::Restart); 10]);
 }

@@ -353,6 +353,31 @@ impl Api {
         self.make(&session, role, "default").await
     }
 
+    /// From now on every audit entry fails to be written (a trigger refuses the insert),
+    /// as a full disk or a lost table would make it.
+    pub async fn refuse_audit(&self) {
+        self.db
+            .execute(
+                "CREATE TRIGGER audit_refused BEFORE INSERT ON audit_log FOR EACH ROW \
+                 SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'audit refused by the test'",
+            )
+            .await;
+    }
+
+    /// Undoes [`Api::refuse_audit`].
+    pub async fn allow_audit(&self) {
+        self.db.execute("DROP TRIGGER audit_refused").await;
+    }
+
+    /// How many audit entries with this action are stored.
+    pub async fn audited(&self, action: &str) -> i64 {
+        self.db
+            .count(&format!(
+                "SELECT COUNT(*) FROM audit_log WHERE action = '{action}'"
+            ))
+            .await
+    }
+
     /// Posts a comment; must succeed.
     pub async fn comment(&self, session: &Session, video: &str, content: &str) -> Value {
         self.post(
