@@ -4,6 +4,7 @@
 
 mod bench;
 mod cargo;
+mod dev;
 mod phoenix_js;
 mod schemathesis;
 mod server;
@@ -38,7 +39,8 @@ enum Command {
     },
     /// Add demo users, videos and comments (idempotent).
     Seed,
-    /// services + migrate + seed, then run the server.
+    /// services + migrate + seed, then run the server (checks its port first; Ctrl-C,
+    /// SIGTERM and SIGHUP stop it gracefully).
     Dev,
     /// services + every crate's tests + schemathesis against a running server.
     Test,
@@ -81,7 +83,7 @@ fn main() -> ExitCode {
         Command::Services { stop: false } => services::ensure().map(|_| ()),
         Command::Migrate { direction, all } => migrate(direction, all),
         Command::Seed => services::ensure().and_then(|env| cargo::server(&env, &["seed"])),
-        Command::Dev => dev(),
+        Command::Dev => dev::run(),
         Command::Test => test(),
         Command::PhoenixJs => services::ensure().and_then(|env| phoenix_js::run(&env).map(|_| ())),
         Command::Schemathesis => services::ensure().and_then(|env| schemathesis::run(&env)),
@@ -106,20 +108,6 @@ fn migrate(direction: Direction, all: bool) -> Result<(), String> {
         args.push("--all");
     }
     cargo::server(&env, &args)
-}
-
-fn dev() -> Result<(), String> {
-    let mut env = services::ensure()?;
-    if std::env::var_os("RTS_JWT_SECRET").is_none() {
-        env.push(("RTS_JWT_SECRET".into(), services::dev_jwt_secret()?));
-    }
-    cargo::server(&env, &["migrate", "up"])?;
-    cargo::server(&env, &["seed"])?;
-    let addr = std::env::var("RTS_HTTP_ADDR").unwrap_or_else(|_| "127.0.0.1:4000".to_owned());
-    println!(
-        "==> realtime-server at http://{addr} (GET /healthz, /readyz, /metrics); Ctrl-C stops it"
-    );
-    cargo::server(&env, &["serve"])
 }
 
 fn test() -> Result<(), String> {
@@ -157,4 +145,69 @@ fn ci() -> Result<(), String> {
         ],
     )?;
     test()
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Cli;
+
+    /// Every `cargo xtask ...` command line of the docs: in sh blocks (continuations
+    /// joined, comments dropped) and in inline code spans that are whole commands.
+    fn documented_commands(markdown: &str) -> Vec<String> {
+        let mut commands = Vec::new();
+        let mut in_sh = false;
+        for line in markdown.replace("\\\n", " ").lines() {
+            let trimmed = line.trim();
+            if trimmed == "```sh" {
+                in_sh = true;
+            } else if trimmed.starts_with("```") {
+                in_sh = false;
+            } else if in_sh && trimmed.starts_with("cargo xtask") {
+                commands.push(trimmed.split('#').next().unwrap_or_default().to_owned());
+            }
+            let spans = line.split('`').skip(1).step_by(2);
+            commands.extend(
+                spans
+                    .filter(|s| s.starts_with("cargo xtask ") && !s.contains('/'))
+                    .map(str::to_owned),
+            );
+        }
+        commands
+    }
+
+    #[test]
+    fn every_documented_xtask_command_parses() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut checked = 0;
+        for doc in [
+            "README.md",
+            "docs/ARCHITECTURE.md",
+            "docs/api.md",
+            "docs/realtime.md",
+            "docs/benchmarks.md",
+        ] {
+            let text = std::fs::read_to_string(root.join(doc)).unwrap_or_default();
+            assert!(!text.is_empty(), "{doc} is read");
+            for command in documented_commands(&text) {
+                let args = command.split_whitespace().skip(2);
+                let parsed = Cli::try_parse_from(std::iter::once("cargo xtask").chain(args));
+                // A command group named in prose (`cargo xtask bench`) is fine too.
+                let group = parsed.as_ref().err().is_some_and(|e| {
+                    e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                });
+                assert!(
+                    parsed.is_ok() || group,
+                    "{doc}: `{command}`: {}",
+                    parsed.err().map(|e| e.to_string()).unwrap_or_default()
+                );
+                checked += 1;
+            }
+        }
+        assert!(
+            checked >= 10,
+            "the docs' xtask commands were found: {checked}"
+        );
+    }
 }

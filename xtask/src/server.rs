@@ -75,6 +75,7 @@ pub fn settings(env: &cargo::Env, database: &str) -> Result<Vec<(String, String)
         ("RTS_RATE_COMMENTS_PER_DEVICE", "0"),
         ("RTS_RATE_LOGINS_PER_IP", "0"),
         ("RTS_RATE_LOGINS_PER_ACCOUNT", "0"),
+        ("RTS_RATE_REGISTRATIONS_PER_IP", "0"),
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .to_vec())

@@ -43,7 +43,7 @@ impl Accounts {
             Ok(())
         } else {
             Err(Error::Domain(domain::Error::Forbidden(
-                "your role may not do this",
+                self.policy.refusal(actor.role, action, scope),
             )))
         }
     }

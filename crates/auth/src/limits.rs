@@ -16,6 +16,7 @@ pub struct Quotas {
     pub comments_per_device: u32,
     pub logins_per_ip: u32,
     pub logins_per_account: u32,
+    pub registrations_per_ip: u32,
 }
 
 impl Default for Quotas {
@@ -25,6 +26,7 @@ impl Default for Quotas {
             comments_per_device: 30,
             logins_per_ip: 30,
             logins_per_account: 10,
+            registrations_per_ip: 10,
         }
     }
 }
@@ -36,6 +38,7 @@ pub struct InProcessLimiter {
     comments_per_device: Option<DefaultKeyedRateLimiter<RateKey>>,
     logins_per_ip: Option<DefaultKeyedRateLimiter<RateKey>>,
     logins_per_account: Option<DefaultKeyedRateLimiter<RateKey>>,
+    registrations_per_ip: Option<DefaultKeyedRateLimiter<RateKey>>,
     clock: DefaultClock,
 }
 
@@ -50,6 +53,7 @@ impl InProcessLimiter {
             comments_per_device: per_minute(quotas.comments_per_device),
             logins_per_ip: per_minute(quotas.logins_per_ip),
             logins_per_account: per_minute(quotas.logins_per_account),
+            registrations_per_ip: per_minute(quotas.registrations_per_ip),
             clock: DefaultClock::default(),
         }
     }
@@ -61,6 +65,7 @@ impl InProcessLimiter {
             &self.comments_per_device,
             &self.logins_per_ip,
             &self.logins_per_account,
+            &self.registrations_per_ip,
         ]
         .into_iter()
         .flatten()
@@ -78,6 +83,7 @@ impl RateLimiter for InProcessLimiter {
             RateKey::CommentsByDevice(_) => &self.comments_per_device,
             RateKey::LoginsByIp(_) => &self.logins_per_ip,
             RateKey::LoginsByAccount(_) => &self.logins_per_account,
+            RateKey::RegistrationsByIp(_) => &self.registrations_per_ip,
         };
         let Some(limiter) = limiter else {
             return Ok(());

@@ -14,7 +14,7 @@
 //! lock out its last admin by accident.
 
 use domain::Role;
-use domain::policy::{Action, Policy, Scope};
+use domain::policy::{Action, Policy, Rule, Scope};
 
 /// The policy as a table of `(action, role) -> (own allowed, others allowed)`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -42,6 +42,26 @@ impl Policy for RolePolicy {
         match scope {
             Scope::Own => own,
             Scope::Others => others,
+        }
+    }
+
+    /// The 403's message: the rule of the table above that refused, in its own words.
+    fn refusal(&self, role: Role, action: Action, scope: Scope) -> &'static str {
+        use Action::*;
+        use Rule::*;
+        match (action, Rule::of(self, role, action, scope)) {
+            (PostComment, _) => "you may post comments only as yourself",
+            (EditComment, OwnOnly) => "only its author may edit a comment",
+            (DeleteComment, OwnOnly) => {
+                "only its author, a moderator or an admin may delete a comment"
+            }
+            (ViewUserPrivate, _) => "only the user and admins may see this",
+            (ListUsers, _) => "only admins may list users",
+            (ChangeRole, NotOnYourself) => "admins cannot change their own role",
+            (ChangeRole, _) => "only admins may change roles",
+            (DeactivateUser, NotOnYourself) => "admins cannot deactivate themselves",
+            (DeactivateUser, _) => "only admins may deactivate users",
+            (_, rule) => rule.message(),
         }
     }
 }
@@ -74,6 +94,39 @@ mod tests {
         (Action::DeactivateUser, Role::Moderator, false, false),
         (Action::DeactivateUser, Role::Admin, false, true),
     ];
+
+    /// Every refused cell says which rule refused, in words of its own.
+    #[test]
+    fn every_refusal_names_its_rule() {
+        for (action, role, own, others) in EXPECTED {
+            for (scope, allowed) in [(Scope::Own, own), (Scope::Others, others)] {
+                if allowed {
+                    continue;
+                }
+                let message = RolePolicy.refusal(role, action, scope);
+                let rule = Rule::of(&RolePolicy, role, action, scope);
+                assert_ne!(
+                    message,
+                    rule.message(),
+                    "{action:?} {role:?} {scope:?}: a message of its own"
+                );
+                let expected_rule = match (action, role, scope) {
+                    (Action::PostComment | Action::EditComment, _, Scope::Others)
+                    | (
+                        Action::DeleteComment | Action::ViewUserPrivate,
+                        Role::User,
+                        Scope::Others,
+                    )
+                    | (Action::ViewUserPrivate, Role::Moderator, Scope::Others) => Rule::OwnOnly,
+                    (Action::ChangeRole | Action::DeactivateUser, Role::Admin, Scope::Own) => {
+                        Rule::NotOnYourself
+                    }
+                    _ => Rule::RoleTooLow,
+                };
+                assert_eq!(rule, expected_rule, "{action:?} {role:?} {scope:?}");
+            }
+        }
+    }
 
     #[test]
     fn the_matrix_is_exactly_as_documented() {

@@ -78,6 +78,8 @@ pub struct SignUp {
     pub password: Password,
     pub device_id: DeviceId,
     pub device_info: Value,
+    /// The client's address, for the per-address limit.
+    pub ip: Option<String>,
 }
 
 /// A login attempt.
@@ -142,8 +144,12 @@ impl Sessions {
         &self.hasher
     }
 
-    /// Creates an account (role user) and signs it in on the given device.
+    /// Creates an account (role user) and signs it in on the given device. Attempts count
+    /// against the client address's limit before the password is hashed.
     pub async fn register(&self, sign_up: SignUp) -> Result<Session> {
+        if let Some(ip) = &sign_up.ip {
+            self.limit(RateKey::RegistrationsByIp(ip.clone())).await?;
+        }
         let password_hash = self.hasher.hash(&sign_up.password).await?;
         let tx = self.stores.transactions.begin().await?;
         let opened = async {

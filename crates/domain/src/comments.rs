@@ -54,7 +54,9 @@ impl Comments {
         if self.policy.allows(actor.role, action, scope) {
             Ok(())
         } else {
-            Err(Error::Forbidden("your role may not do this"))
+            Err(Error::Forbidden(
+                self.policy.refusal(actor.role, action, scope),
+            ))
         }
     }
 

@@ -14,6 +14,7 @@ pub enum RateKey {
     CommentsByDevice(DeviceRowId),
     LoginsByIp(String),
     LoginsByAccount(String),
+    RegistrationsByIp(String),
 }
 
 impl RateKey {
@@ -24,6 +25,7 @@ impl RateKey {
             RateKey::CommentsByDevice(_) => "comments_per_device",
             RateKey::LoginsByIp(_) => "logins_per_ip",
             RateKey::LoginsByAccount(_) => "logins_per_account",
+            RateKey::RegistrationsByIp(_) => "registrations_per_ip",
         }
     }
 }

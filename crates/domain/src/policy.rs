@@ -60,4 +60,40 @@ impl Scope {
 /// Decides whether `role` may do `action` in `scope`.
 pub trait Policy: Send + Sync {
     fn allows(&self, role: Role, action: Action, scope: Scope) -> bool;
+
+    /// Why `allows` said no, for the 403's message; by default the kind of rule that
+    /// refused ([`Rule`]), in general words.
+    fn refusal(&self, role: Role, action: Action, scope: Scope) -> &'static str {
+        Rule::of(self, role, action, scope).message()
+    }
+}
+
+/// The kind of rule that refused an action, read off the policy's own answers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rule {
+    /// The role may do it to its own things only: the caller is not the author.
+    OwnOnly,
+    /// The role may do it to others but not to itself (an admin changing their own role).
+    NotOnYourself,
+    /// The role is too low for it.
+    RoleTooLow,
+}
+
+impl Rule {
+    /// Which rule refused `role` doing `action` in `scope` (call when `allows` said no).
+    pub fn of<P: Policy + ?Sized>(policy: &P, role: Role, action: Action, scope: Scope) -> Self {
+        match scope {
+            Scope::Own if policy.allows(role, action, Scope::Others) => Rule::NotOnYourself,
+            Scope::Others if policy.allows(role, action, Scope::Own) => Rule::OwnOnly,
+            _ => Rule::RoleTooLow,
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Rule::OwnOnly => "only its owner may do this",
+            Rule::NotOnYourself => "you may not do this to yourself",
+            Rule::RoleTooLow => "your role may not do this",
+        }
+    }
 }

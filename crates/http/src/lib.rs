@@ -14,7 +14,7 @@ mod views;
 pub use serve::{HttpOptions, RunningServer, StopHandle};
 pub use state::AppState;
 
-/// Mounts every route and middleware on an actix app; used by [`serve`] and by tests.
+/// Mounts every route on an actix app; [`serve`] wraps the middleware around it.
 pub fn configure(state: AppState) -> impl FnOnce(&mut actix_web::web::ServiceConfig) {
     move |cfg| {
         cfg.app_data(actix_web::web::Data::new(state));

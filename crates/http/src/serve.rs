@@ -13,6 +13,7 @@ use actix_http::HttpService;
 use actix_service::{fn_service, map_config};
 use actix_web::App;
 use actix_web::dev::AppConfig;
+use actix_web::middleware::from_fn;
 
 use crate::state::AppState;
 
@@ -124,6 +125,10 @@ pub fn serve(
         .listen("realtime-server", listener, move || {
             let app_state = state.clone();
             let app = App::new()
+                // Around the whole app, not a scope: requests no route matches get them too.
+                .wrap(from_fn(crate::middleware::envelope))
+                .wrap(from_fn(crate::middleware::record_metrics))
+                .wrap(from_fn(crate::middleware::request_id))
                 .app_data(actix_web::web::PayloadConfig::new(options.max_body_bytes))
                 .app_data(
                     actix_web::web::JsonConfig::default()

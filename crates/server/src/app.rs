@@ -18,7 +18,9 @@ use crate::telemetry;
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error(
+        "cannot listen on {addr}: {source}; stop what listens there or set RTS_HTTP_ADDR to another address and port"
+    )]
     Bind {
         addr: std::net::SocketAddr,
         source: std::io::Error,

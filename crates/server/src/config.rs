@@ -51,6 +51,7 @@ struct Raw {
     rate_comments_per_device: u32,
     rate_logins_per_ip: u32,
     rate_logins_per_account: u32,
+    rate_registrations_per_ip: u32,
     ws_idle_timeout_secs: u64,
     ws_max_frame_bytes: usize,
     ws_outbox_frames: usize,
@@ -86,6 +87,7 @@ impl Default for Raw {
             rate_comments_per_device: 30,
             rate_logins_per_ip: 30,
             rate_logins_per_account: 10,
+            rate_registrations_per_ip: 10,
             ws_idle_timeout_secs: 60,
             ws_max_frame_bytes: 16 * 1024,
             ws_outbox_frames: 1024,
@@ -255,14 +257,22 @@ fn from_figment(
             } else {
                 env_name(&key)
             },
-            reason: kind.to_string(),
+            reason: format!("{kind}{}", example(&key)),
             source_note,
         },
     }
 }
 
+/// What a valid value looks like, for settings whose type alone does not say.
+fn example(key: &str) -> &'static str {
+    match key {
+        "http_addr" => " (give an IP address and a port, e.g. 127.0.0.1:4000 or 0.0.0.0:4000)",
+        _ => "",
+    }
+}
+
 /// Every setting's key, for the "unknown setting" message.
-const KNOWN: [&str; 30] = [
+const KNOWN: [&str; 31] = [
     "database_url",
     "database_pool_size",
     "database_timeout_ms",
@@ -281,6 +291,7 @@ const KNOWN: [&str; 30] = [
     "rate_comments_per_device",
     "rate_logins_per_ip",
     "rate_logins_per_account",
+    "rate_registrations_per_ip",
     "ws_idle_timeout_secs",
     "ws_max_frame_bytes",
     "ws_outbox_frames",
@@ -437,6 +448,7 @@ impl Raw {
                 comments_per_device: self.rate_comments_per_device,
                 logins_per_ip: self.rate_logins_per_ip,
                 logins_per_account: self.rate_logins_per_account,
+                registrations_per_ip: self.rate_registrations_per_ip,
             },
             realtime: realtime::RealtimeConfig {
                 max_channels: self.ws_max_channels,

@@ -52,6 +52,7 @@ export async function startServer() {
         RTS_RATE_COMMENTS_PER_DEVICE: "0",
         RTS_RATE_LOGINS_PER_IP: "0",
         RTS_RATE_LOGINS_PER_ACCOUNT: "0",
+        RTS_RATE_REGISTRATIONS_PER_IP: "0",
       },
       stdio: ["ignore", "ignore", "inherit"],
     });

@@ -1,4 +1,4 @@
-//! Middleware wrapped around every route. WebSocket upgrades never reach the routes (see
+//! Middleware wrapped around the whole app. WebSocket upgrades never reach the app (see
 //! `socket::handshake`), which use the request id and metrics helpers directly.
 
 mod envelope;

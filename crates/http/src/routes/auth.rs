@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::{ApiError, Fields};
-use crate::extract::{Authenticated, client_ip};
+use crate::extract::{Authenticated, JsonObject, client_ip};
 use crate::state::AppState;
 use crate::views::SessionView;
 
@@ -84,8 +84,9 @@ pub(crate) struct RegisterBody {
     )
 )]
 pub(crate) async fn register(
+    req: HttpRequest,
     state: web::Data<AppState>,
-    body: web::Json<RegisterBody>,
+    body: JsonObject<RegisterBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut fields = Fields::default();
@@ -106,6 +107,7 @@ pub(crate) async fn register(
             password,
             device_id,
             device_info,
+            ip: client_ip(&req),
         })
         .await?;
     Ok(HttpResponse::Created().json(SessionView::from(session)))
@@ -141,7 +143,7 @@ pub(crate) struct LoginBody {
 pub(crate) async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
-    body: web::Json<LoginBody>,
+    body: JsonObject<LoginBody>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut fields = Fields::default();
@@ -196,7 +198,7 @@ pub(crate) struct RefreshBody {
 )]
 pub(crate) async fn refresh(
     state: web::Data<AppState>,
-    body: web::Json<RefreshBody>,
+    body: JsonObject<RefreshBody>,
 ) -> Result<HttpResponse, ApiError> {
     let session = state.sessions.refresh(&body.refresh_token).await?;
     Ok(HttpResponse::Ok().json(SessionView::from(session)))

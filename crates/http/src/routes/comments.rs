@@ -6,7 +6,7 @@ use domain::{ClientId, CommentBody, CommentId, PageRequest, VideoId};
 use serde::Deserialize;
 
 use crate::error::ApiError;
-use crate::extract::Authenticated;
+use crate::extract::{Authenticated, JsonObject};
 use crate::routes::PageQuery;
 use crate::state::AppState;
 use crate::views::{CommentPage, encode_cursor};
@@ -85,7 +85,7 @@ pub(crate) async fn create(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     video_id: web::Path<String>,
-    payload: web::Json<NewCommentBody>,
+    payload: JsonObject<NewCommentBody>,
 ) -> Result<HttpResponse, ApiError> {
     let video = video(&video_id)?;
     let content = body(&payload.content)?;
@@ -145,7 +145,7 @@ pub(crate) async fn update(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<uuid::Uuid>,
-    payload: web::Json<ContentBody>,
+    payload: JsonObject<ContentBody>,
 ) -> Result<HttpResponse, ApiError> {
     let content = body(&payload.content)?;
     let comment = state

@@ -8,63 +8,88 @@ mod metrics;
 pub(crate) mod openapi;
 mod users;
 
-use actix_web::web;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::{ResponseError, web};
 use domain::PageRequest;
 use serde::Deserialize;
 
 use crate::error::{self, ApiError};
-use crate::middleware;
 use crate::views::decode_cursor;
 
+/// `web::resource(path)` serving each `METHOD => handler`; any other method is answered 405
+/// with the envelope and an `Allow` header naming these methods (RFC 9110 requires it).
+macro_rules! resource {
+    ($path:expr, $($method:ident => $handler:expr),+ $(,)?) => {{
+        let allow = [$(Method::$method.as_str()),+].join(", ");
+        web::resource($path)
+            $(.route(web::method(Method::$method).to($handler)))+
+            .default_service(web::to(move || method_not_allowed(allow.clone())))
+    }};
+}
+
+/// Every route. The middleware (request id, metrics, envelope) is wrapped around the whole
+/// app in `serve`, so requests no route matches (`GET *` included) get it too.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
+        .service(resource!("/healthz", GET => health::alive))
+        .service(resource!("/readyz", GET => health::ready))
+        .service(resource!("/metrics", GET => metrics::render))
+        .service(resource!(crate::socket::PATH, GET => crate::socket::without_upgrade))
+        .service(web::resource("/socket/longpoll").to(longpoll))
         .service(
-            web::scope("")
-                .wrap(actix_web::middleware::from_fn(middleware::envelope))
-                .wrap(actix_web::middleware::from_fn(middleware::record_metrics))
-                .wrap(actix_web::middleware::from_fn(middleware::request_id))
-                .route("/healthz", web::get().to(health::alive))
-                .route("/readyz", web::get().to(health::ready))
-                .route("/metrics", web::get().to(metrics::render))
-                .route(
-                    crate::socket::PATH,
-                    web::get().to(crate::socket::without_upgrade),
-                )
-                .service(
-                    web::scope("/api")
-                        .service(web::resource("/openapi.json").get(openapi::document))
-                        .service(web::resource("/auth/register").post(auth::register))
-                        .service(web::resource("/auth/login").post(auth::login))
-                        .service(web::resource("/auth/refresh").post(auth::refresh))
-                        .service(web::resource("/auth/logout").post(auth::logout))
-                        .service(web::resource("/devices").get(devices::list))
-                        .service(web::resource("/devices/{id}").delete(devices::revoke))
-                        .service(web::resource("/me").get(users::me).patch(users::update_me))
-                        .service(web::resource("/users").get(users::list))
-                        .service(
-                            web::resource("/users/{id}")
-                                .get(users::show)
-                                .patch(users::administer),
-                        )
-                        .service(
-                            web::resource("/videos/{video_id}/comments")
-                                .get(comments::list)
-                                .post(comments::create),
-                        )
-                        .service(
-                            web::resource("/comments/{id}")
-                                .get(comments::show)
-                                .patch(comments::update)
-                                .delete(comments::delete),
-                        ),
-                )
-                .default_service(web::to(not_found)),
-        );
+            web::scope("/api")
+                .service(resource!("/openapi.json", GET => openapi::document))
+                .service(resource!("/auth/register", POST => auth::register))
+                .service(resource!("/auth/login", POST => auth::login))
+                .service(resource!("/auth/refresh", POST => auth::refresh))
+                .service(resource!("/auth/logout", POST => auth::logout))
+                .service(resource!("/devices", GET => devices::list))
+                .service(resource!("/devices/{id}", DELETE => devices::revoke))
+                .service(resource!("/me", GET => users::me, PATCH => users::update_me))
+                .service(resource!("/users", GET => users::list))
+                .service(resource!(
+                    "/users/{id}",
+                    GET => users::show,
+                    PATCH => users::administer,
+                ))
+                .service(resource!(
+                    "/videos/{video_id}/comments",
+                    GET => comments::list,
+                    POST => comments::create,
+                ))
+                .service(resource!(
+                    "/comments/{id}",
+                    GET => comments::show,
+                    PATCH => comments::update,
+                    DELETE => comments::delete,
+                )),
+        )
+        .default_service(web::to(not_found));
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
     Err(ApiError::not_found())
+}
+
+/// phoenix.js falls back to LongPoll when it finds no WebSocket (Node 20 has none built
+/// in); the server speaks only WebSocket, so the fallback's polls learn why they fail.
+async fn longpoll() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "longpoll_not_supported",
+        "LongPoll is not supported: connect over WebSocket at /socket/websocket \
+         (phoenix.js on Node 20 or 21: pass `transport: WebSocket` from the `ws` package)",
+    ))
+}
+
+async fn method_not_allowed(allow: String) -> actix_web::HttpResponse {
+    let mut response = ApiError::for_status(StatusCode::METHOD_NOT_ALLOWED).error_response();
+    if let Ok(value) = HeaderValue::from_str(&allow) {
+        response.headers_mut().insert(header::ALLOW, value);
+    }
+    response
 }
 
 /// `?limit=N&cursor=C` on list routes.

@@ -7,7 +7,7 @@ use domain::{PageRequest, Role, UserId, Username};
 use serde::Deserialize;
 
 use crate::error::{ApiError, Fields};
-use crate::extract::Authenticated;
+use crate::extract::{Authenticated, JsonObject};
 use crate::routes::PageQuery;
 use crate::state::AppState;
 use crate::views::{UserPage, UserView, encode_cursor};
@@ -60,7 +60,7 @@ pub(crate) struct MeChange {
 pub(crate) async fn update_me(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
-    body: web::Json<MeChange>,
+    body: JsonObject<MeChange>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let mut fields = Fields::default();
@@ -203,7 +203,7 @@ pub(crate) async fn administer(
     state: web::Data<AppState>,
     Authenticated(actor): Authenticated,
     id: web::Path<uuid::Uuid>,
-    body: web::Json<AdminChange>,
+    body: JsonObject<AdminChange>,
 ) -> Result<HttpResponse, ApiError> {
     let id = UserId::from_uuid(id.into_inner());
     let body = body.into_inner();

@@ -184,3 +184,21 @@ fn a_bad_database_url_error_does_not_echo_the_password() {
     let e = error_of(&[("RTS_DATABASE_URL", "mysql://app:hunter2@db:3306/bad-name")]);
     assert!(!e.contains("hunter2"), "{e}");
 }
+
+#[test]
+fn a_bad_listen_address_says_what_a_good_one_looks_like() {
+    for bad in [
+        "4000",
+        "localhost",
+        ":4000",
+        "127.0.0.1:99999",
+        "http://0.0.0.0:4000",
+    ] {
+        let message = error_of(&[("RTS_HTTP_ADDR", bad)]);
+        assert!(message.contains("RTS_HTTP_ADDR"), "{bad}: {message}");
+        assert!(
+            message.contains("127.0.0.1:4000") && message.contains("0.0.0.0:4000"),
+            "{bad}: an example of a valid address in {message}"
+        );
+    }
+}

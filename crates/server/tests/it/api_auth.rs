@@ -748,6 +748,25 @@ async fn requests_without_a_valid_access_token_are_401() {
     me(&api, &ann.access).await.assert_status(200);
 }
 
+/// The scheme is case-insensitive (RFC 7235 section 2.1), and one or more spaces may follow it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bearer_scheme_is_case_insensitive() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    for scheme in ["Bearer ", "bearer ", "BEARER ", "bEaReR ", "Bearer   "] {
+        let header = format!("{scheme}{}", ann.access);
+        api.raw(Method::GET, "/api/me", &[("authorization", &header)], "")
+            .await
+            .assert_status(200);
+    }
+    for header in ["Bearerx", "Bear x", "BEARER"] {
+        let header = header.replace('x', &ann.access);
+        api.raw(Method::GET, "/api/me", &[("authorization", &header)], "")
+            .await
+            .assert_error(401, "unauthorized");
+    }
+}
+
 async fn me_without_header(api: &Api) {
     api.get("/api/me", None)
         .await

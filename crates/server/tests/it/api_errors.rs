@@ -142,6 +142,169 @@ async fn a_wrong_method_is_405_with_the_envelope() {
     }
 }
 
+/// Bodies are JSON objects: an array (which serde would read as the fields in order), a
+/// string, a number or null is a 422 envelope on every route that takes a body.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_that_is_not_a_json_object_is_422() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let comment = api.comment(&ann, "video1", "hello").await;
+    let comment_path = format!("/api/comments/{}", comment["id"].as_str().unwrap_or("x"));
+    let user_path = format!("/api/users/{}", ann.user_id);
+    let email = email_of("bob");
+    let cases: Vec<(Method, &str, Value)> = vec![
+        (
+            Method::POST,
+            "/api/auth/register",
+            json!([email, "bob", PASSWORD]),
+        ),
+        (Method::POST, "/api/auth/login", json!([email, PASSWORD])),
+        (Method::POST, "/api/auth/refresh", json!([ann.refresh])),
+        (Method::PATCH, "/api/me", json!(["annie"])),
+        (Method::PATCH, &user_path, json!(["admin"])),
+        (Method::POST, "/api/videos/video1/comments", json!(["hi"])),
+        (Method::PATCH, &comment_path, json!(["edited"])),
+    ];
+    for (method, path, body) in cases {
+        for body in [body, json!("text"), json!(7), Value::Null] {
+            let reply = api
+                .call(method.clone(), path, ann.token(), Some(body.clone()))
+                .await;
+            assert_eq!(
+                reply.status.as_u16(),
+                422,
+                "{method} {path} with {body}: {reply:#?}"
+            );
+            reply.assert_error(422, "validation_failed");
+        }
+    }
+    // Nothing was changed by those requests.
+    let me = api.get("/api/me", ann.token()).await;
+    assert_eq!(me.assert_status(200)["username"], "ann");
+    let listed = api.get("/api/videos/video1/comments", None).await;
+    let comments = listed.assert_status(200)["comments"].clone();
+    assert_eq!(comments.as_array().map(Vec::len), Some(1), "{comments}");
+    assert_eq!(comments[0]["content"], "hello");
+}
+
+/// The `Allow` header of a 405: the route's methods, sorted.
+fn allow(reply: &Reply) -> Vec<String> {
+    let value = reply
+        .headers
+        .get("allow")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_else(|| panic!("a 405 has an Allow header: {reply:#?}"));
+    let mut methods: Vec<String> = value.split(',').map(|m| m.trim().to_owned()).collect();
+    methods.sort();
+    methods
+}
+
+/// Every route answers a method it does not serve with 405, the envelope, and `Allow`;
+/// the operator routes and the socket path included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_405_says_which_methods_are_allowed() {
+    let api = Api::start().await;
+    let id = "0190a0e0-0000-7000-8000-000000000000";
+    let comment = format!("/api/comments/{id}");
+    let user = format!("/api/users/{id}");
+    let device = format!("/api/devices/{id}");
+    for (method, path, allowed) in [
+        (Method::POST, "/healthz", vec!["GET"]),
+        (Method::DELETE, "/readyz", vec!["GET"]),
+        (Method::PUT, "/metrics", vec!["GET"]),
+        (Method::POST, "/socket/websocket", vec!["GET"]),
+        (Method::POST, "/api/openapi.json", vec!["GET"]),
+        (Method::GET, "/api/auth/login", vec!["POST"]),
+        (Method::PUT, "/api/me", vec!["GET", "PATCH"]),
+        (Method::DELETE, "/api/devices", vec!["GET"]),
+        (Method::GET, device.as_str(), vec!["DELETE"]),
+        (Method::POST, user.as_str(), vec!["GET", "PATCH"]),
+        (Method::PUT, "/api/videos/v1/comments", vec!["GET", "POST"]),
+        (
+            Method::POST,
+            comment.as_str(),
+            vec!["DELETE", "GET", "PATCH"],
+        ),
+    ] {
+        let reply = api.call(method.clone(), path, None, None).await;
+        reply.assert_error(405, "method_not_allowed");
+        assert_eq!(allow(&reply), allowed, "{method} {path}");
+        assert!(reply.headers.contains_key("x-request-id"), "{reply:#?}");
+    }
+}
+
+/// Sends `request` as is over a fresh connection and returns what came back.
+async fn raw_exchange(api: &Api, request: &[u8]) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = api.server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    stream.write_all(request).await.expect("sends");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        stream.read_to_end(&mut answer),
+    )
+    .await;
+    // A keep-alive answer leaves the connection open: what arrived is enough.
+    if read.is_err() {
+        assert!(!answer.is_empty(), "no answer to {request:?}");
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Requests that parse but name no path (the asterisk form, `GET *`) still reach the app:
+/// the envelope and a request id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_asterisk_form_gets_the_envelope_and_a_request_id() {
+    let api = Api::start().await;
+    for method in ["GET", "OPTIONS", "POST"] {
+        let request = format!("{method} * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let answer = raw_exchange(&api, request.as_bytes()).await;
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+        let head = head.to_ascii_lowercase();
+        assert!(head.starts_with("http/1.1 404"), "{method} *: {answer}");
+        assert!(head.contains("\r\nx-request-id: "), "{method} *: {answer}");
+        assert!(
+            head.contains("\r\ncontent-type: application/json"),
+            "{method} *: {answer}"
+        );
+        let body: Value = serde_json::from_str(body).expect("a JSON body");
+        assert_eq!(body["error"]["code"], "not_found", "{answer}");
+    }
+}
+
+/// What actix-http answers itself, before any request exists (documented in docs/api.md,
+/// "Errors"): a head that does not parse is 400, one over the size limit 431, each with an
+/// empty body, and the connection is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparseable_requests_are_400_and_oversized_heads_431() {
+    let api = Api::start().await;
+    let huge = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(140_000)
+    );
+    let many: String = (0..100).map(|i| format!("X-{i}: a\r\n")).collect();
+    let many = format!("GET /healthz HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    for (request, status) in [
+        ("NONSENSE\r\n\r\n".to_owned(), "400"),
+        ("GET /healthz HTTP/1.1\r\n\r\n".to_owned(), "400"),
+        ("GET /he llo HTTP/1.1\r\nHost: x\r\n\r\n".to_owned(), "400"),
+        (huge, "431"),
+        (many, "431"),
+    ] {
+        let answer = raw_exchange(&api, request.as_bytes()).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{:?}: {answer}",
+            &request[..request.len().min(40)]
+        );
+    }
+    // The server is fine afterwards.
+    api.get("/healthz", None).await.assert_status(200);
+}
+
 /// A grab bag of hostile and sloppy requests: each gets the envelope, none a 5xx.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_error_is_the_json_envelope_and_never_a_500() {
@@ -403,4 +566,80 @@ async fn the_third_comment_of_a_user_in_a_minute_is_429() {
         Some(1)
     );
     api.comment(&bob, "video1", "mine").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_from_one_address_are_limited() {
+    let api = Api::with(&[("RTS_RATE_REGISTRATIONS_PER_IP", "2")]).await;
+    api.register("ann").await;
+    // Refused sign-ups count too: each costs a password hash.
+    api.post(
+        "/api/auth/register",
+        None,
+        json!({ "email": email_of("ann"), "username": "ann2", "password": PASSWORD }),
+    )
+    .await
+    .assert_error(409, "conflict");
+    let limited = api
+        .post(
+            "/api/auth/register",
+            None,
+            json!({ "email": email_of("bob"), "username": "bob", "password": PASSWORD }),
+        )
+        .await;
+    limited.assert_error(429, "rate_limited");
+    let wait = retry_after(&limited);
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    // Not stored; and signing in is a budget of its own.
+    api.login(&email_of("bob"), PASSWORD, "phone")
+        .await
+        .assert_error(401, "invalid_credentials");
+    api.login_ok("ann", "phone").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registrations_are_limited_by_default() {
+    // The defaults of a real deployment, not the API tests' unlimited ones.
+    let db = persistence::test_db::TestDatabase::new().await;
+    let server = crate::TestServer::start(db.url().expose(), &[]).await;
+    let client = reqwest::Client::new();
+    let mut statuses = Vec::new();
+    for i in 0..11 {
+        let reply = client
+            .post(server.url("/api/auth/register"))
+            .json(&json!({
+                "email": email_of(&format!("user{i}")),
+                "username": format!("user{i}"),
+                "password": PASSWORD,
+            }))
+            .send()
+            .await
+            .expect("the server answers");
+        statuses.push(reply.status().as_u16());
+    }
+    assert_eq!(statuses[..10], [201; 10], "{statuses:?}");
+    assert_eq!(statuses[10], 429, "{statuses:?}");
+}
+
+/// phoenix.js falls back to LongPoll where there is no WebSocket (Node 20 without the `ws`
+/// package): its polls get an envelope that says so, whatever the method.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn longpoll_is_refused_with_a_hint_to_use_the_websocket() {
+    let api = Api::start().await;
+    for method in [Method::GET, Method::POST] {
+        let reply = api
+            .raw(
+                method.clone(),
+                "/socket/longpoll?vsn=2.0.0&token=x",
+                &[JSON],
+                "[]",
+            )
+            .await;
+        reply.assert_error(404, "longpoll_not_supported");
+        let message = reply.body["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("WebSocket") && message.contains("/socket/websocket"),
+            "{method}: {message}"
+        );
+    }
 }

@@ -511,3 +511,70 @@ async fn users_and_moderators_cannot_administer_users() {
     assert_eq!(bob_now["role"], "user");
     assert_eq!(bob_now["is_active"], true);
 }
+
+/// A 403 says which rule refused: not the author, a role too low, or an action no one may
+/// take on themselves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_403_says_which_rule_refused() {
+    let api = Api::start().await;
+    let ann = api.register("ann").await;
+    let bob = api.register("bob").await;
+    let moderator = api.user_with_role("mod", "moderator").await;
+    let admin = api.user_with_role("boss", "admin").await;
+    let comment = api.comment(&ann, "video1", "mine").await;
+    let comment_path = format!("/api/comments/{}", comment["id"].as_str().unwrap_or("x"));
+
+    let message = |reply: &crate::api::Reply| {
+        reply.assert_error(403, "forbidden");
+        reply.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let cases = [
+        (
+            api.patch(&comment_path, moderator.token(), json!({ "content": "x" }))
+                .await,
+            "only its author may edit a comment",
+        ),
+        (
+            api.delete(&comment_path, bob.token()).await,
+            "only its author, a moderator or an admin may delete a comment",
+        ),
+        (
+            api.get("/api/users", moderator.token()).await,
+            "only admins may list users",
+        ),
+        (
+            api.patch(&user_path(&ann), bob.token(), json!({ "role": "admin" }))
+                .await,
+            "only admins may change roles",
+        ),
+        (
+            api.patch(
+                &user_path(&ann),
+                moderator.token(),
+                json!({ "is_active": false }),
+            )
+            .await,
+            "only admins may deactivate users",
+        ),
+        (
+            api.patch(&user_path(&admin), admin.token(), json!({ "role": "user" }))
+                .await,
+            "admins cannot change their own role",
+        ),
+        (
+            api.patch(
+                &user_path(&admin),
+                admin.token(),
+                json!({ "is_active": false }),
+            )
+            .await,
+            "admins cannot deactivate themselves",
+        ),
+    ];
+    for (reply, expected) in cases {
+        assert_eq!(message(&reply), expected, "{reply:#?}");
+    }
+}

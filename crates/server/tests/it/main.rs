@@ -6,6 +6,8 @@ mod api_auth;
 mod api_comments;
 mod api_errors;
 mod api_users;
+mod binary;
+mod docs;
 mod health;
 mod outage;
 mod socket;

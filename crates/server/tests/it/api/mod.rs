@@ -13,11 +13,12 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Settings every API test server starts with: no rate limits, so tests that sign in
 /// often are not throttled. A test passes its own values to override them.
-const UNLIMITED: [(&str, &str); 4] = [
+const UNLIMITED: [(&str, &str); 5] = [
     ("RTS_RATE_LOGINS_PER_ACCOUNT", "0"),
     ("RTS_RATE_LOGINS_PER_IP", "0"),
     ("RTS_RATE_COMMENTS_PER_USER", "0"),
     ("RTS_RATE_COMMENTS_PER_DEVICE", "0"),
+    ("RTS_RATE_REGISTRATIONS_PER_IP", "0"),
 ];
 
 /// A running server with a database of its own, and a client for it.
