@@ -286,6 +286,13 @@ async fn respond_and_close(
             .insert(request_id::X_REQUEST_ID, value);
     }
     let status = response.status();
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        // RFC 9110: a 405 names the methods that are allowed.
+        response.headers_mut().insert(
+            actix_web::http::header::ALLOW,
+            HeaderValue::from_static("GET"),
+        );
+    }
     let (mut head, body) = response.into_parts();
     let body = body.try_into_bytes().unwrap_or_default();
     head.head_mut().set_connection_type(ConnectionType::Close);

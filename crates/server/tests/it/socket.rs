@@ -570,6 +570,17 @@ async fn upgrades_elsewhere_and_plain_gets_get_envelopes_not_sockets() {
 
 /// Sends `request` as it is and returns the status line and the body of the answer.
 async fn raw_http(api: &Api, request: &str) -> (String, String) {
+    let answer = raw_answer(api, request).await;
+    let status = answer.lines().next().unwrap_or_default().to_owned();
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// The whole answer to a raw request, head and body.
+async fn raw_answer(api: &Api, request: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let addr = api.server.base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).await.expect("the server listens");
@@ -582,13 +593,7 @@ async fn raw_http(api: &Api, request: &str) -> (String, String) {
         .await
         .expect("the server answers and closes")
         .expect("the answer is read");
-    let answer = String::from_utf8_lossy(&answer).into_owned();
-    let status = answer.lines().next().unwrap_or_default().to_owned();
-    let body = answer
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default();
-    (status, body)
+    String::from_utf8_lossy(&answer).into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -604,12 +609,17 @@ async fn upgrades_with_another_method_get_405_not_sockets() {
         // actix-http hands CONNECT to the upgrade handler too.
         "CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n".to_owned(),
     ] {
-        let (status, body) = raw_http(&api, &request).await;
+        let answer = raw_answer(&api, &request).await;
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap_or_default();
         assert!(
-            status.starts_with("HTTP/1.1 405"),
-            "{request:?} answered {status:?}"
+            head.starts_with("HTTP/1.1 405"),
+            "{request:?} answered {head:?}"
         );
-        let body: Value = serde_json::from_str(&body)
+        assert!(
+            head.lines().any(|l| l.eq_ignore_ascii_case("allow: GET")),
+            "{request:?}: no Allow header in {head:?}"
+        );
+        let body: Value = serde_json::from_str(body)
             .unwrap_or_else(|e| panic!("{request:?}: the envelope, not {body:?}: {e}"));
         assert_eq!(body["error"]["code"], "method_not_allowed", "{request:?}");
     }
