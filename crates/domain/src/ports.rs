@@ -150,7 +150,7 @@ impl dyn Transaction {
     /// Commits when `outcome` is `Ok`, rolls back when it is `Err`; answers `outcome`
     /// (or the commit's failure). The usual way to end a transaction:
     ///
-    /// ```ignore
+    /// ```text
     /// let tx = transactions.begin().await?;
     /// let outcome = async { tx.users().set_role(id, role).await?; tx.audit().record(entry).await }.await;
     /// tx.finish(outcome).await
