@@ -258,6 +258,8 @@ async fn answer(
         return status;
     }
     let parts = framed.into_parts();
+    // Broadcasts are small frames that must leave at once: no Nagle delay.
+    let _ = parts.io.set_nodelay(true);
     // Copy what the client sent after its request (usually nothing) rather than keep
     // actix-http's 8 KiB read buffer alive for the life of the socket.
     let leftover = bytes::BytesMut::from(&parts.read_buf[..]);
