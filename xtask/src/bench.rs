@@ -31,6 +31,10 @@ pub enum Scenario {
         /// with `--presence`; `npm ci` in its folder first), to state figures as ratios.
         #[arg(long, value_name = "SERVER_JS")]
         floor: Option<std::path::PathBuf>,
+        /// Run the floor without presence (its presence is naive, one diff per join to
+        /// every member: a join storm of 10,000 would send 50 million frames).
+        #[arg(long, requires = "floor")]
+        floor_no_presence: bool,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -62,11 +66,12 @@ fn machine() -> String {
 pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
     if let Scenario::Ws {
         floor: Some(floor),
+        floor_no_presence,
         args,
         ..
     } = &scenario
     {
-        return run_floor(floor, args);
+        return run_floor(floor, !floor_no_presence, args);
     }
     let dir = server::build(true, &["server", "loadgen"])?;
     let mut settings = server::settings(env, "rts_bench")?;
@@ -124,9 +129,10 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
     }
 }
 
-/// The same `loadgen ws` scenario against the reference floor (`node SERVER_JS --presence`
-/// on a free port), with made-up tokens since the floor has no REST API.
-fn run_floor(floor: &std::path::Path, args: &[String]) -> Result<(), String> {
+/// The same `loadgen ws` scenario against the reference floor (`node SERVER_JS`, with
+/// `--presence` if asked, on a free port), with made-up tokens since the floor has no
+/// REST API.
+fn run_floor(floor: &std::path::Path, presence: bool, args: &[String]) -> Result<(), String> {
     let dir = server::build(true, &["loadgen"])?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -134,7 +140,8 @@ fn run_floor(floor: &std::path::Path, args: &[String]) -> Result<(), String> {
         .port();
     let child = Command::new("node")
         .arg(floor)
-        .args(["--port", &port.to_string(), "--presence"])
+        .args(["--port", &port.to_string()])
+        .args(presence.then_some("--presence"))
         .stdout(std::process::Stdio::null())
         .spawn()
         .map_err(|e| {
