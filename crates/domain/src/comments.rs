@@ -90,9 +90,12 @@ impl Comments {
         }
         self.limit(RateKey::CommentsByUser(actor.user_id)).await?;
         self.limit(RateKey::CommentsByDevice(actor.device)).await?;
-        let tx = self.transactions.begin().await?;
-        let inserted = tx
-            .comments()
+        // One row and nothing that must go with it: the INSERT commits on its own. An
+        // explicit transaction would add two round trips to the path every comment takes
+        // (measured: storing p50 15.6 -> 29 ms at 200 comments/s); the outbox row that
+        // must commit with it will bring one.
+        let inserted = self
+            .store
             .insert(NewComment {
                 video_id: video.clone(),
                 user_id: actor.user_id,
@@ -101,7 +104,7 @@ impl Comments {
                 client_id: client_id.clone(),
             })
             .await;
-        let comment = match (tx.finish(inserted).await, &client_id) {
+        let comment = match (inserted, &client_id) {
             (Ok(comment), _) => comment,
             // Two retries raced; the other one stored it.
             (Err(Error::Conflict(_)), Some(id)) => {
