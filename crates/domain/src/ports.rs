@@ -201,6 +201,10 @@ impl CommentEvents for NoCommentEvents {
 pub trait HealthProbe: Send + Sync {
     /// A short stable name for reports, e.g. "mariadb".
     fn name(&self) -> &'static str;
+    /// Whether the node is unready without it (MariaDB) or only degraded (Redis).
+    fn required(&self) -> bool {
+        true
+    }
     /// `Ok` when the dependency answers now; otherwise a reason safe to show operators.
     async fn check(&self) -> std::result::Result<(), String>;
 }

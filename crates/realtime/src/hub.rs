@@ -191,16 +191,46 @@ impl OutboxReceiver {
     }
 }
 
+/// A topic gained its first local subscriber, or lost its last.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TopicChange {
+    Added(String),
+    Removed(String),
+}
+
 /// Topic subscriptions of this node.
 #[derive(Debug, Default)]
 pub struct Hub {
     topics: RwLock<HashMap<String, Vec<(SocketId, Outbox)>>>,
     next_id: AtomicU64,
+    /// Told about topics coming and going (a broker that subscribes per topic).
+    watcher: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<TopicChange>>,
 }
 
 impl Hub {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The topics that have local subscribers now, and every later change. One watcher
+    /// per hub; `None` if it has one already.
+    pub fn watch_topics(
+        &self,
+    ) -> Option<(
+        Vec<String>,
+        tokio::sync::mpsc::UnboundedReceiver<TopicChange>,
+    )> {
+        // Under the write lock, so no change falls between the list and the channel.
+        let topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        self.watcher.set(tx).ok()?;
+        Some((topics.keys().cloned().collect(), rx))
+    }
+
+    fn tell(&self, change: TopicChange) {
+        if let Some(watcher) = self.watcher.get() {
+            let _ = watcher.send(change);
+        }
     }
 
     pub fn next_socket_id(&self) -> SocketId {
@@ -209,9 +239,13 @@ impl Hub {
 
     pub fn subscribe(&self, topic: &str, socket: SocketId, outbox: Outbox) {
         let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
+        let new = !topics.contains_key(topic);
         let subscribers = topics.entry(topic.to_owned()).or_default();
         subscribers.retain(|(id, _)| *id != socket);
         subscribers.push((socket, outbox));
+        if new {
+            self.tell(TopicChange::Added(topic.to_owned()));
+        }
     }
 
     pub fn unsubscribe(&self, topic: &str, socket: SocketId) {
@@ -220,6 +254,7 @@ impl Hub {
             subscribers.retain(|(id, _)| *id != socket);
             if subscribers.is_empty() {
                 topics.remove(topic);
+                self.tell(TopicChange::Removed(topic.to_owned()));
             }
         }
     }
@@ -304,6 +339,29 @@ mod tests {
             assert_eq!(receiver.take().len(), 1);
         }
         assert_eq!(receiver.kicked(), None);
+    }
+
+    #[tokio::test]
+    async fn a_watcher_hears_of_first_and_last_subscribers_only() {
+        let hub = Hub::new();
+        let (a, _ra) = Outbox::new(frames(8));
+        hub.subscribe("video:1", 1, a.clone());
+        let (existing, mut changes) = hub.watch_topics().expect("the first watcher");
+        assert_eq!(existing, vec!["video:1".to_owned()]);
+        assert!(hub.watch_topics().is_none(), "one watcher per hub");
+        hub.subscribe("video:1", 2, a.clone());
+        hub.subscribe("video:2", 1, a);
+        hub.unsubscribe("video:1", 1);
+        hub.unsubscribe("video:1", 2);
+        assert_eq!(
+            changes.recv().await,
+            Some(TopicChange::Added("video:2".into()))
+        );
+        assert_eq!(
+            changes.recv().await,
+            Some(TopicChange::Removed("video:1".into()))
+        );
+        assert!(changes.try_recv().is_err());
     }
 
     #[tokio::test]

@@ -24,9 +24,9 @@ use std::time::Duration;
 use domain::comments::Comments;
 use domain::{DeviceRowId, UserId};
 
-pub use broker::{Broker, LocalBroker};
+pub use broker::{Broker, BrokerStatus, LocalBroker, RedisBroker, RedisError};
 pub use feed::RoomFeed;
-pub use hub::{CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId};
+pub use hub::{CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId, TopicChange};
 pub use presence::Presence;
 pub use session::{Fatal, Session, SocketUser};
 

@@ -8,9 +8,11 @@ use auth::{
     Stores,
 };
 use domain::comments::Comments;
+use domain::ports::HealthProbe;
 use http_api::{AppState, HttpOptions, RunningServer};
 use persistence::{Database, PoolOptions};
-use realtime::{Hub, LocalBroker, Realtime, RoomFeed};
+use realtime::{BrokerStatus, Hub, LocalBroker, Realtime, RedisBroker, RoomFeed};
+use secrecy::ExposeSecret;
 
 use crate::config::Config;
 use crate::telemetry;
@@ -38,6 +40,8 @@ pub enum StartError {
     Passwords(#[from] auth::Error),
     #[error("cannot start the HTTP server: {0}")]
     Http(std::io::Error),
+    #[error("invalid setting RTS_REDIS_URL: {0}")]
+    Redis(#[from] realtime::RedisError),
 }
 
 /// Starts the server. MariaDB need not be up: `/readyz` reports it until it is.
@@ -66,7 +70,14 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
     let db = Arc::new(database.clone());
     let policy = Arc::new(RolePolicy);
     let hub = Arc::new(Hub::new());
-    let broker: Arc<dyn realtime::Broker> = Arc::new(LocalBroker::new(hub.clone()));
+    let (broker, redis): (Arc<dyn realtime::Broker>, _) = match &config.redis_url {
+        Some(url) => {
+            let broker = RedisBroker::start(url.expose_secret(), &config.node_id, hub.clone())?;
+            let status = broker.status();
+            (broker, Some(status))
+        }
+        None => (Arc::new(LocalBroker::new(hub.clone())), None),
+    };
     let feed = Arc::new(RoomFeed::new(broker.clone()));
     let comments = Comments::new(
         db.clone(),
@@ -108,7 +119,9 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         accounts,
         comments,
         realtime: realtime.clone(),
-        probes: vec![Arc::new(database)],
+        probes: std::iter::once(Arc::new(database) as Arc<dyn HealthProbe>)
+            .chain(redis.map(|status| Arc::new(RedisProbe(status)) as Arc<dyn HealthProbe>))
+            .collect(),
         render_metrics: Arc::new(move || {
             let s = pool.status();
             metrics::gauge!("db_pool_connections", "state" => "open").set(s.open as f64);
@@ -136,6 +149,7 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         addr = %server.local_addr(),
         database = %config.database_url,
         redis = if config.redis_url.is_some() { "configured" } else { "off (single node)" },
+        node = %config.node_id,
         "listening"
     );
     Ok(server)
@@ -200,4 +214,27 @@ fn socket_budget() -> usize {
         "WebSocket limit set under the open-files limit (RTS_WS_MAX_SOCKETS overrides)"
     );
     budget
+}
+
+/// Redis, as the broker sees it. Its absence degrades the node (no cross-node delivery)
+/// but never makes it unready: a load balancer must not pull every node at once.
+struct RedisProbe(Arc<BrokerStatus>);
+
+#[async_trait::async_trait]
+impl HealthProbe for RedisProbe {
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+
+    fn required(&self) -> bool {
+        false
+    }
+
+    async fn check(&self) -> Result<(), String> {
+        if self.0.is_connected() {
+            Ok(())
+        } else {
+            Err("unreachable: serving this node's sockets only".to_owned())
+        }
+    }
 }

@@ -41,6 +41,7 @@ struct Raw {
     http_shutdown_timeout_secs: u64,
     http_max_body_bytes: usize,
     redis_url: Option<SecretString>,
+    node_id: Option<String>,
     log_format: LogFormat,
     log_level: String,
     migrate_on_start: bool,
@@ -77,6 +78,7 @@ impl Default for Raw {
             http_shutdown_timeout_secs: 10,
             http_max_body_bytes: 64 * 1024,
             redis_url: None,
+            node_id: None,
             log_format: LogFormat::Pretty,
             log_level: "info".to_owned(),
             migrate_on_start: false,
@@ -116,6 +118,8 @@ pub struct Config {
     pub http_max_body_bytes: usize,
     /// `None`: a single node, fanout in process.
     pub redis_url: Option<SecretString>,
+    /// This node's name in logs, metrics and the Redis envelope.
+    pub node_id: String,
     pub log_format: LogFormat,
     pub log_level: String,
     pub migrate_on_start: bool,
@@ -272,7 +276,7 @@ fn example(key: &str) -> &'static str {
 }
 
 /// Every setting's key, for the "unknown setting" message.
-const KNOWN: [&str; 31] = [
+const KNOWN: [&str; 32] = [
     "database_url",
     "database_pool_size",
     "database_timeout_ms",
@@ -281,6 +285,7 @@ const KNOWN: [&str; 31] = [
     "http_shutdown_timeout_secs",
     "http_max_body_bytes",
     "redis_url",
+    "node_id",
     "log_format",
     "log_level",
     "migrate_on_start",
@@ -337,6 +342,12 @@ impl Raw {
                 "must be between 1024 and 67108864",
             ));
         }
+        let node_id = match self.node_id.filter(|n| !n.is_empty()) {
+            Some(id) => validate_node_id(&id)
+                .map(|()| id)
+                .map_err(|r| invalid("node_id", r))?,
+            None => default_node_id(),
+        };
         if let Some(redis) = &self.redis_url {
             validate_redis_url(redis.expose_secret()).map_err(|r| invalid("redis_url", r))?;
         }
@@ -437,6 +448,7 @@ impl Raw {
             http_shutdown_timeout: Duration::from_secs(self.http_shutdown_timeout_secs),
             http_max_body_bytes: self.http_max_body_bytes,
             redis_url: self.redis_url.filter(|u| !u.expose_secret().is_empty()),
+            node_id,
             log_format: self.log_format,
             log_level: self.log_level,
             migrate_on_start: self.migrate_on_start,
@@ -470,6 +482,34 @@ impl Raw {
             },
         })
     }
+}
+
+/// 1 to 64 of `A-Z a-z 0-9 . _ : -`: it appears in logs, metric labels and every Redis
+/// message.
+fn validate_node_id(id: &str) -> Result<(), String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-');
+    if id.len() <= 64 && id.chars().all(fine) {
+        Ok(())
+    } else {
+        Err("1 to 64 letters, digits, '.', '_', ':' or '-', e.g. web-1".into())
+    }
+}
+
+/// The host name and the process id, e.g. `web-1-4242`.
+fn default_node_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| {
+            h.trim()
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                .take(48)
+                .collect::<String>()
+        })
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "node".to_owned());
+    format!("{host}-{}", std::process::id())
 }
 
 fn validate_redis_url(raw: &str) -> Result<(), String> {

@@ -30,17 +30,22 @@ pub(crate) async fn ready(state: web::Data<AppState>) -> HttpResponse {
             Ok(Err(reason)) => Err(reason),
             Err(_) => Err(format!("no answer within {} s", PROBE_TIMEOUT.as_secs())),
         };
-        (probe.name(), outcome)
+        (probe.name(), probe.required(), outcome)
     }))
     .await;
-    let ready = results.iter().all(|(_, r)| r.is_ok());
+    let ready = results
+        .iter()
+        .all(|(_, required, r)| r.is_ok() || !required);
+    let degraded = results.iter().any(|(_, _, r)| r.is_err());
     let checks = results
         .into_iter()
-        .map(|(name, r)| (name, r.err().unwrap_or_else(|| "ok".to_owned())))
+        .map(|(name, _, r)| (name, r.err().unwrap_or_else(|| "ok".to_owned())))
         .collect::<BTreeMap<_, _>>();
     if ready {
+        // Degraded (a dependency it can do without is down) is still ready: pulling every
+        // node from the load balancer at once would be worse.
         HttpResponse::Ok().json(Report {
-            status: "ready",
+            status: if degraded { "degraded" } else { "ready" },
             checks,
         })
     } else {

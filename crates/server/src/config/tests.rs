@@ -22,6 +22,11 @@ fn defaults_need_no_settings() {
     assert_eq!(c.http_addr.to_string(), "127.0.0.1:4000");
     assert_eq!(c.database_url.database_name(), "realtime_server");
     assert!(c.redis_url.is_none());
+    assert!(
+        c.node_id.ends_with(&format!("-{}", std::process::id())),
+        "{}",
+        c.node_id
+    );
     assert_eq!(c.log_format, LogFormat::Pretty);
 }
 
@@ -147,6 +152,7 @@ fn every_bad_value_names_its_setting_on_one_line() {
         ),
         ("RTS_WS_PUSH_BURST", "0", "RTS_WS_PUSH_BURST"),
         ("RTS_WS_OUTBOX_BYTES", "1000", "RTS_WS_OUTBOX_BYTES"),
+        ("RTS_NODE_ID", "web 1", "RTS_NODE_ID"),
         ("RTS_WS_JOINS_PER_SECOND", "0", "RTS_WS_JOINS_PER_SECOND"),
         ("RTS_WS_MAX_SOCKETS", "99999999", "RTS_WS_MAX_SOCKETS"),
         (

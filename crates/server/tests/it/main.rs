@@ -7,6 +7,7 @@ mod api_comments;
 mod api_errors;
 mod api_users;
 mod binary;
+mod cluster;
 mod docs;
 mod health;
 mod outage;

@@ -13,7 +13,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::api::{Api, Session};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 fn ws_url(api: &Api, query: &str) -> String {
     format!(
@@ -23,7 +23,16 @@ fn ws_url(api: &Api, query: &str) -> String {
 }
 
 async fn connect(api: &Api, session: &Session) -> Ws {
-    let url = ws_url(api, &format!("token={}&vsn=2.0.0", session.access));
+    connect_to(&api.server, session).await
+}
+
+/// A socket on `server` for `session`.
+pub(crate) async fn connect_to(server: &crate::TestServer, session: &Session) -> Ws {
+    let url = format!(
+        "{}/socket/websocket?token={}&vsn=2.0.0",
+        server.base.replace("http://", "ws://"),
+        session.access
+    );
     let (ws, _) = tokio_tungstenite::connect_async(url)
         .await
         .expect("socket opens");
@@ -39,7 +48,7 @@ async fn refused(api: &Api, query: &str) -> u16 {
     }
 }
 
-async fn send(ws: &mut Ws, frame: Value) {
+pub(crate) async fn send(ws: &mut Ws, frame: Value) {
     ws.send(Message::text(frame.to_string()))
         .await
         .expect("sent");
@@ -60,7 +69,7 @@ async fn next(ws: &mut Ws) -> Value {
 }
 
 /// Frames until one with `event` on `topic` arrives.
-async fn next_event(ws: &mut Ws, topic: &str, event: &str) -> Value {
+pub(crate) async fn next_event(ws: &mut Ws, topic: &str, event: &str) -> Value {
     loop {
         let frame = next(ws).await;
         if frame[2] == topic && frame[3] == event {
@@ -70,7 +79,7 @@ async fn next_event(ws: &mut Ws, topic: &str, event: &str) -> Value {
 }
 
 /// Nothing arrives for a while.
-async fn silent(ws: &mut Ws, topic: &str, event: &str) {
+pub(crate) async fn silent(ws: &mut Ws, topic: &str, event: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_millis(400);
     while let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout_at(deadline, ws.next()).await
     {
@@ -82,7 +91,7 @@ async fn silent(ws: &mut Ws, topic: &str, event: &str) {
     }
 }
 
-async fn join(ws: &mut Ws, topic: &str, join_ref: &str, payload: Value) -> Value {
+pub(crate) async fn join(ws: &mut Ws, topic: &str, join_ref: &str, payload: Value) -> Value {
     send(ws, json!([join_ref, join_ref, topic, "phx_join", payload])).await;
     let reply = next_event(ws, topic, "phx_reply").await;
     assert_eq!(reply[0], join_ref);

@@ -1,11 +1,28 @@
 //! The Broker carries broadcasts between nodes. Every node publishes through it and
-//! delivers what it receives to its own subscribers; `LocalBroker` is the single-node case
-//! (straight to this node's hub). A Redis-backed broker arrives with multi-node support.
+//! delivers what it receives to its own subscribers: `LocalBroker` is the single-node
+//! case (straight to this node's hub), `RedisBroker` many nodes over Redis pub/sub.
+
+mod envelope;
+mod redis;
 
 use std::sync::Arc;
 
 use crate::frame::Encoded;
 use crate::hub::{Hub, SocketId};
+
+pub use redis::{BrokerStatus, RedisBroker, RedisError};
+
+/// Hands `frame` to this node's subscribers of `topic` (but `except`), counted by event.
+pub(crate) fn deliver_locally(
+    hub: &Hub,
+    topic: &str,
+    event: &'static str,
+    frame: &Encoded,
+    except: Option<SocketId>,
+) {
+    let delivered = hub.broadcast(topic, frame, except);
+    metrics::counter!("realtime_deliveries_total", "event" => event).increment(delivered as u64);
+}
 
 /// Publishes pre-serialized frames on a topic.
 pub trait Broker: Send + Sync + std::fmt::Debug {
@@ -28,8 +45,6 @@ impl LocalBroker {
 
 impl Broker for LocalBroker {
     fn publish(&self, topic: &str, event: &'static str, frame: Encoded, except: Option<SocketId>) {
-        let delivered = self.hub.broadcast(topic, &frame, except);
-        metrics::counter!("realtime_deliveries_total", "event" => event)
-            .increment(delivered as u64);
+        deliver_locally(&self.hub, topic, event, &frame, except);
     }
 }

@@ -1,0 +1,98 @@
+//! What a broadcast looks like on Redis, where operators see it (`redis-cli monitor`):
+//! channel `rts:topic:<topic>`, message `rts1 <node id> <event>\n<frame>`, the frame being
+//! the exact Phoenix V2 text the sockets receive. The first word is the envelope's
+//! version; a node skips messages it published itself and any version it does not know.
+
+use bytes::{Bytes, BytesMut};
+
+/// The version word this node writes and reads.
+const VERSION: &str = "rts1";
+
+/// The Redis channel of a topic.
+pub(crate) fn channel(topic: &str) -> String {
+    format!("rts:topic:{topic}")
+}
+
+/// The topic of a Redis channel, if it is one of ours.
+pub(crate) fn topic(channel: &str) -> Option<&str> {
+    channel.strip_prefix("rts:topic:")
+}
+
+/// `rts1 <node> <event>\n<frame>`.
+pub(crate) fn encode(node: &str, event: &str, frame: &[u8]) -> Bytes {
+    let mut out =
+        BytesMut::with_capacity(VERSION.len() + node.len() + event.len() + 3 + frame.len());
+    out.extend_from_slice(VERSION.as_bytes());
+    out.extend_from_slice(b" ");
+    out.extend_from_slice(node.as_bytes());
+    out.extend_from_slice(b" ");
+    out.extend_from_slice(event.as_bytes());
+    out.extend_from_slice(b"\n");
+    out.extend_from_slice(frame);
+    out.freeze()
+}
+
+/// A message from another node: who sent it, the event, and the frame.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Envelope<'a> {
+    pub node: &'a str,
+    pub event: &'a str,
+    pub frame: Bytes,
+}
+
+/// Parses a message; `None` for anything not in this version's shape.
+pub(crate) fn decode(message: &Bytes) -> Option<Envelope<'_>> {
+    let end = message.iter().position(|&b| b == b'\n')?;
+    let header = std::str::from_utf8(&message[..end]).ok()?;
+    let mut words = header.split(' ');
+    if words.next()? != VERSION {
+        return None;
+    }
+    let node = words.next()?;
+    let event = words.next()?;
+    if words.next().is_some() || node.is_empty() || event.is_empty() {
+        return None;
+    }
+    Some(Envelope {
+        node,
+        event,
+        frame: message.slice(end + 1..),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_envelope_round_trips_and_keeps_the_frame_byte_for_byte() {
+        let frame = br#"[null,null,"video:1","new_comment",{"comment":{"content":"a\nb c"}}]"#;
+        let bytes = encode("node-1", "new_comment", frame);
+        assert!(bytes.starts_with(b"rts1 node-1 new_comment\n"));
+        let env = decode(&bytes).expect("decodes");
+        assert_eq!(env.node, "node-1");
+        assert_eq!(env.event, "new_comment");
+        assert_eq!(&env.frame[..], &frame[..]);
+    }
+
+    #[test]
+    fn other_versions_and_shapes_are_ignored() {
+        for bad in [
+            &b"rts2 n e\n[]"[..],
+            b"rts1 n\n[]",
+            b"rts1 n e x\n[]",
+            b"rts1 n e",
+            b"",
+            b"\xff\xfe\n[]",
+        ] {
+            assert_eq!(decode(&Bytes::copy_from_slice(bad)), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn channels_name_their_topic() {
+        assert_eq!(channel("video:v1"), "rts:topic:video:v1");
+        assert_eq!(topic("rts:topic:video:v1"), Some("video:v1"));
+        assert_eq!(topic("other"), None);
+    }
+}

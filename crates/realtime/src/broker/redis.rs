@@ -1,0 +1,280 @@
+//! Many nodes as one room: broadcasts travel between nodes over Redis pub/sub (fred).
+//!
+//! A node delivers a broadcast to its own sockets at once, then publishes it once, in an
+//! [`envelope`](super::envelope) naming the node, on the topic's channel. Each node is
+//! subscribed to the channels of the topics its own sockets have joined (and only those;
+//! the hub says when a topic gains its first or loses its last local subscriber), skips
+//! what it published itself, and hands the frame, as received, to its hub. One publisher
+//! task sends in order, so broadcasts from one node on one topic keep their order.
+//!
+//! Redis trouble never stops a node: it connects in the background and reconnects for
+//! ever (exponential backoff up to 2 s). While Redis is away, local delivery goes on,
+//! broadcasts for other nodes are dropped (and counted; clients recover them with the
+//! join's `since`), and subscriptions are made again as soon as it is back.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use bytestring::ByteString;
+use fred::clients::SubscriberClient;
+use fred::interfaces::{ClientLike, EventInterface, PubsubInterface};
+use fred::prelude::{Builder, Client, Config, ReconnectPolicy};
+use fred::types::Message;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::mpsc;
+
+use super::envelope;
+use super::{Broker, deliver_locally};
+use crate::frame::Encoded;
+use crate::hub::{Hub, SocketId, TopicChange};
+
+/// Broadcasts waiting to be published; past this, while Redis is slow or away, new ones
+/// reach only this node's sockets.
+const PUBLISH_QUEUE: usize = 65_536;
+/// A command Redis has not answered in this long has failed.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why the broker could not be set up (a malformed URL; never an unreachable Redis).
+#[derive(Debug, thiserror::Error)]
+#[error("invalid Redis setting: {0}")]
+pub struct RedisError(String);
+
+/// Whether Redis answers, as the broker last saw it; for readiness and metrics.
+#[derive(Debug, Default)]
+pub struct BrokerStatus {
+    connected: AtomicBool,
+}
+
+impl BrokerStatus {
+    pub fn is_connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, connected: bool) {
+        if self.connected.swap(connected, Ordering::Relaxed) != connected {
+            metrics::gauge!("realtime_broker_connected").set(if connected { 1.0 } else { 0.0 });
+            if connected {
+                tracing::info!("Redis connected: broadcasts reach the other nodes");
+            } else {
+                tracing::warn!(
+                    "Redis unreachable: serving this node's sockets only until it is back"
+                );
+            }
+        }
+    }
+}
+
+/// The broker of a node among many.
+#[derive(Debug)]
+pub struct RedisBroker {
+    hub: Arc<Hub>,
+    node: Arc<str>,
+    outgoing: mpsc::Sender<(String, Bytes)>,
+    status: Arc<BrokerStatus>,
+}
+
+impl RedisBroker {
+    /// Sets up the clients for `url` (`redis://` or `rediss://`, a password in it works)
+    /// and starts connecting in the background; must run inside a tokio runtime.
+    pub fn start(url: &str, node: &str, hub: Arc<Hub>) -> Result<Arc<Self>, RedisError> {
+        let config = Config::from_url(url).map_err(|e| RedisError(e.to_string()))?;
+        let mut builder = Builder::from_config(config);
+        builder
+            .with_performance_config(|p| {
+                p.default_command_timeout = COMMAND_TIMEOUT;
+                // Messages are handed over in a broadcast channel: room for bursts.
+                p.broadcast_channel_capacity = 1 << 16;
+            })
+            .with_connection_config(|c| {
+                c.connection_timeout = COMMAND_TIMEOUT;
+                c.internal_command_timeout = COMMAND_TIMEOUT;
+            })
+            .set_policy(ReconnectPolicy::new_exponential(0, 100, 2_000, 2));
+        let publisher = builder.build().map_err(|e| RedisError(e.to_string()))?;
+        let subscriber = builder
+            .build_subscriber_client()
+            .map_err(|e| RedisError(e.to_string()))?;
+        let status = Arc::new(BrokerStatus::default());
+        metrics::gauge!("realtime_broker_connected").set(0.0);
+        let (outgoing, queue) = mpsc::channel(PUBLISH_QUEUE);
+        let node: Arc<str> = Arc::from(node);
+        // Receivers first, so the first connection is not missed.
+        let listener = Listener {
+            messages: subscriber.message_rx(),
+            connected: subscriber.reconnect_rx(),
+            errors: subscriber.error_rx(),
+            subscriber: subscriber.clone(),
+            hub: Arc::clone(&hub),
+            node: Arc::clone(&node),
+            status: Arc::clone(&status),
+        };
+        tokio::spawn(listener.run());
+        tokio::spawn(publish(publisher.clone(), queue));
+        drop(publisher.connect());
+        drop(subscriber.connect());
+        Ok(Arc::new(Self {
+            hub,
+            node,
+            outgoing,
+            status,
+        }))
+    }
+
+    /// Whether Redis answers now.
+    pub fn status(&self) -> Arc<BrokerStatus> {
+        Arc::clone(&self.status)
+    }
+}
+
+impl Broker for RedisBroker {
+    fn publish(&self, topic: &str, event: &'static str, frame: Encoded, except: Option<SocketId>) {
+        deliver_locally(&self.hub, topic, event, &frame, except);
+        let message = envelope::encode(&self.node, event, frame.as_bytes());
+        match self.outgoing.try_send((envelope::channel(topic), message)) {
+            Ok(()) => {}
+            Err(_) => metrics::counter!("realtime_broker_dropped_total").increment(1),
+        }
+    }
+}
+
+/// Publishes queued broadcasts one after another (so their order holds).
+async fn publish(client: Client, mut queue: mpsc::Receiver<(String, Bytes)>) {
+    while let Some((channel, message)) = queue.recv().await {
+        if !client.is_connected() {
+            // Not worth the wait for a timeout: nobody else hears it now.
+            metrics::counter!("realtime_broker_dropped_total").increment(1);
+            continue;
+        }
+        let started = Instant::now();
+        match client.publish::<i64, _, _>(channel, message).await {
+            Ok(_) => {
+                metrics::counter!("realtime_broker_published_total").increment(1);
+                metrics::histogram!("realtime_broker_publish_duration_seconds")
+                    .record(started.elapsed().as_secs_f64());
+            }
+            Err(e) => {
+                metrics::counter!("realtime_broker_dropped_total").increment(1);
+                tracing::debug!(error = %e, "a broadcast was not published");
+            }
+        }
+    }
+}
+
+/// Keeps this node subscribed to the channels of its topics, and delivers what other
+/// nodes publish on them.
+struct Listener {
+    subscriber: SubscriberClient,
+    messages: tokio::sync::broadcast::Receiver<Message>,
+    connected: tokio::sync::broadcast::Receiver<fred::types::config::Server>,
+    errors:
+        tokio::sync::broadcast::Receiver<(fred::error::Error, Option<fred::types::config::Server>)>,
+    hub: Arc<Hub>,
+    node: Arc<str>,
+    status: Arc<BrokerStatus>,
+}
+
+impl Listener {
+    async fn run(mut self) {
+        let Some((existing, mut changes)) = self.hub.watch_topics() else {
+            tracing::error!("the hub is already watched; cross-node delivery is off");
+            return;
+        };
+        let mut wanted: HashSet<String> = existing.into_iter().collect();
+        loop {
+            tokio::select! {
+                change = changes.recv() => match change {
+                    Some(TopicChange::Added(topic)) => {
+                        let channel = envelope::channel(&topic);
+                        wanted.insert(topic);
+                        if self.subscriber.is_connected() {
+                            self.subscribe(vec![channel]).await;
+                        }
+                    }
+                    Some(TopicChange::Removed(topic)) => {
+                        wanted.remove(&topic);
+                        if self.subscriber.is_connected()
+                            && let Err(e) = self.subscriber.unsubscribe(envelope::channel(&topic)).await
+                        {
+                            tracing::debug!(error = %e, "unsubscribe failed");
+                        }
+                    }
+                    None => return,
+                },
+                message = self.messages.recv() => match message {
+                    Ok(message) => self.deliver(message),
+                    Err(RecvError::Lagged(missed)) => {
+                        metrics::counter!("realtime_broker_lagged_total").increment(missed);
+                        tracing::warn!(missed, "fell behind Redis: broadcasts were missed");
+                    }
+                    Err(RecvError::Closed) => return,
+                },
+                connected = self.connected.recv() => {
+                    if matches!(connected, Err(RecvError::Closed)) {
+                        return;
+                    }
+                    self.status.set(true);
+                    // Every connection (the first and each after an outage) starts with
+                    // no subscriptions: make them all.
+                    let channels = wanted.iter().map(|t| envelope::channel(t)).collect();
+                    self.subscribe(channels).await;
+                }
+                error = self.errors.recv() => {
+                    if matches!(error, Err(RecvError::Closed)) {
+                        return;
+                    }
+                    if !self.subscriber.is_connected() {
+                        self.status.set(false);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn subscribe(&self, channels: Vec<String>) {
+        if channels.is_empty() {
+            return;
+        }
+        if let Err(e) = self.subscriber.subscribe(channels).await {
+            // Made again on the next connection.
+            tracing::warn!(error = %e, "subscribing on Redis failed");
+        }
+    }
+
+    fn deliver(&self, message: Message) {
+        let Some(topic) = envelope::topic(&message.channel) else {
+            return;
+        };
+        let Some(bytes) = message.value.as_bytes().map(Bytes::copy_from_slice) else {
+            return;
+        };
+        let Some(envelope) = envelope::decode(&bytes) else {
+            metrics::counter!("realtime_broker_malformed_total").increment(1);
+            return;
+        };
+        if envelope.node == &*self.node {
+            return;
+        }
+        metrics::counter!("realtime_broker_received_total").increment(1);
+        let Ok(frame) = ByteString::try_from(envelope.frame) else {
+            metrics::counter!("realtime_broker_malformed_total").increment(1);
+            return;
+        };
+        let event = event_label(envelope.event);
+        deliver_locally(&self.hub, topic, event, &frame, None);
+    }
+}
+
+/// Events as metric labels: the ones this server sends, anything else as "other".
+fn event_label(event: &str) -> &'static str {
+    match event {
+        "new_comment" => "new_comment",
+        "comment_updated" => "comment_updated",
+        "comment_deleted" => "comment_deleted",
+        "reaction" => "reaction",
+        "presence_diff" => "presence_diff",
+        _ => "other",
+    }
+}

@@ -1,0 +1,200 @@
+//! Several nodes as one: servers sharing a MariaDB database and a private Redis that the
+//! test starts (so it can stop it), with Rust WebSocket clients on each node.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use local_services::Redis;
+use serde_json::{Value, json};
+
+use crate::TestServer;
+use crate::api::Api;
+use crate::socket::{connect_to, join, next_event, send, silent};
+
+/// A private Redis in a directory of its own, removed when dropped.
+struct PrivateRedis {
+    redis: Redis,
+    dir: PathBuf,
+}
+
+impl PrivateRedis {
+    fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "rts-cluster-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let redis = Redis::start(&dir, None).expect("redis-server starts");
+        Self { redis, dir }
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.redis.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Two nodes on one database and one Redis.
+async fn two_nodes(redis: &PrivateRedis) -> (Api, TestServer) {
+    let url = redis.redis.url();
+    let a = Api::with(&[("RTS_REDIS_URL", &url), ("RTS_NODE_ID", "node-a")]).await;
+    let b = a
+        .another_server(&[("RTS_REDIS_URL", &url), ("RTS_NODE_ID", "node-b")])
+        .await;
+    wait_until_connected(&a.server).await;
+    wait_until_connected(&b).await;
+    (a, b)
+}
+
+/// `/readyz` of `server`.
+async fn readiness(server: &TestServer) -> (u16, Value) {
+    let res = reqwest::get(server.url("/readyz"))
+        .await
+        .expect("readyz answers");
+    let status = res.status().as_u16();
+    (status, res.json().await.expect("JSON"))
+}
+
+async fn wait_until(server: &TestServer, redis_check: &str) {
+    for _ in 0..200 {
+        let (_, body) = readiness(server).await;
+        if body["checks"]["redis"] == redis_check {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("redis never became {redis_check:?} on {}", server.base);
+}
+
+async fn wait_until_connected(server: &TestServer) {
+    wait_until(server, "ok").await;
+}
+
+/// Posts over REST on the first node; returns the comment's id.
+async fn post(api: &Api, token: &str, video: &str, content: &str) -> String {
+    let reply = api
+        .post(
+            &format!("/api/videos/{video}/comments"),
+            Some(token),
+            json!({ "content": content }),
+        )
+        .await;
+    reply.assert_status(201)["id"]
+        .as_str()
+        .expect("an id")
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_comment_on_one_node_reaches_sockets_on_both_exactly_once() {
+    let redis = PrivateRedis::start();
+    let (api, b) = two_nodes(&redis).await;
+    let ann = api.register("ann").await;
+    let bob = api.register("bob").await;
+    let topic = "video:cluster-1";
+    let mut on_a = connect_to(&api.server, &ann).await;
+    let mut on_b = connect_to(&b, &bob).await;
+    join(&mut on_a, topic, "1", json!({})).await;
+    join(&mut on_b, topic, "1", json!({})).await;
+    // Subscriptions on Redis are made as the topic's first socket joins: give B's a moment.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let id = post(&api, &ann.access, "cluster-1", "hello from A").await;
+    let on_b_got = next_event(&mut on_b, topic, "new_comment").await;
+    assert_eq!(on_b_got[4]["comment"]["id"], id);
+    assert_eq!(on_b_got[4]["comment"]["content"], "hello from A");
+    let on_a_got = next_event(&mut on_a, topic, "new_comment").await;
+    assert_eq!(on_a_got[4]["comment"]["id"], id);
+    silent(&mut on_b, topic, "new_comment").await;
+    silent(&mut on_a, topic, "new_comment").await;
+
+    // A reaction pushed on B reaches A (and not its sender).
+    send(
+        &mut on_b,
+        json!(["1", "7", topic, "reaction", { "emoji": "🎉" }]),
+    )
+    .await;
+    let reaction = next_event(&mut on_a, topic, "reaction").await;
+    assert_eq!(reaction[4]["emoji"], "🎉");
+    assert_eq!(reaction[4]["user_id"], bob.user_id);
+    silent(&mut on_a, topic, "reaction").await;
+    silent(&mut on_b, topic, "reaction").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_hears_only_the_topics_its_sockets_joined() {
+    let redis = PrivateRedis::start();
+    let (api, b) = two_nodes(&redis).await;
+    let ann = api.register("ann").await;
+    let mut on_b = connect_to(&b, &ann).await;
+    join(&mut on_b, "video:cluster-2", "1", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let channels = redis_cli(&redis, &["pubsub", "channels", "rts:topic:*"]);
+    assert_eq!(channels.trim(), "rts:topic:video:cluster-2");
+    send(
+        &mut on_b,
+        json!(["1", "2", "video:cluster-2", "phx_leave", {}]),
+    )
+    .await;
+    next_event(&mut on_b, "video:cluster-2", "phx_close").await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let channels = redis_cli(&redis, &["pubsub", "channels", "rts:topic:*"]);
+    assert_eq!(channels.trim(), "", "unsubscribed with the last socket");
+}
+
+fn redis_cli(redis: &PrivateRedis, args: &[&str]) -> String {
+    let out = std::process::Command::new("redis-cli")
+        .args(["-p", &redis.redis.port().to_string()])
+        .args(args)
+        .output()
+        .expect("redis-cli runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_redis_a_node_serves_its_own_sockets_and_recovers_when_it_returns() {
+    let mut redis = PrivateRedis::start();
+    let (api, b) = two_nodes(&redis).await;
+    let ann = api.register("ann").await;
+    let bob = api.register("bob").await;
+    let topic = "video:cluster-3";
+    let mut on_a = connect_to(&api.server, &ann).await;
+    let mut on_b = connect_to(&b, &bob).await;
+    join(&mut on_a, topic, "1", json!({})).await;
+    join(&mut on_b, topic, "1", json!({})).await;
+
+    redis.redis.stop().expect("redis stops");
+    wait_until(&api.server, "unreachable: serving this node's sockets only").await;
+    let (status, body) = readiness(&api.server).await;
+    assert_eq!(status, 200, "degraded is still ready: {body}");
+    assert_eq!(body["status"], "degraded");
+
+    // Stored and acknowledged, and delivered on its own node.
+    let id = post(&api, &ann.access, "cluster-3", "during the outage").await;
+    assert_eq!(
+        next_event(&mut on_a, topic, "new_comment").await[4]["comment"]["id"],
+        id
+    );
+
+    redis.redis.restart().expect("redis restarts");
+    wait_until_connected(&api.server).await;
+    wait_until_connected(&b).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let id = post(&api, &ann.access, "cluster-3", "after the outage").await;
+    // B missed the first (clients recover it with `since`), and gets the second.
+    let got = next_event(&mut on_b, topic, "new_comment").await;
+    assert_eq!(got[4]["comment"]["id"], id);
+    // The one posted during the outage is in MariaDB.
+    let listed = api
+        .get("/api/videos/cluster-3/comments", Some(&ann.access))
+        .await;
+    assert_eq!(
+        listed.assert_status(200)["comments"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+}
