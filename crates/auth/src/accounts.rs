@@ -71,7 +71,7 @@ impl Accounts {
         match self.sessions.stores().users.by_id(actor.user_id).await? {
             Some(user) => Ok(user),
             None => {
-                self.sessions.gate().forget_user(actor.user_id);
+                self.sessions.user_changed(actor.user_id);
                 Err(Error::InvalidToken)
             }
         }
@@ -118,7 +118,7 @@ impl Accounts {
             self.sessions.signed_out(device);
         }
         // The gate's cached actor signs the user's comments with their username.
-        self.sessions.gate().forget_user(actor.user_id);
+        self.sessions.user_changed(actor.user_id);
         self.me(actor).await
     }
 
@@ -156,7 +156,7 @@ impl Accounts {
         }
         .await;
         tx.finish(changed).await?;
-        self.sessions.gate().forget_user(user);
+        self.sessions.user_changed(user);
         self.user(user).await
     }
 
@@ -194,7 +194,7 @@ impl Accounts {
         }
         .await;
         tx.finish(changed).await?;
-        self.sessions.gate().forget_user(user);
+        self.sessions.user_changed(user);
         if !active {
             stores.live.user_deactivated(user);
         }

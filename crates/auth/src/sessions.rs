@@ -132,10 +132,6 @@ impl Sessions {
         }
     }
 
-    pub(crate) fn gate(&self) -> &Arc<Gate> {
-        &self.gate
-    }
-
     pub(crate) fn stores(&self) -> &Stores {
         &self.stores
     }
@@ -321,6 +317,24 @@ impl Sessions {
     pub(crate) fn signed_out(&self, device: DeviceRowId) {
         self.gate.forget_device(device);
         self.stores.live.device_revoked(device);
+    }
+
+    /// The user changed (role, name, password, deleted): forget what is cached about them
+    /// here, and tell the other nodes.
+    pub(crate) fn user_changed(&self, user: UserId) {
+        self.gate.forget_user(user);
+        self.stores.live.user_changed(user);
+    }
+
+    /// Another node revoked the device or changed the user: forget what this node has
+    /// cached about it (its sockets are the realtime side's business).
+    pub fn forget_device(&self, device: DeviceRowId) {
+        self.gate.forget_device(device);
+    }
+
+    /// See [`forget_device`](Self::forget_device).
+    pub fn forget_user(&self, user: UserId) {
+        self.gate.forget_user(user);
     }
 
     /// The actor behind a bearer access token, if the token is ours, unexpired, and its

@@ -209,12 +209,15 @@ pub trait HealthProbe: Send + Sync {
     async fn check(&self) -> std::result::Result<(), String>;
 }
 
-/// Live connections (WebSockets) that must end when their credentials do.
+/// Live connections (WebSockets) that must end when their credentials do, and the other
+/// nodes, which must hear of every change to who may do what (their caches and sockets).
 pub trait LiveConnections: Send + Sync {
     /// Closes every connection of the device.
     fn device_revoked(&self, device: DeviceRowId);
     /// Closes every connection of the user.
     fn user_deactivated(&self, user: UserId);
+    /// The user's role, name or password changed: what is cached about them is stale.
+    fn user_changed(&self, _user: UserId) {}
 }
 
 /// No live connections (tools, tests of the REST side alone).

@@ -14,6 +14,7 @@ use persistence::{Database, PoolOptions};
 use realtime::{BrokerStatus, Hub, LocalBroker, Realtime, RedisBroker, RoomFeed};
 use secrecy::ExposeSecret;
 
+use crate::access::{NodeAccess, apply_remote};
 use crate::config::Config;
 use crate::telemetry;
 
@@ -70,14 +71,19 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
     let db = Arc::new(database.clone());
     let policy = Arc::new(RolePolicy);
     let hub = Arc::new(Hub::new());
-    let (broker, redis): (Arc<dyn realtime::Broker>, _) = match &config.redis_url {
-        Some(url) => {
-            let broker = RedisBroker::start(url.expose_secret(), &config.node_id, hub.clone())?;
-            let status = broker.status();
-            (broker, Some(status))
-        }
-        None => (Arc::new(LocalBroker::new(hub.clone())), None),
+    let cluster = match &config.redis_url {
+        Some(url) => Some(RedisBroker::start(
+            url.expose_secret(),
+            &config.node_id,
+            hub.clone(),
+        )?),
+        None => None,
     };
+    let broker: Arc<dyn realtime::Broker> = match &cluster {
+        Some(cluster) => cluster.clone(),
+        None => Arc::new(LocalBroker::new(hub.clone())),
+    };
+    let redis = cluster.as_ref().map(|c| c.status());
     let feed = Arc::new(RoomFeed::new(broker.clone()));
     let comments = Comments::new(
         db.clone(),
@@ -98,7 +104,10 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         tokens: db.clone(),
         audit: db.clone(),
         limiter,
-        live: realtime.clone(),
+        live: Arc::new(NodeAccess {
+            realtime: realtime.clone(),
+            cluster: cluster.clone(),
+        }),
     };
     let hasher = PasswordHasher::new(password_hash_concurrency())?;
     let sessions = Sessions::new(
@@ -111,6 +120,10 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
             ..SessionTimes::default()
         },
     );
+    if let Some(cluster) = &cluster {
+        let (sessions, realtime) = (sessions.clone(), realtime.clone());
+        cluster.on_access_change(move |change| apply_remote(&sessions, &realtime, change));
+    }
     let accounts = Accounts::new(sessions.clone(), policy);
     let metrics = telemetry::prometheus();
     let pool = database.clone();

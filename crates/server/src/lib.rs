@@ -2,6 +2,7 @@
 //! `migrate` and `seed` commands. `main.rs` only parses the command line and calls in here,
 //! and black-box tests start the same server on port 0.
 
+mod access;
 mod app;
 pub mod config;
 pub mod seed;

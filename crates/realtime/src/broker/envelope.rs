@@ -8,6 +8,10 @@ use bytes::{Bytes, BytesMut};
 /// The version word this node writes and reads.
 const VERSION: &str = "rts1";
 
+/// The channel of access changes (revocations, deactivations, changed users), which
+/// every node listens to.
+pub(crate) const CONTROL_CHANNEL: &str = "rts:control";
+
 /// The Redis channel of a topic.
 pub(crate) fn channel(topic: &str) -> String {
     format!("rts:topic:{topic}")

@@ -2,6 +2,7 @@
 //! delivers what it receives to its own subscribers: `LocalBroker` is the single-node
 //! case (straight to this node's hub), `RedisBroker` many nodes over Redis pub/sub.
 
+mod access;
 mod envelope;
 mod redis;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use crate::frame::Encoded;
 use crate::hub::{Hub, SocketId};
 
+pub use access::AccessChange;
 pub use redis::{BrokerStatus, RedisBroker, RedisError};
 
 /// Hands `frame` to this node's subscribers of `topic` (but `except`), counted by event.

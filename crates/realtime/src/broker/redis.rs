@@ -26,8 +26,8 @@ use fred::types::Message;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
-use super::envelope;
-use super::{Broker, deliver_locally};
+use super::envelope::{self, CONTROL_CHANNEL};
+use super::{AccessChange, Broker, deliver_locally};
 use crate::frame::Encoded;
 use crate::hub::{Hub, SocketId, TopicChange};
 
@@ -67,13 +67,25 @@ impl BrokerStatus {
     }
 }
 
+/// What this node does with an access change another node announced.
+type AccessHandler = Box<dyn Fn(AccessChange) + Send + Sync>;
+
 /// The broker of a node among many.
-#[derive(Debug)]
 pub struct RedisBroker {
     hub: Arc<Hub>,
     node: Arc<str>,
     outgoing: mpsc::Sender<(String, Bytes)>,
     status: Arc<BrokerStatus>,
+    on_access: Arc<std::sync::OnceLock<AccessHandler>>,
+}
+
+impl std::fmt::Debug for RedisBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisBroker")
+            .field("node", &self.node)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RedisBroker {
@@ -101,8 +113,10 @@ impl RedisBroker {
         metrics::gauge!("realtime_broker_connected").set(0.0);
         let (outgoing, queue) = mpsc::channel(PUBLISH_QUEUE);
         let node: Arc<str> = Arc::from(node);
+        let on_access = Arc::new(std::sync::OnceLock::new());
         // Receivers first, so the first connection is not missed.
         let listener = Listener {
+            on_access: Arc::clone(&on_access),
             messages: subscriber.message_rx(),
             connected: subscriber.reconnect_rx(),
             errors: subscriber.error_rx(),
@@ -120,7 +134,28 @@ impl RedisBroker {
             node,
             outgoing,
             status,
+            on_access,
         }))
+    }
+
+    /// Tells every other node of an access change made here.
+    pub fn announce(&self, change: AccessChange) {
+        let message =
+            envelope::encode(&self.node, AccessChange::EVENT, change.to_wire().as_bytes());
+        if self
+            .outgoing
+            .try_send((CONTROL_CHANNEL.to_owned(), message))
+            .is_err()
+        {
+            metrics::counter!("realtime_broker_dropped_total").increment(1);
+        }
+    }
+
+    /// Sets what this node does with the access changes other nodes announce (once).
+    pub fn on_access_change(&self, handler: impl Fn(AccessChange) + Send + Sync + 'static) {
+        if self.on_access.set(Box::new(handler)).is_err() {
+            tracing::warn!("an access-change handler was already set; the new one is ignored");
+        }
     }
 
     /// Whether Redis answers now.
@@ -166,6 +201,7 @@ async fn publish(client: Client, mut queue: mpsc::Receiver<(String, Bytes)>) {
 /// Keeps this node subscribed to the channels of its topics, and delivers what other
 /// nodes publish on them.
 struct Listener {
+    on_access: Arc<std::sync::OnceLock<AccessHandler>>,
     subscriber: SubscriberClient,
     messages: tokio::sync::broadcast::Receiver<Message>,
     connected: tokio::sync::broadcast::Receiver<fred::types::config::Server>,
@@ -183,6 +219,8 @@ impl Listener {
             return;
         };
         let mut wanted: HashSet<String> = existing.into_iter().collect();
+        // Not a topic, but listened to from the first connection on.
+        let control = CONTROL_CHANNEL.to_owned();
         loop {
             tokio::select! {
                 change = changes.recv() => match change {
@@ -218,7 +256,11 @@ impl Listener {
                     self.status.set(true);
                     // Every connection (the first and each after an outage) starts with
                     // no subscriptions: make them all.
-                    let channels = wanted.iter().map(|t| envelope::channel(t)).collect();
+                    let channels = wanted
+                        .iter()
+                        .map(|t| envelope::channel(t))
+                        .chain(std::iter::once(control.clone()))
+                        .collect();
                     self.subscribe(channels).await;
                 }
                 error = self.errors.recv() => {
@@ -244,9 +286,6 @@ impl Listener {
     }
 
     fn deliver(&self, message: Message) {
-        let Some(topic) = envelope::topic(&message.channel) else {
-            return;
-        };
         let Some(bytes) = message.value.as_bytes().map(Bytes::copy_from_slice) else {
             return;
         };
@@ -258,6 +297,20 @@ impl Listener {
             return;
         }
         metrics::counter!("realtime_broker_received_total").increment(1);
+        if &*message.channel == CONTROL_CHANNEL {
+            let change = std::str::from_utf8(&envelope.frame)
+                .ok()
+                .and_then(AccessChange::from_wire);
+            match (change, self.on_access.get()) {
+                (Some(change), Some(handle)) => handle(change),
+                (None, _) => metrics::counter!("realtime_broker_malformed_total").increment(1),
+                (Some(_), None) => {}
+            }
+            return;
+        }
+        let Some(topic) = envelope::topic(&message.channel) else {
+            return;
+        };
         let Ok(frame) = ByteString::try_from(envelope.frame) else {
             metrics::counter!("realtime_broker_malformed_total").increment(1);
             return;

@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 
 use crate::TestServer;
 use crate::api::Api;
-use crate::socket::{connect_to, join, next_event, send, silent};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+
+use crate::socket::{close_code, connect_to, join, next_event, send, silent};
 
 /// A private Redis in a directory of its own, removed when dropped.
 struct PrivateRedis {
@@ -197,4 +199,81 @@ async fn without_redis_a_node_serves_its_own_sockets_and_recovers_when_it_return
             .map(Vec::len),
         Some(2)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_revoked_on_one_node_closes_its_socket_on_the_other_within_a_second() {
+    let redis = PrivateRedis::start();
+    let (api, b) = two_nodes(&redis).await;
+    let ann = api.register("ann").await;
+    let tablet = api.login_ok("ann", "tablet").await;
+    let mut on_b = connect_to(&b, &ann).await;
+    join(&mut on_b, "video:cluster-4", "1", json!({})).await;
+    let devices = api.get("/api/devices", tablet.token()).await;
+    let id = devices.body["devices"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["device_id"] == "default"))
+        .and_then(|d| d["id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    let started = std::time::Instant::now();
+    api.delete(&format!("/api/devices/{id}"), tablet.token())
+        .await
+        .assert_status(204);
+    assert_eq!(close_code(&mut on_b).await, Some(CloseCode::Away));
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "closed after {:?}",
+        started.elapsed()
+    );
+    // B's gate forgot its cached "active": the token is refused there at once.
+    let res = reqwest::Client::new()
+        .get(b.url("/api/me"))
+        .bearer_auth(&ann.access)
+        .send()
+        .await
+        .expect("B answers");
+    assert_eq!(res.status().as_u16(), 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_change_on_one_node_holds_on_the_other_at_once() {
+    let redis = PrivateRedis::start();
+    let (api, b) = two_nodes(&redis).await;
+    let admin = api.user_with_role("root", "admin").await;
+    let ann = api.register("ann").await;
+    let bob = api.register("bob").await;
+    let id = post(&api, &bob.access, "cluster-5", "bob's").await;
+    let delete_on_b = || {
+        reqwest::Client::new()
+            .delete(b.url(&format!("/api/comments/{id}")))
+            .bearer_auth(&ann.access)
+            .send()
+    };
+    // B caches ann as a plain user.
+    assert_eq!(
+        delete_on_b().await.expect("B answers").status().as_u16(),
+        403
+    );
+    api.patch(
+        &format!("/api/users/{}", ann.user_id),
+        admin.token(),
+        json!({ "role": "moderator" }),
+    )
+    .await
+    .assert_status(200);
+    // Within a second, and well inside B's 2 s cache: ann moderates on B.
+    let started = std::time::Instant::now();
+    loop {
+        let status = delete_on_b().await.expect("B answers").status().as_u16();
+        if status == 204 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "still {status} on B after {:?}",
+            started.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }

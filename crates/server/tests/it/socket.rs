@@ -99,7 +99,7 @@ pub(crate) async fn join(ws: &mut Ws, topic: &str, join_ref: &str, payload: Valu
     reply
 }
 
-async fn close_code(ws: &mut Ws) -> Option<CloseCode> {
+pub(crate) async fn close_code(ws: &mut Ws) -> Option<CloseCode> {
     loop {
         match tokio::time::timeout(Duration::from_secs(5), ws.next())
             .await
