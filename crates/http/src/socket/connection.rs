@@ -15,7 +15,7 @@ use actix_codec::Decoder;
 use actix_http::ws::{Codec, Frame, Item, ProtocolError};
 use bytes::{Bytes, BytesMut};
 use realtime::{CloseReason, Opened, OutboxReceiver, Session};
-use tokio::time::{Instant, sleep, sleep_until, timeout};
+use tokio::time::{Instant, sleep_until, timeout};
 
 use super::transport::Transport;
 use super::wire::Outgoing;
@@ -77,12 +77,16 @@ struct Connection<T> {
 /// gone) as soon as the conversation is over, before the closing handshake; the socket
 /// counts as open until that handshake is over too, so a shutdown that waits for every
 /// socket waits for every close frame to be written.
-pub(super) async fn run<T: Transport>(
+///
+/// Not an `async fn`: its arguments would stay in the task for its whole life beside
+/// what is built from them (rust-lang/rust#62958). Built first, the connection and the
+/// parts of `opened` are all the task holds.
+pub(super) fn run<T: Transport>(
     stream: T,
     leftover: BytesMut,
     opened: Opened,
     limits: Limits,
-) {
+) -> impl Future<Output = ()> {
     let Opened {
         mut session,
         outbox,
@@ -98,29 +102,32 @@ pub(super) async fn run<T: Transport>(
         limits,
         last_heard: Instant::now(),
     };
-    let end = conn.converse(&mut session, &outbox).await;
-    let id = session.id();
-    drop(session);
-    match end {
-        End::Close(code, reason) => {
-            tracing::info!(socket.id = id, code, reason = %reason, "closing socket");
-            conn.outgoing.close(code, &reason);
-            conn.finish().await;
+    async move {
+        let end = conn.converse(&mut session, &outbox).await;
+        let id = session.id();
+        drop(session);
+        match end {
+            End::Close(code, reason) => {
+                tracing::info!(socket.id = id, code, reason = %reason, "closing socket");
+                conn.outgoing.close(code, &reason);
+                conn.finish().await;
+            }
+            End::Peer(code) => {
+                conn.outgoing.close(code.unwrap_or(1000), "");
+                conn.finish().await;
+            }
+            End::Gone => {}
         }
-        End::Peer(code) => {
-            conn.outgoing.close(code.unwrap_or(1000), "");
-            conn.finish().await;
-        }
-        End::Gone => {}
+        drop(registration);
     }
-    drop(registration);
 }
 
 impl<T: Transport> Connection<T> {
     async fn converse(&mut self, session: &mut Session, outbox: &OutboxReceiver) -> End {
-        let idle = sleep(self.limits.idle);
-        let expiry = sleep_until(self.limits.token_expires);
-        tokio::pin!(idle, expiry);
+        // One timer for both deadlines (an idle socket should cost as little as it can):
+        // the idle timeout and the token's expiry, whichever comes first.
+        let timer = sleep_until(self.next_deadline());
+        tokio::pin!(timer);
         loop {
             if let Some(reason) = outbox.kicked() {
                 if reason == CloseReason::Shutdown {
@@ -164,14 +171,16 @@ impl<T: Transport> Connection<T> {
                         return end;
                     }
                 }
-                () = &mut idle => {
-                    let deadline = self.last_heard + self.limits.idle;
-                    if Instant::now() >= deadline {
+                () = &mut timer => {
+                    let now = Instant::now();
+                    if now >= self.limits.token_expires {
+                        return End::because(CloseReason::TokenExpired);
+                    }
+                    if now >= self.last_heard + self.limits.idle {
                         return End::because(CloseReason::Idle);
                     }
-                    idle.as_mut().reset(deadline);
+                    timer.as_mut().reset(self.next_deadline());
                 }
-                () = &mut expiry => return End::because(CloseReason::TokenExpired),
             }
         }
     }
@@ -199,6 +208,11 @@ impl<T: Transport> Connection<T> {
             }
         }
         Ok(true)
+    }
+
+    /// When the timer must next look: the idle deadline or the token's expiry.
+    fn next_deadline(&self) -> Instant {
+        (self.last_heard + self.limits.idle).min(self.limits.token_expires)
     }
 
     /// Too much waits for the client: read nothing more from it for now.
