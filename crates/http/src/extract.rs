@@ -122,10 +122,15 @@ fn bearer_token(header: &str) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// The peer address the connection came from (not a forwarded header, which anyone can
-/// set).
+/// The client's address: the peer's, or what a trusted proxy forwarded (see
+/// `client_addr`).
 pub(crate) fn client_ip(req: &HttpRequest) -> Option<String> {
-    req.peer_addr().map(|a| a.ip().to_string())
+    let peer = req.peer_addr()?.ip();
+    let client = match req.app_data::<actix_web::web::Data<crate::AppState>>() {
+        Some(state) => state.trusted_proxies.client(peer, req.headers()),
+        None => peer,
+    };
+    Some(client.to_string())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! shared by the binary and the tests, routes, middleware (request ids, access log,
 //! metrics) and the one JSON error envelope every failure is answered with.
 
+mod client_addr;
 mod error;
 mod extract;
 mod middleware;
@@ -11,6 +12,7 @@ mod socket;
 mod state;
 mod views;
 
+pub use client_addr::TrustedProxies;
 pub use serve::{HttpOptions, RunningServer, StopHandle};
 pub use state::AppState;
 

@@ -16,6 +16,8 @@ pub struct AppState {
     pub accounts: auth::Accounts,
     pub comments: Comments,
     pub realtime: Arc<realtime::Realtime>,
+    /// Proxies whose forwarded headers name the client (see `client_addr`).
+    pub trusted_proxies: Arc<crate::TrustedProxies>,
 }
 
 impl std::fmt::Debug for AppState {

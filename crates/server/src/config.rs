@@ -42,6 +42,7 @@ struct Raw {
     http_max_body_bytes: usize,
     redis_url: Option<SecretString>,
     node_id: Option<String>,
+    trusted_proxies: String,
     log_format: LogFormat,
     log_level: String,
     migrate_on_start: bool,
@@ -79,6 +80,7 @@ impl Default for Raw {
             http_max_body_bytes: 64 * 1024,
             redis_url: None,
             node_id: None,
+            trusted_proxies: String::new(),
             log_format: LogFormat::Pretty,
             log_level: "info".to_owned(),
             migrate_on_start: false,
@@ -120,6 +122,8 @@ pub struct Config {
     pub redis_url: Option<SecretString>,
     /// This node's name in logs, metrics and the Redis envelope.
     pub node_id: String,
+    /// Proxies whose `X-Forwarded-For`/`Forwarded` headers name the client.
+    pub trusted_proxies: http_api::TrustedProxies,
     pub log_format: LogFormat,
     pub log_level: String,
     pub migrate_on_start: bool,
@@ -276,7 +280,7 @@ fn example(key: &str) -> &'static str {
 }
 
 /// Every setting's key, for the "unknown setting" message.
-const KNOWN: [&str; 32] = [
+const KNOWN: [&str; 33] = [
     "database_url",
     "database_pool_size",
     "database_timeout_ms",
@@ -286,6 +290,7 @@ const KNOWN: [&str; 32] = [
     "http_max_body_bytes",
     "redis_url",
     "node_id",
+    "trusted_proxies",
     "log_format",
     "log_level",
     "migrate_on_start",
@@ -342,6 +347,8 @@ impl Raw {
                 "must be between 1024 and 67108864",
             ));
         }
+        let trusted_proxies = http_api::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|r| invalid("trusted_proxies", r))?;
         let node_id = match self.node_id.filter(|n| !n.is_empty()) {
             Some(id) => validate_node_id(&id)
                 .map(|()| id)
@@ -449,6 +456,7 @@ impl Raw {
             http_max_body_bytes: self.http_max_body_bytes,
             redis_url: self.redis_url.filter(|u| !u.expose_secret().is_empty()),
             node_id,
+            trusted_proxies,
             log_format: self.log_format,
             log_level: self.log_level,
             migrate_on_start: self.migrate_on_start,

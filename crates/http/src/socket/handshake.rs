@@ -229,10 +229,11 @@ async fn answer(
         }
     };
     // Counted against the socket limits before the 101, so a refusal is a plain answer.
-    let address = framed
+    let peer = framed
         .io_ref()
         .peer_addr()
         .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |a| a.ip());
+    let address = state.trusted_proxies.client(peer, &head.headers);
     let opened = match state.realtime.open(admission.user, address) {
         Ok(opened) => opened,
         Err(refused) => {

@@ -643,3 +643,54 @@ async fn longpoll_is_refused_with_a_hint_to_use_the_websocket() {
         );
     }
 }
+
+/// A login from `xff` (as a proxy would forward it); its status.
+async fn login_from(api: &Api, xff: &str, name: &str) -> u16 {
+    let body = json!({ "email": email_of(name), "password": PASSWORD, "device_id": "phone" });
+    api.raw(
+        Method::POST,
+        "/api/auth/login",
+        &[
+            ("content-type", "application/json"),
+            ("x-forwarded-for", xff),
+        ],
+        body.to_string(),
+    )
+    .await
+    .status
+    .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_a_trusted_proxy_each_client_address_has_its_own_login_allowance() {
+    let api = Api::with(&[
+        ("RTS_RATE_LOGINS_PER_IP", "2"),
+        ("RTS_TRUSTED_PROXIES", "127.0.0.1, ::1"),
+    ])
+    .await;
+    for name in ["ann", "bob", "cat"] {
+        api.register(name).await;
+    }
+    assert_eq!(login_from(&api, "198.51.100.1", "ann").await, 200);
+    assert_eq!(login_from(&api, "198.51.100.1", "bob").await, 200);
+    assert_eq!(login_from(&api, "198.51.100.1", "cat").await, 429);
+    // Another client behind the same proxy has its own allowance.
+    assert_eq!(login_from(&api, "198.51.100.2", "cat").await, 200);
+    // A forged first entry changes nothing: the proxy's own entry is the last.
+    assert_eq!(login_from(&api, "6.6.6.6, 198.51.100.1", "cat").await, 429);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_headers_from_an_untrusted_peer_are_ignored() {
+    let api = Api::with(&[("RTS_RATE_LOGINS_PER_IP", "2")]).await;
+    for name in ["ann", "bob", "cat"] {
+        api.register(name).await;
+    }
+    assert_eq!(login_from(&api, "198.51.100.1", "ann").await, 200);
+    assert_eq!(login_from(&api, "198.51.100.2", "bob").await, 200);
+    assert_eq!(
+        login_from(&api, "198.51.100.3", "cat").await,
+        429,
+        "every request is from the peer, 127.0.0.1"
+    );
+}
