@@ -230,10 +230,11 @@ async fn a_device_revoked_on_one_node_closes_its_socket_on_the_other_within_a_se
         .and_then(|d| d["id"].as_str())
         .unwrap_or_default()
         .to_owned();
-    let started = std::time::Instant::now();
     api.delete(&format!("/api/devices/{id}"), tablet.token())
         .await
         .assert_status(204);
+    // Counted from the revocation's answer: node A has revoked by then.
+    let started = std::time::Instant::now();
     assert_eq!(close_code(&mut on_b).await, Some(CloseCode::Away));
     assert!(
         started.elapsed() < Duration::from_secs(1),
