@@ -28,6 +28,17 @@ impl RateKey {
             RateKey::RegistrationsByIp(_) => "registrations_per_ip",
         }
     }
+
+    /// Whom the limit counts for: a user or device id, an address, an account's email.
+    pub fn subject(&self) -> String {
+        match self {
+            RateKey::CommentsByUser(user) => user.to_string(),
+            RateKey::CommentsByDevice(device) => device.to_string(),
+            RateKey::LoginsByIp(s)
+            | RateKey::LoginsByAccount(s)
+            | RateKey::RegistrationsByIp(s) => s.clone(),
+        }
+    }
 }
 
 /// Counts one attempt against the key's limit.

@@ -14,6 +14,7 @@ pub mod frame;
 mod hub;
 mod presence;
 mod session;
+mod shared_limits;
 mod video;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ pub use feed::RoomFeed;
 pub use hub::{CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId, TopicChange};
 pub use presence::Presence;
 pub use session::{Fatal, Session, SocketUser};
+pub use shared_limits::{QuotaOf, SharedLimiter};
 
 /// Limits and timings of the realtime side.
 #[derive(Clone, Copy, Debug)]

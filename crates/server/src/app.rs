@@ -8,6 +8,7 @@ use auth::{
     Stores,
 };
 use domain::comments::Comments;
+use domain::limits::{RateKey, RateLimiter};
 use domain::ports::HealthProbe;
 use http_api::{AppState, HttpOptions, RunningServer};
 use persistence::{Database, PoolOptions};
@@ -66,8 +67,8 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         .as_ref()
         .ok_or(StartError::MissingJwtSecret)?;
     let access = AccessTokens::new(secret, config.access_token_ttl)?;
-    let limiter = Arc::new(InProcessLimiter::new(config.rate_limits));
-    spawn_limiter_upkeep(&limiter);
+    let local_limiter = Arc::new(InProcessLimiter::new(config.rate_limits));
+    spawn_limiter_upkeep(&local_limiter);
     let db = Arc::new(database.clone());
     let policy = Arc::new(RolePolicy);
     let hub = Arc::new(Hub::new());
@@ -84,6 +85,15 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         None => Arc::new(LocalBroker::new(hub.clone())),
     };
     let redis = cluster.as_ref().map(|c| c.status());
+    // With several nodes the limits are counted in Redis, so spreading requests over
+    // nodes does not multiply an allowance; each node's own limiter counts while Redis
+    // does not answer.
+    let limiter: Arc<dyn RateLimiter> = match &cluster {
+        Some(cluster) => {
+            Arc::new(cluster.shared_limiter(quota_of(config.rate_limits), local_limiter.clone()))
+        }
+        None => local_limiter,
+    };
     let feed = Arc::new(RoomFeed::new(broker.clone()));
     let comments = Comments::new(
         db.clone(),
@@ -175,6 +185,17 @@ fn password_hash_concurrency() -> usize {
 }
 
 /// Drops rate-limit state for keys that are back to a full quota, once a minute.
+/// Attempts per minute for each kind of limit, as the shared limiter asks.
+fn quota_of(quotas: auth::Quotas) -> realtime::QuotaOf {
+    Arc::new(move |key: &RateKey| match key {
+        RateKey::CommentsByUser(_) => quotas.comments_per_user,
+        RateKey::CommentsByDevice(_) => quotas.comments_per_device,
+        RateKey::LoginsByIp(_) => quotas.logins_per_ip,
+        RateKey::LoginsByAccount(_) => quotas.logins_per_account,
+        RateKey::RegistrationsByIp(_) => quotas.registrations_per_ip,
+    })
+}
+
 fn spawn_limiter_upkeep(limiter: &Arc<InProcessLimiter>) {
     let limiter = Arc::downgrade(limiter);
     tokio::spawn(async move {

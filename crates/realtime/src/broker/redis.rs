@@ -72,6 +72,8 @@ type AccessHandler = Box<dyn Fn(AccessChange) + Send + Sync>;
 
 /// The broker of a node among many.
 pub struct RedisBroker {
+    /// Commands other than subscriptions (publishing, shared rate limits).
+    client: Client,
     hub: Arc<Hub>,
     node: Arc<str>,
     outgoing: mpsc::Sender<(String, Bytes)>,
@@ -130,12 +132,23 @@ impl RedisBroker {
         drop(publisher.connect());
         drop(subscriber.connect());
         Ok(Arc::new(Self {
+            client: publisher,
             hub,
             node,
             outgoing,
             status,
             on_access,
         }))
+    }
+
+    /// Rate limits kept in this Redis and shared by every node; `fallback` counts while
+    /// Redis does not answer.
+    pub fn shared_limiter(
+        &self,
+        quota: crate::shared_limits::QuotaOf,
+        fallback: Arc<dyn domain::limits::RateLimiter>,
+    ) -> crate::SharedLimiter {
+        crate::SharedLimiter::new(self.client.clone(), quota, fallback)
     }
 
     /// Tells every other node of an access change made here.

@@ -292,3 +292,42 @@ async fn a_role_change_on_one_node_holds_on_the_other_at_once() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rate_limit_holds_across_nodes() {
+    let redis = PrivateRedis::start();
+    let url = redis.redis.url();
+    let limits = [
+        ("RTS_REDIS_URL", url.as_str()),
+        ("RTS_RATE_COMMENTS_PER_USER", "2"),
+    ];
+    let api = Api::with(&[limits[0], limits[1], ("RTS_NODE_ID", "node-a")]).await;
+    let b = api
+        .another_server(&[limits[0], limits[1], ("RTS_NODE_ID", "node-b")])
+        .await;
+    wait_until_connected(&api.server).await;
+    wait_until_connected(&b).await;
+    let ann = api.register("ann").await;
+    post(&api, &ann.access, "cluster-6", "one, on A").await;
+    let post_on_b = |content: &'static str| {
+        reqwest::Client::new()
+            .post(b.url("/api/videos/cluster-6/comments"))
+            .bearer_auth(&ann.access)
+            .json(&json!({ "content": content }))
+            .send()
+    };
+    assert_eq!(
+        post_on_b("two, on B")
+            .await
+            .expect("B answers")
+            .status()
+            .as_u16(),
+        201
+    );
+    let third = post_on_b("three, on B").await.expect("B answers");
+    assert_eq!(third.status().as_u16(), 429, "the allowance is shared");
+    assert!(third.headers().contains_key("retry-after"));
+    // Another user's allowance is untouched.
+    let bob = api.register("bob").await;
+    post(&api, &bob.access, "cluster-6", "bob's").await;
+}
