@@ -176,7 +176,8 @@ impl Realtime {
         comments: Comments,
         config: RealtimeConfig,
     ) -> Arc<Self> {
-        let presence = Presence::new(broker.clone(), config.presence_window);
+        let presence = Presence::new(broker.clone(), hub.clone(), config.presence_window);
+        broker.attach_presence(presence.clone());
         Arc::new(Self {
             hub,
             broker,

@@ -31,6 +31,10 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
     /// Delivers `frame` (a broadcast of `event`) to every subscriber of `topic` on every
     /// node, except the socket `except` (on this node).
     fn publish(&self, topic: &str, event: &'static str, frame: Encoded, except: Option<SocketId>);
+
+    /// Gives the broker this node's presence, to keep up to date with the other nodes'
+    /// members (a broker of one node has none to tell it of).
+    fn attach_presence(&self, _presence: Arc<crate::Presence>) {}
 }
 
 /// One node: publishing is delivering to the local hub.

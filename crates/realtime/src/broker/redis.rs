@@ -12,7 +12,7 @@
 //! broadcasts for other nodes are dropped (and counted; clients recover them with the
 //! join's `since`), and subscriptions are made again as soon as it is back.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -30,12 +30,21 @@ use super::envelope::{self, CONTROL_CHANNEL};
 use super::{AccessChange, Broker, deliver_locally};
 use crate::frame::Encoded;
 use crate::hub::{Hub, SocketId, TopicChange};
+use crate::presence::Presence;
 
 /// Broadcasts waiting to be published; past this, while Redis is slow or away, new ones
 /// reach only this node's sockets.
 const PUBLISH_QUEUE: usize = 65_536;
 /// A command Redis has not answered in this long has failed.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+/// How often a node says it is alive, and how long a silent node keeps its members:
+/// a killed node's members leave every other node's rooms within about 8 s.
+const HEARTBEAT: Duration = Duration::from_secs(2);
+const NODE_TIMEOUT: Duration = Duration::from_secs(6);
+/// Envelope events between nodes that sockets never see.
+const HEARTBEAT_EVENT: &str = "heartbeat";
+const SYNC_REQUEST: &str = "presence_sync_request";
+const SYNC_ANSWER: &str = "presence_sync";
 
 /// Why the broker could not be set up (a malformed URL; never an unreachable Redis).
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +88,7 @@ pub struct RedisBroker {
     outgoing: mpsc::Sender<(String, Bytes)>,
     status: Arc<BrokerStatus>,
     on_access: Arc<std::sync::OnceLock<AccessHandler>>,
+    presence: Arc<std::sync::OnceLock<Arc<Presence>>>,
 }
 
 impl std::fmt::Debug for RedisBroker {
@@ -117,8 +127,12 @@ impl RedisBroker {
         let node: Arc<str> = Arc::from(node);
         let on_access = Arc::new(std::sync::OnceLock::new());
         // Receivers first, so the first connection is not missed.
+        let presence = Arc::new(std::sync::OnceLock::new());
         let listener = Listener {
             on_access: Arc::clone(&on_access),
+            presence: Arc::clone(&presence),
+            outgoing: outgoing.clone(),
+            last_heard: HashMap::new(),
             messages: subscriber.message_rx(),
             connected: subscriber.reconnect_rx(),
             errors: subscriber.error_rx(),
@@ -138,6 +152,7 @@ impl RedisBroker {
             outgoing,
             status,
             on_access,
+            presence,
         }))
     }
 
@@ -186,6 +201,10 @@ impl Broker for RedisBroker {
             Err(_) => metrics::counter!("realtime_broker_dropped_total").increment(1),
         }
     }
+
+    fn attach_presence(&self, presence: Arc<Presence>) {
+        let _ = self.presence.set(presence);
+    }
 }
 
 /// Publishes queued broadcasts one after another (so their order holds).
@@ -215,6 +234,11 @@ async fn publish(client: Client, mut queue: mpsc::Receiver<(String, Bytes)>) {
 /// nodes publish on them.
 struct Listener {
     on_access: Arc<std::sync::OnceLock<AccessHandler>>,
+    presence: Arc<std::sync::OnceLock<Arc<Presence>>>,
+    /// For sync answers, sync requests and heartbeats.
+    outgoing: mpsc::Sender<(String, Bytes)>,
+    /// When each other node was last heard from.
+    last_heard: HashMap<Arc<str>, Instant>,
     subscriber: SubscriberClient,
     messages: tokio::sync::broadcast::Receiver<Message>,
     connected: tokio::sync::broadcast::Receiver<fred::types::config::Server>,
@@ -234,17 +258,24 @@ impl Listener {
         let mut wanted: HashSet<String> = existing.into_iter().collect();
         // Not a topic, but listened to from the first connection on.
         let control = CONTROL_CHANNEL.to_owned();
+        let mut beat = tokio::time::interval(HEARTBEAT);
+        beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
+                _ = beat.tick() => self.heartbeat(),
                 change = changes.recv() => match change {
                     Some(TopicChange::Added(topic)) => {
                         let channel = envelope::channel(&topic);
-                        wanted.insert(topic);
                         if self.subscriber.is_connected() {
                             self.subscribe(vec![channel]).await;
+                            self.ask_members(&topic);
                         }
+                        wanted.insert(topic);
                     }
                     Some(TopicChange::Removed(topic)) => {
+                        if let Some(presence) = self.presence.get() {
+                            presence.forget_remote(&topic);
+                        }
                         wanted.remove(&topic);
                         if self.subscriber.is_connected()
                             && let Err(e) = self.subscriber.unsubscribe(envelope::channel(&topic)).await
@@ -275,6 +306,10 @@ impl Listener {
                         .chain(std::iter::once(control.clone()))
                         .collect();
                     self.subscribe(channels).await;
+                    // What the other nodes' members are now, whatever was missed.
+                    for topic in &wanted {
+                        self.ask_members(topic);
+                    }
                 }
                 error = self.errors.recv() => {
                     if matches!(error, Err(RecvError::Closed)) {
@@ -298,7 +333,42 @@ impl Listener {
         }
     }
 
-    fn deliver(&self, message: Message) {
+    /// Says this node is alive, and forgets the members of nodes not heard for too long
+    /// (killed, or cut off from Redis): their sockets here see them leave.
+    fn heartbeat(&mut self) {
+        if self.subscriber.is_connected() {
+            self.send(CONTROL_CHANNEL.to_owned(), HEARTBEAT_EVENT, b"");
+        }
+        let now = Instant::now();
+        let silent: Vec<Arc<str>> = self
+            .last_heard
+            .iter()
+            .filter(|(_, at)| now.duration_since(**at) > NODE_TIMEOUT)
+            .map(|(node, _)| Arc::clone(node))
+            .collect();
+        for node in silent {
+            self.last_heard.remove(&node);
+            tracing::warn!(node = %node, "a node went silent: its members leave");
+            metrics::counter!("realtime_presence_nodes_dropped_total").increment(1);
+            if let Some(presence) = self.presence.get() {
+                presence.drop_node(&node);
+            }
+        }
+    }
+
+    /// Asks the other nodes for their members of `topic`.
+    fn ask_members(&self, topic: &str) {
+        self.send(envelope::channel(topic), SYNC_REQUEST, b"");
+    }
+
+    fn send(&self, channel: String, event: &str, body: &[u8]) {
+        let message = envelope::encode(&self.node, event, body);
+        if self.outgoing.try_send((channel, message)).is_err() {
+            metrics::counter!("realtime_broker_dropped_total").increment(1);
+        }
+    }
+
+    fn deliver(&mut self, message: Message) {
         let Some(bytes) = message.value.as_bytes().map(Bytes::copy_from_slice) else {
             return;
         };
@@ -310,6 +380,10 @@ impl Listener {
             return;
         }
         metrics::counter!("realtime_broker_received_total").increment(1);
+        self.heard(envelope.node);
+        if envelope.event == HEARTBEAT_EVENT {
+            return;
+        }
         if &*message.channel == CONTROL_CHANNEL {
             let change = std::str::from_utf8(&envelope.frame)
                 .ok()
@@ -324,12 +398,47 @@ impl Listener {
         let Some(topic) = envelope::topic(&message.channel) else {
             return;
         };
+        if let Some(presence) = self.presence.get() {
+            match envelope.event {
+                SYNC_REQUEST => {
+                    if let Some(members) = presence.local_members(topic) {
+                        self.send(envelope::channel(topic), SYNC_ANSWER, members.as_bytes());
+                    }
+                    return;
+                }
+                SYNC_ANSWER => {
+                    match serde_json::from_slice::<serde_json::Value>(&envelope.frame) {
+                        Ok(members) => presence.replace_remote(envelope.node, topic, &members),
+                        Err(_) => metrics::counter!("realtime_broker_malformed_total").increment(1),
+                    }
+                    return;
+                }
+                "presence_diff" => {
+                    if let Ok(frame) = serde_json::from_slice::<serde_json::Value>(&envelope.frame)
+                    {
+                        presence.apply_remote_diff(envelope.node, topic, &frame[4]);
+                    }
+                }
+                _ => {}
+            }
+        }
         let Ok(frame) = ByteString::try_from(envelope.frame) else {
             metrics::counter!("realtime_broker_malformed_total").increment(1);
             return;
         };
         let event = event_label(envelope.event);
         deliver_locally(&self.hub, topic, event, &frame, None);
+    }
+}
+
+impl Listener {
+    fn heard(&mut self, node: &str) {
+        match self.last_heard.get_mut(node) {
+            Some(at) => *at = Instant::now(),
+            None => {
+                self.last_heard.insert(Arc::from(node), Instant::now());
+            }
+        }
     }
 }
 

@@ -331,3 +331,161 @@ async fn a_rate_limit_holds_across_nodes() {
     let bob = api.register("bob").await;
     post(&api, &bob.access, "cluster-6", "bob's").await;
 }
+
+/// The keys of a presence map.
+fn keys(map: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = map
+        .as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    keys.sort();
+    keys
+}
+
+/// Diffs until one in which `key` joins.
+async fn until_joined(ws: &mut crate::socket::Ws, topic: &str, key: &str) {
+    loop {
+        let diff = next_event(ws, topic, "presence_diff").await;
+        if keys(&diff[4]["joins"]).iter().any(|k| k == key) {
+            return;
+        }
+    }
+}
+
+/// Joins `topic` and returns the keys of the `presence_state` the joiner receives, less
+/// its own (which it may or may not see there yet).
+async fn presence_on_join(
+    ws: &mut crate::socket::Ws,
+    topic: &str,
+    me: &crate::api::Session,
+) -> Vec<String> {
+    join(ws, topic, "1", json!({})).await;
+    let state = next_event(ws, topic, "presence_state").await;
+    keys(&state[4])
+        .into_iter()
+        .filter(|k| *k != me.user_id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn presence_is_the_same_room_from_every_node() {
+    let redis = PrivateRedis::start();
+    let (api, b) = two_nodes(&redis).await;
+    let topic = "video:cluster-7";
+    let ann = api.register("ann").await;
+    let bob = api.register("bob").await;
+    let cat = api.register("cat").await;
+    let dan = api.register("dan").await;
+    let mut ann_on_a = connect_to(&api.server, &ann).await;
+    presence_on_join(&mut ann_on_a, topic, &ann).await;
+    let mut bob_on_b = connect_to(&b, &bob).await;
+    presence_on_join(&mut bob_on_b, topic, &bob).await;
+    // Ann, on A, hears of Bob on B.
+    until_joined(&mut ann_on_a, topic, &bob.user_id).await;
+    // Newcomers on either node see everyone, whichever node they are on.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut cat_on_a = connect_to(&api.server, &cat).await;
+    let state = presence_on_join(&mut cat_on_a, topic, &cat).await;
+    let mut expected = vec![ann.user_id.clone(), bob.user_id.clone()];
+    expected.sort();
+    assert_eq!(state, expected, "A shows B's member");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut dan_on_b = connect_to(&b, &dan).await;
+    let state = presence_on_join(&mut dan_on_b, topic, &dan).await;
+    let mut expected = vec![
+        ann.user_id.clone(),
+        bob.user_id.clone(),
+        cat.user_id.clone(),
+    ];
+    expected.sort();
+    assert_eq!(state, expected, "B shows A's members");
+}
+
+/// A realtime-server process of its own, on the test's database, killed when dropped.
+struct ChildNode {
+    child: std::process::Child,
+    base: String,
+}
+
+impl ChildNode {
+    async fn start(api: &Api, redis_url: &str, node: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_realtime-server"))
+            .arg("serve")
+            .env("RTS_DATABASE_URL", api.db.url().expose())
+            .env("RTS_HTTP_ADDR", format!("127.0.0.1:{port}"))
+            .env("RTS_JWT_SECRET", crate::TEST_JWT_SECRET)
+            .env("RTS_REDIS_URL", redis_url)
+            .env("RTS_NODE_ID", node)
+            .env("RTS_LOG_LEVEL", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("the server binary starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let node = Self { child, base };
+        for _ in 0..200 {
+            if let Ok(res) = reqwest::get(format!("{}/readyz", node.base)).await
+                && let Ok(body) = res.json::<Value>().await
+                && body["checks"]["redis"] == "ok"
+            {
+                return node;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the child node never became ready");
+    }
+}
+
+impl Drop for ChildNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_members_of_a_killed_node_leave_every_room_within_10_seconds() {
+    let redis = PrivateRedis::start();
+    let url = redis.redis.url();
+    let api = Api::with(&[("RTS_REDIS_URL", &url), ("RTS_NODE_ID", "node-a")]).await;
+    wait_until_connected(&api.server).await;
+    let mut doomed = ChildNode::start(&api, &url, "node-doomed").await;
+    let topic = "video:cluster-8";
+    let ann = api.register("ann").await;
+    let bob = api.register("bob").await;
+    let mut ann_on_a = connect_to(&api.server, &ann).await;
+    presence_on_join(&mut ann_on_a, topic, &ann).await;
+    let mut bob_on_doomed = crate::socket::connect_at(&doomed.base, &bob).await;
+    presence_on_join(&mut bob_on_doomed, topic, &bob).await;
+    until_joined(&mut ann_on_a, topic, &bob.user_id).await;
+
+    // SIGKILL: no leave is ever sent by the node itself.
+    doomed.child.kill().expect("killed");
+    let killed = std::time::Instant::now();
+    let leave = tokio::time::timeout(Duration::from_secs(10), async {
+        use futures_util::StreamExt;
+        use tokio_tungstenite::tungstenite::Message;
+        while let Some(Ok(message)) = ann_on_a.next().await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let frame: Value = serde_json::from_str(&text).expect("JSON");
+            if frame[3] == "presence_diff" && keys(&frame[4]["leaves"]).contains(&bob.user_id) {
+                return frame;
+            }
+        }
+        panic!("ann's socket closed");
+    })
+    .await
+    .expect("bob leaves within 10 s of the kill");
+    assert!(keys(&leave[4]["joins"]).is_empty());
+    assert!(killed.elapsed() < Duration::from_secs(10));
+    // And a newcomer on A no longer sees him.
+    let cat = api.register("cat").await;
+    let mut cat_on_a = connect_to(&api.server, &cat).await;
+    let state = presence_on_join(&mut cat_on_a, topic, &cat).await;
+    assert_eq!(state, vec![ann.user_id.clone()]);
+}

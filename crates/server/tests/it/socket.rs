@@ -28,9 +28,14 @@ async fn connect(api: &Api, session: &Session) -> Ws {
 
 /// A socket on `server` for `session`.
 pub(crate) async fn connect_to(server: &crate::TestServer, session: &Session) -> Ws {
+    connect_at(&server.base, session).await
+}
+
+/// A socket on the server at `base` (`http://host:port`) for `session`.
+pub(crate) async fn connect_at(base: &str, session: &Session) -> Ws {
     let url = format!(
         "{}/socket/websocket?token={}&vsn=2.0.0",
-        server.base.replace("http://", "ws://"),
+        base.replace("http://", "ws://"),
         session.access
     );
     let (ws, _) = tokio_tungstenite::connect_async(url)

@@ -18,6 +18,8 @@ use serde_json::{Map, Value};
 use crate::broker::Broker;
 use crate::frame::{self, Encoded};
 
+mod replica;
+
 /// One connection's meta, kept serialized: it is only ever written out, and a room of ten
 /// thousand should not hold ten thousand JSON trees.
 #[derive(Clone, Debug)]
@@ -30,7 +32,10 @@ type Metas = BTreeMap<String, Vec<Meta>>;
 
 #[derive(Debug, Default)]
 struct TopicState {
+    /// This node's members.
     live: Metas,
+    /// Other nodes' members, as their diffs and syncs said (see `replica`).
+    remote: HashMap<Arc<str>, Metas>,
     joins: Metas,
     leaves: Metas,
     /// Metas in `live`.
@@ -66,6 +71,9 @@ fn window_for(window: Duration, members: usize) -> Duration {
 pub struct Presence {
     topics: Mutex<HashMap<String, TopicState>>,
     broker: Arc<dyn Broker>,
+    /// This node's sockets, for what only they must hear (other nodes' members learnt
+    /// from a sync, or dropped with their node).
+    hub: Arc<crate::hub::Hub>,
     window: Duration,
     counter: AtomicU64,
     node: u32,
@@ -97,13 +105,29 @@ fn metas_json(metas: &Metas) -> String {
     out
 }
 
+/// Every member this node knows of: its own and the other nodes'.
+fn all_metas(state: &TopicState) -> String {
+    if state.remote.values().all(BTreeMap::is_empty) {
+        return metas_json(&state.live);
+    }
+    let mut all = state.live.clone();
+    for metas in state.remote.values() {
+        for (key, list) in metas {
+            all.entry(key.clone())
+                .or_default()
+                .extend(list.iter().cloned());
+        }
+    }
+    metas_json(&all)
+}
+
 /// The snapshot, made now if nothing was flushed yet (everything live is then also
 /// pending, so either is right).
 fn current_snapshot(state: &mut TopicState) -> Arc<str> {
-    state
-        .snapshot
-        .get_or_insert_with(|| Arc::from(metas_json(&state.live)))
-        .clone()
+    if state.snapshot.is_none() {
+        state.snapshot = Some(Arc::from(all_metas(state)));
+    }
+    state.snapshot.clone().unwrap_or_else(|| Arc::from("{}"))
 }
 
 fn remove_ref(metas: &mut Metas, key: &str, phx_ref: &str) -> Option<Meta> {
@@ -117,11 +141,12 @@ fn remove_ref(metas: &mut Metas, key: &str, phx_ref: &str) -> Option<Meta> {
 }
 
 impl Presence {
-    pub fn new(broker: Arc<dyn Broker>, window: Duration) -> Arc<Self> {
+    pub fn new(broker: Arc<dyn Broker>, hub: Arc<crate::hub::Hub>, window: Duration) -> Arc<Self> {
         let node = std::process::id() ^ (chrono::Utc::now().timestamp_subsec_nanos());
         Arc::new(Self {
             topics: Mutex::new(HashMap::new()),
             broker,
+            hub,
             window,
             counter: AtomicU64::new(0),
             node,
@@ -244,9 +269,9 @@ impl Presence {
             state.flush_scheduled = false;
             let joins = std::mem::take(&mut state.joins);
             let leaves = std::mem::take(&mut state.leaves);
-            state.snapshot = Some(Arc::from(metas_json(&state.live)));
+            state.snapshot = Some(Arc::from(all_metas(state)));
             state.state_frames.clear();
-            if state.live.is_empty() {
+            if state.live.is_empty() && state.remote.values().all(BTreeMap::is_empty) {
                 topics.remove(topic);
             }
             if joins.is_empty() && leaves.is_empty() {
@@ -291,6 +316,7 @@ mod tests {
         let hub = Arc::new(Hub::new());
         let presence = Presence::new(
             Arc::new(LocalBroker::new(hub.clone())),
+            hub.clone(),
             Duration::from_millis(20),
         );
         presence.track("video:1", "u1", meta("ann"));
@@ -318,6 +344,7 @@ mod tests {
         let hub = Arc::new(Hub::new());
         let presence = Presence::new(
             Arc::new(LocalBroker::new(hub.clone())),
+            hub.clone(),
             Duration::from_millis(20),
         );
         let (outbox, rx) = Outbox::new(crate::QueueLimits {
@@ -349,6 +376,7 @@ mod tests {
         let hub = Arc::new(Hub::new());
         let presence = Presence::new(
             Arc::new(LocalBroker::new(hub.clone())),
+            hub.clone(),
             Duration::from_millis(20),
         );
         let (outbox, rx) = Outbox::new(crate::QueueLimits {

@@ -1,0 +1,160 @@
+//! Other nodes' members, so that every node shows the whole room (several nodes, over
+//! Redis). Each node keeps, per topic its sockets are in, a replica of every other node's
+//! members, fed three ways:
+//! - their `presence_diff` broadcasts (the frames its sockets receive anyway);
+//! - a sync: a node that starts listening to a topic, or comes back after Redis was away,
+//!   asks, and each other node answers with its own members; what the answer changes goes
+//!   to this node's sockets as a diff;
+//! - a node not heard for a while is dropped, and its members leave for this node's
+//!   sockets (a node killed never says goodbye).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::{Meta, Metas, Presence, metas_json, write_metas};
+use crate::frame;
+
+/// The metas of a Phoenix.Presence map (`{"<key>": {"metas": [...]}}`), kept serialized.
+fn parse_metas(map: &Value) -> Metas {
+    let mut metas = Metas::new();
+    let Some(map) = map.as_object() else {
+        return metas;
+    };
+    for (key, entry) in map {
+        let Some(list) = entry["metas"].as_array() else {
+            continue;
+        };
+        for meta in list {
+            let Some(phx_ref) = meta["phx_ref"].as_str() else {
+                continue;
+            };
+            metas.entry(key.clone()).or_default().push(Meta {
+                phx_ref: phx_ref.into(),
+                json: meta.to_string().into(),
+            });
+        }
+    }
+    metas
+}
+
+/// `theirs` less every meta (by ref) that is in `ours`.
+fn minus(theirs: &Metas, ours: &Metas) -> Metas {
+    let mut out = Metas::new();
+    for (key, list) in theirs {
+        let known = ours.get(key);
+        let missing: Vec<Meta> = list
+            .iter()
+            .filter(|m| !known.is_some_and(|k| k.iter().any(|o| o.phx_ref == m.phx_ref)))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            out.insert(key.clone(), missing);
+        }
+    }
+    out
+}
+
+impl Presence {
+    /// A `presence_diff` `node` broadcast on `topic`: keep its members' replica current.
+    /// (The frame itself reaches this node's sockets through the broker.)
+    pub(crate) fn apply_remote_diff(&self, node: &str, topic: &str, diff: &Value) {
+        let joins = parse_metas(&diff["joins"]);
+        let leaves = parse_metas(&diff["leaves"]);
+        let mut topics = self.lock();
+        let state = topics.entry(topic.to_owned()).or_default();
+        let replica = state.remote.entry(Arc::from(node)).or_default();
+        for (key, list) in leaves {
+            if let Some(current) = replica.get_mut(&key) {
+                current.retain(|m| !list.iter().any(|l| l.phx_ref == m.phx_ref));
+                if current.is_empty() {
+                    replica.remove(&key);
+                }
+            }
+        }
+        for (key, list) in joins {
+            let current = replica.entry(key).or_default();
+            for meta in list {
+                if !current.iter().any(|m| m.phx_ref == meta.phx_ref) {
+                    current.push(meta);
+                }
+            }
+        }
+        state.snapshot = None;
+        state.state_frames.clear();
+    }
+
+    /// This node's own members of `topic`, as a Phoenix.Presence map, to answer a sync.
+    pub(crate) fn local_members(&self, topic: &str) -> Option<String> {
+        let topics = self.lock();
+        let state = topics.get(topic)?;
+        (!state.live.is_empty()).then(|| metas_json(&state.live))
+    }
+
+    /// `node`'s answer to a sync: its members of `topic` are exactly `members`. What that
+    /// changes is told to this node's sockets at once.
+    pub(crate) fn replace_remote(&self, node: &str, topic: &str, members: &Value) {
+        let members = parse_metas(members);
+        let (joins, leaves) = {
+            let mut topics = self.lock();
+            let state = topics.entry(topic.to_owned()).or_default();
+            let old = state
+                .remote
+                .insert(Arc::from(node), members.clone())
+                .unwrap_or_default();
+            state.snapshot = None;
+            state.state_frames.clear();
+            (minus(&members, &old), minus(&old, &members))
+        };
+        self.tell_local(topic, &joins, &leaves);
+    }
+
+    /// This node no longer listens to `topic` (its last socket left): the other nodes'
+    /// members there would only go stale.
+    pub(crate) fn forget_remote(&self, topic: &str) {
+        let mut topics = self.lock();
+        if let Some(state) = topics.get_mut(topic) {
+            state.remote.clear();
+            state.snapshot = None;
+            state.state_frames.clear();
+            if state.live.is_empty() && !state.flush_scheduled {
+                topics.remove(topic);
+            }
+        }
+    }
+
+    /// Forgets every member of `node` (gone, or unheard for too long); this node's sockets
+    /// see them leave.
+    pub(crate) fn drop_node(&self, node: &str) {
+        let gone: Vec<(String, Metas)> = {
+            let mut topics = self.lock();
+            topics
+                .iter_mut()
+                .filter_map(|(topic, state)| {
+                    let metas = state.remote.remove(node)?;
+                    state.snapshot = None;
+                    state.state_frames.clear();
+                    (!metas.is_empty()).then(|| (topic.clone(), metas))
+                })
+                .collect()
+        };
+        for (topic, leaves) in gone {
+            self.tell_local(&topic, &BTreeMap::new(), &leaves);
+        }
+    }
+
+    /// A `presence_diff` for this node's sockets only.
+    fn tell_local(&self, topic: &str, joins: &Metas, leaves: &Metas) {
+        if joins.is_empty() && leaves.is_empty() {
+            return;
+        }
+        let mut payload = String::from("{\"joins\":");
+        write_metas(joins, &mut payload);
+        payload.push_str(",\"leaves\":");
+        write_metas(leaves, &mut payload);
+        payload.push('}');
+        let frame = frame::encode_raw(&Value::Null, topic, "presence_diff", &payload);
+        self.hub.broadcast(topic, &frame, None);
+    }
+}
