@@ -12,9 +12,11 @@ use crate::{cargo, services};
 
 const DEFAULT_ADDR: &str = "127.0.0.1:4000";
 
-pub fn run() -> Result<(), String> {
+pub fn run(nodes: u16) -> Result<(), String> {
     let addr = listen_addr(std::env::var("RTS_HTTP_ADDR").ok().as_deref())?;
     check_port(addr)?;
+    // Before anything starts: without nginx there is nothing to balance with.
+    let nginx = if nodes > 1 { Some(find_nginx()?) } else { None };
     let mut env = services::ensure()?;
     if std::env::var_os("RTS_JWT_SECRET").is_none() {
         env.push(("RTS_JWT_SECRET".into(), services::dev_jwt_secret()?));
@@ -22,20 +24,114 @@ pub fn run() -> Result<(), String> {
     cargo::server(&env, &["migrate", "up"])?;
     cargo::server(&env, &["seed"])?;
     let binary = build_server()?;
-    let mut server = Command::new(binary);
-    server
-        .arg("serve")
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .env("RTS_HTTP_ADDR", addr.to_string());
+    let Some(nginx) = nginx else {
+        let mut server = Command::new(binary);
+        server
+            .arg("serve")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("RTS_HTTP_ADDR", addr.to_string());
+        println!(
+            "==> realtime-server at http://{addr} (GET /healthz, /readyz, /metrics); Ctrl-C stops it"
+        );
+        return finished(run_passing_signals(vec![server])?);
+    };
+    let redis = env
+        .iter()
+        .find(|(k, _)| k == "RTS_TEST_REDIS_URL")
+        .map(|(_, v)| v.clone())
+        .ok_or("no Redis URL from the services check")?;
+    let mut children = Vec::new();
+    let mut upstream = String::from("upstream realtime_nodes {\n");
+    for n in 1..=nodes {
+        let node_addr = free_local_addr()?;
+        upstream.push_str(&format!(
+            "    server {node_addr} max_fails=1 fail_timeout=5s;\n"
+        ));
+        let mut server = Command::new(&binary);
+        server
+            .arg("serve")
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .env("RTS_HTTP_ADDR", node_addr.to_string())
+            .env("RTS_REDIS_URL", &redis)
+            .env("RTS_NODE_ID", format!("dev-{n}"))
+            .env("RTS_TRUSTED_PROXIES", "127.0.0.1, ::1");
+        println!("==> node dev-{n} at http://{node_addr}");
+        children.push(server);
+    }
+    upstream.push_str("    keepalive 16;\n}\n");
+    let conf = nginx_config(addr, &upstream)?;
+    let mut proxy = Command::new(nginx);
+    proxy
+        .args(["-c", &conf.to_string_lossy(), "-p"])
+        .arg(conf.parent().unwrap_or(&conf));
+    children.push(proxy);
     println!(
-        "==> realtime-server at http://{addr} (GET /healthz, /readyz, /metrics); Ctrl-C stops it"
+        "==> {nodes} nodes behind nginx at http://{addr} (GET /healthz, /readyz); Ctrl-C stops them all"
     );
-    let status = run_passing_signals(server)?;
+    finished(run_passing_signals(children)?)
+}
+
+fn finished(status: ExitStatus) -> Result<(), String> {
     if status.success() {
         Ok(())
     } else {
-        Err(format!("realtime-server stopped ({status})"))
+        Err(format!("stopped ({status})"))
     }
+}
+
+/// The installed nginx, or what to install.
+fn find_nginx() -> Result<String, String> {
+    [
+        "/usr/sbin/nginx",
+        "/usr/local/sbin/nginx",
+        "/opt/homebrew/bin/nginx",
+        "/usr/local/bin/nginx",
+    ]
+    .into_iter()
+    .find(|p| std::path::Path::new(p).exists())
+    .map(str::to_owned)
+    .ok_or_else(|| {
+        "--nodes 2 runs the nodes behind nginx, which is not installed: \
+             sudo apt-get install -y nginx-light (Debian/Ubuntu) or brew install nginx (macOS)"
+            .to_owned()
+    })
+}
+
+/// A free port on 127.0.0.1 for a node.
+fn free_local_addr() -> Result<SocketAddr, String> {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port: {e}"))
+}
+
+/// Writes `target/dev-nginx/nginx.conf`: deploy/nginx/realtime-server.conf listening on
+/// `addr`, over `upstream`, in the foreground, with its files under that folder.
+fn nginx_config(addr: SocketAddr, upstream: &str) -> Result<std::path::PathBuf, String> {
+    let root = crate::server::workspace();
+    let dir = root.join("target").join("dev-nginx");
+    std::fs::create_dir_all(dir.join("temp"))
+        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let shared = root
+        .join("deploy")
+        .join("nginx")
+        .join("realtime-server.conf");
+    let site = std::fs::read_to_string(&shared)
+        .map_err(|e| format!("cannot read {}: {e}", shared.display()))?
+        .replace("listen 4000;", &format!("listen {addr};"));
+    let temp = dir.join("temp");
+    let temp = temp.display();
+    let conf = format!(
+        "# Written by `cargo xtask dev --nodes`; see deploy/nginx/realtime-server.conf.\n\
+         daemon off;\npid {dir}/nginx.pid;\nerror_log stderr warn;\nworker_processes 1;\n\
+         events {{}}\nhttp {{\n    access_log off;\n\
+         client_body_temp_path {temp}/body;\n    proxy_temp_path {temp}/proxy;\n\
+         fastcgi_temp_path {temp}/fastcgi;\n    uwsgi_temp_path {temp}/uwsgi;\n\
+         scgi_temp_path {temp}/scgi;\n{upstream}{site}}}\n",
+        dir = dir.display(),
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Ok(path)
 }
 
 /// The address `serve` will listen on: `RTS_HTTP_ADDR`, or the default.
@@ -99,9 +195,10 @@ fn build_server() -> Result<String, String> {
         .ok_or_else(|| "cargo built no realtime-server executable".to_owned())
 }
 
-/// Runs `command` until it exits. SIGINT, SIGTERM and SIGHUP sent to xtask are passed on
-/// (SIGHUP as SIGTERM: the server stops gracefully on both); a second one kills it.
-fn run_passing_signals(command: Command) -> Result<ExitStatus, String> {
+/// Runs `commands` until one exits, then stops the others. SIGINT, SIGTERM and SIGHUP
+/// sent to xtask are passed on to every one (SIGHUP as SIGTERM: the server stops
+/// gracefully on both; nginx takes SIGTERM as a fast stop); a second one kills them.
+fn run_passing_signals(commands: Vec<Command>) -> Result<ExitStatus, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -109,42 +206,60 @@ fn run_passing_signals(command: Command) -> Result<ExitStatus, String> {
     runtime.block_on(async move {
         let listen =
             |kind: SignalKind| signal(kind).map_err(|e| format!("cannot listen for signals: {e}"));
-        // Before the child starts, so no signal meant for it can kill xtask alone.
+        // Before the children start, so no signal meant for them can kill xtask alone.
         let mut interrupt = listen(SignalKind::interrupt())?;
         let mut terminate = listen(SignalKind::terminate())?;
         let mut hangup = listen(SignalKind::hangup())?;
-        let mut child = tokio::process::Command::from(command)
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("cannot start realtime-server: {e}"))?;
-        let pid = child
-            .id()
-            .and_then(|id| i32::try_from(id).ok())
-            .and_then(Pid::from_raw);
+        let mut children = Vec::new();
+        for command in commands {
+            let child = tokio::process::Command::from(command)
+                .kill_on_drop(true)
+                .spawn()
+                .map_err(|e| format!("cannot start a process: {e}"))?;
+            children.push(child);
+        }
+        let pids: Vec<Pid> = children
+            .iter()
+            .filter_map(|c| c.id())
+            .filter_map(|id| i32::try_from(id).ok())
+            .filter_map(Pid::from_raw)
+            .collect();
         let mut passed_on = false;
+        let mut first_exit = None;
         loop {
+            let exited =
+                futures_util::future::select_all(children.iter_mut().map(|c| Box::pin(c.wait())));
             let received = tokio::select! {
-                status = child.wait() => {
-                    return status.map_err(|e| format!("waiting for realtime-server: {e}"));
+                (status, _, _) = exited => {
+                    let status = status.map_err(|e| format!("waiting for a process: {e}"))?;
+                    first_exit.get_or_insert(status);
+                    // One is gone: stop the others too, and wait for them.
+                    Signal::TERM
                 }
                 _ = interrupt.recv() => Signal::INT,
                 _ = terminate.recv() => Signal::TERM,
                 _ = hangup.recv() => Signal::TERM,
             };
-            match pid {
-                Some(pid) if !passed_on => {
-                    passed_on = true;
-                    // The server may have had a SIGINT of its own from the terminal; a
+            if first_exit.is_some() || !passed_on {
+                passed_on = true;
+                for pid in &pids {
+                    // A child may have had a SIGINT of its own from the terminal; a
                     // second one changes nothing for it.
-                    let _ = kill_process(pid, received);
-                    println!(
-                        "==> stopping realtime-server (finishing requests, closing sockets); \
-                         again to kill it"
-                    );
+                    let _ = kill_process(*pid, received);
                 }
-                _ => {
+                if first_exit.is_none() {
+                    println!("==> stopping (finishing requests, closing sockets); again to kill");
+                }
+            } else {
+                for child in &mut children {
                     let _ = child.start_kill();
                 }
+            }
+            if let Some(status) = first_exit {
+                for child in &mut children {
+                    let _ = child.wait().await;
+                }
+                return Ok(status);
             }
         }
     })
@@ -155,6 +270,22 @@ mod tests {
     use std::time::{Duration, Instant};
 
     use super::*;
+
+    #[test]
+    fn the_dev_balancer_is_the_shared_nginx_configuration_on_the_chosen_address() {
+        let addr = SocketAddr::from(([127, 0, 0, 1], 4321));
+        let path = nginx_config(addr, "upstream realtime_nodes { server 127.0.0.1:1; }\n")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let conf = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(conf.contains("daemon off;"), "{conf}");
+        assert!(conf.contains("listen 127.0.0.1:4321;"), "{conf}");
+        assert!(!conf.contains("listen 4000;"), "{conf}");
+        assert!(conf.contains("upstream realtime_nodes { server 127.0.0.1:1; }"));
+        assert!(
+            conf.contains("proxy_set_header Upgrade $http_upgrade;"),
+            "{conf}"
+        );
+    }
 
     #[test]
     fn the_address_is_rts_http_addr_or_the_default() {
@@ -216,7 +347,7 @@ mod tests {
             let _ = kill_process(rustix::process::getpid(), Signal::TERM);
         });
         let started = Instant::now();
-        let status = run_passing_signals(child);
+        let status = run_passing_signals(vec![child]);
         assert!(signaller.join().is_ok());
         assert!(matches!(&status, Ok(s) if s.success()), "{status:?}");
         assert!(started.elapsed() < Duration::from_secs(10));

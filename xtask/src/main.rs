@@ -40,8 +40,13 @@ enum Command {
     /// Add demo users, videos and comments (idempotent).
     Seed,
     /// services + migrate + seed, then run the server (checks its port first; Ctrl-C,
-    /// SIGTERM and SIGHUP stop it gracefully).
-    Dev,
+    /// SIGTERM and SIGHUP stop it gracefully). With `--nodes 2` or more: that many nodes
+    /// sharing Redis, behind nginx (deploy/nginx/) on the usual address.
+    Dev {
+        /// How many nodes to run (2 or more: behind nginx).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
+        nodes: u16,
+    },
     /// services + every crate's tests + schemathesis against a running server.
     Test,
     /// services + the phoenix.js protocol tests (part of `test`).
@@ -83,7 +88,7 @@ fn main() -> ExitCode {
         Command::Services { stop: false } => services::ensure().map(|_| ()),
         Command::Migrate { direction, all } => migrate(direction, all),
         Command::Seed => services::ensure().and_then(|env| cargo::server(&env, &["seed"])),
-        Command::Dev => dev::run(),
+        Command::Dev { nodes } => dev::run(nodes),
         Command::Test => test(),
         Command::PhoenixJs => services::ensure().and_then(|env| phoenix_js::run(&env).map(|_| ())),
         Command::Schemathesis => services::ensure().and_then(|env| schemathesis::run(&env)),
