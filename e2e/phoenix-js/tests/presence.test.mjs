@@ -50,3 +50,22 @@ test("presence lists every user once, with one meta per connection", async () =>
     bobs.disconnect();
   }
 });
+
+test("a joiner's first sync already lists itself and everyone there", async () => {
+  const [ann, bob] = [await register(server, "ann"), await register(server, "bob")];
+  const topic = `video:${uniqueVideo()}`;
+  const anns = connect(server, ann);
+  const bobs = connect(server, bob);
+  try {
+    await join(watched(anns, topic).channel);
+    const wb = watched(bobs, topic);
+    const syncs = [];
+    wb.presence.onSync(() => syncs.push(Object.keys(wb.list()).sort()));
+    await join(wb.channel);
+    await eventually(() => syncs.length > 0, 5000, "bob's first sync");
+    assert.deepEqual(syncs[0], [ann.user.id, bob.user.id].sort(), "the presence_state itself");
+  } finally {
+    anns.disconnect();
+    bobs.disconnect();
+  }
+});

@@ -49,6 +49,10 @@ struct TopicState {
     flush_scheduled: bool,
 }
 
+/// Rooms up to this many members get a `presence_state` made for each joiner, exact and
+/// with the joiner in it (about 30 KB at most); bigger rooms share a cached one.
+const EXACT_STATE_MEMBERS: usize = 200;
+
 /// Join refs whose `presence_state` frame is kept per snapshot.
 const STATE_FRAMES_KEPT: usize = 4;
 
@@ -226,12 +230,25 @@ impl Presence {
         }
     }
 
-    /// The `presence_state` frame for a joiner whose join ref is `join_ref`.
+    /// The `presence_state` frame for a joiner whose join ref is `join_ref`. In a room of
+    /// up to [`EXACT_STATE_MEMBERS`] it is the room as it is now, the joiner included, as
+    /// Phoenix sends it; in a bigger one it is the snapshot of the last flush, shared by
+    /// every joiner until the next (the joiner then sees itself in the next diff, within
+    /// the presence window), because a state of thousands of members is hundreds of KB.
     pub fn state_frame(&self, topic: &str, join_ref: &Value) -> Encoded {
         let mut topics = self.lock();
         let Some(state) = topics.get_mut(topic) else {
             return frame::encode_raw(join_ref, topic, "presence_state", "{}");
         };
+        let remote: usize = state
+            .remote
+            .values()
+            .flat_map(BTreeMap::values)
+            .map(Vec::len)
+            .sum();
+        if state.members + remote <= EXACT_STATE_MEMBERS {
+            return frame::encode_raw(join_ref, topic, "presence_state", &all_metas(state));
+        }
         if let Some((_, frame)) = state.state_frames.iter().find(|(r, _)| r == join_ref) {
             return frame.clone();
         }
@@ -312,6 +329,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn in_a_small_room_the_state_is_exact_and_includes_the_joiner() {
+        let hub = Arc::new(Hub::new());
+        let presence = Presence::new(
+            Arc::new(LocalBroker::new(hub.clone())),
+            hub.clone(),
+            Duration::from_secs(60),
+        );
+        presence.track("video:1", "u1", meta("ann"));
+        presence.flush("video:1");
+        // Not flushed yet: a cached snapshot would not have bob.
+        presence.track("video:1", "u2", meta("bob"));
+        let v: Value =
+            serde_json::from_str(&presence.state_frame("video:1", &json!("1"))).expect("json");
+        assert_eq!(v[4]["u1"]["metas"][0]["username"], "ann");
+        assert_eq!(v[4]["u2"]["metas"][0]["username"], "bob");
+    }
+
+    #[tokio::test]
     async fn the_state_frame_is_made_once_per_join_ref_and_snapshot() {
         let hub = Arc::new(Hub::new());
         let presence = Presence::new(
@@ -319,6 +354,10 @@ mod tests {
             hub.clone(),
             Duration::from_millis(20),
         );
+        // A room big enough for a shared state.
+        for i in 0..EXACT_STATE_MEMBERS {
+            presence.track("video:1", &format!("x{i}"), meta("someone"));
+        }
         presence.track("video:1", "u1", meta("ann"));
         presence.flush("video:1");
         let a = presence.state_frame("video:1", &json!("1"));
