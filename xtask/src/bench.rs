@@ -35,6 +35,10 @@ pub enum Scenario {
         /// every member: a join storm of 10,000 would send 50 million frames).
         #[arg(long, requires = "floor")]
         floor_no_presence: bool,
+        /// Run this many nodes sharing the database and Redis (2 or more): subscribers are
+        /// spread over them, publishers stay on the first; CPU and memory are summed.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
+        nodes: u16,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -88,13 +92,38 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
     ] {
         settings.push((k.to_owned(), v.to_owned()));
     }
-    if let Scenario::Ws {
-        server_settings, ..
-    } = &scenario
-    {
-        settings.extend(server_settings.iter().cloned());
+    let nodes = match &scenario {
+        Scenario::Ws {
+            server_settings,
+            nodes,
+            ..
+        } => {
+            settings.extend(server_settings.iter().cloned());
+            *nodes
+        }
+        Scenario::Rest { .. } => 1,
+    };
+    if nodes > 1 {
+        let redis = env
+            .iter()
+            .find(|(k, _)| k == "RTS_TEST_REDIS_URL")
+            .map(|(_, v)| v.clone())
+            .ok_or("no Redis URL from the services check")?;
+        settings.push(("RTS_REDIS_URL".to_owned(), redis));
     }
-    let running = server::start_fresh(&dir.join("realtime-server"), &settings, false)?;
+    let binary = dir.join("realtime-server");
+    let running = server::start_fresh(&binary, &with_node(&settings, 1, None)?, false)?;
+    let mut others = Vec::new();
+    for n in 2..=nodes {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        others.push(server::start(
+            &binary,
+            &with_node(&settings, n, Some(port))?,
+        )?);
+    }
     let base = format!("http://{}", running.addr);
     println!("machine: {}", machine());
     let mut cmd = Command::new(dir.join("loadgen"));
@@ -113,10 +142,21 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
             ]);
         }
         Scenario::Ws { args, .. } => {
-            println!("scenario: ws {} (release build)", args.join(" "));
+            println!(
+                "scenario: ws {} (release build{})",
+                args.join(" "),
+                if nodes > 1 {
+                    format!(", {nodes} nodes sharing Redis")
+                } else {
+                    String::new()
+                }
+            );
             cmd.arg("ws")
                 .args(&args)
                 .args(["--server-pid", &running.pid().to_string()]);
+            for node in &others {
+                cmd.args(["--node", &format!("http://{}={}", node.addr, node.pid())]);
+            }
         }
     }
     let status = cmd
@@ -174,4 +214,22 @@ fn run_floor(floor: &std::path::Path, presence: bool, args: &[String]) -> Result
     } else {
         Err(format!("loadgen failed ({status})"))
     }
+}
+
+/// `settings` for node `n`: its name, and its own port when it is not the first.
+fn with_node(
+    settings: &[(String, String)],
+    n: u16,
+    port: Option<u16>,
+) -> Result<Vec<(String, String)>, String> {
+    let mut settings = settings.to_vec();
+    settings.push(("RTS_NODE_ID".to_owned(), format!("bench-{n}")));
+    if let Some(port) = port {
+        let addr = settings
+            .iter_mut()
+            .find(|(k, _)| k == "RTS_HTTP_ADDR")
+            .ok_or("no RTS_HTTP_ADDR")?;
+        addr.1 = format!("127.0.0.1:{port}");
+    }
+    Ok(settings)
 }

@@ -114,6 +114,11 @@ pub fn start_fresh(
     if seed {
         run_binary(binary, settings, &["seed"])?;
     }
+    start(binary, settings)
+}
+
+/// Starts `binary` with `settings` on a database that is ready (another node's, say).
+pub fn start(binary: &Path, settings: &[(String, String)]) -> Result<Server, String> {
     let addr: SocketAddr = settings
         .iter()
         .find(|(k, _)| k == "RTS_HTTP_ADDR")

@@ -62,6 +62,10 @@ enum Scenario {
         /// takes any token and has no REST API).
         #[arg(long)]
         no_signup: bool,
+        /// Another node of the same deployment, `URL` or `URL=PID` (repeatable):
+        /// subscribers are spread over every node, publishers stay on `--base`.
+        #[arg(long = "node", value_name = "URL[=PID]")]
+        nodes: Vec<String>,
     },
 }
 
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
                 heartbeat_secs,
                 server_pid,
                 no_signup,
+                nodes,
             } => {
                 let plan = ws::Plan {
                     sockets,
@@ -102,6 +107,13 @@ fn main() -> ExitCode {
                     heartbeat: (heartbeat_secs > 0).then(|| Duration::from_secs(heartbeat_secs)),
                     server_pid,
                     signup: !no_signup,
+                    other_nodes: nodes
+                        .iter()
+                        .map(|n| match n.split_once('=') {
+                            Some((url, pid)) => (url.to_owned(), pid.parse().ok()),
+                            None => (n.clone(), None),
+                        })
+                        .collect(),
                 };
                 ws::run(&cli.base, &name, plan).await
             }

@@ -289,6 +289,29 @@ pub struct Plan {
     pub server_pid: Option<u32>,
     /// Sign users up over REST for their tokens; otherwise use made-up ones.
     pub signup: bool,
+    /// More nodes of the same deployment: subscribers are spread over the first node and
+    /// these (publishers stay on the first), and their CPU and memory are added in.
+    pub other_nodes: Vec<(String, Option<u32>)>,
+}
+
+/// The processes whose CPU and memory are reported: the server and its other nodes.
+fn server_pids(plan: &Plan) -> Vec<u32> {
+    plan.server_pid
+        .into_iter()
+        .chain(plan.other_nodes.iter().filter_map(|(_, pid)| *pid))
+        .collect()
+}
+
+/// The sum over `pids` of `read`, if every one answers.
+fn summed(pids: &[u32], read: impl Fn(u32) -> Option<u64>) -> Option<u64> {
+    if pids.is_empty() {
+        return None;
+    }
+    pids.iter().map(|pid| read(*pid)).sum()
+}
+
+fn cpu_micros(pid: u32) -> Option<u64> {
+    procfs::cpu_time(pid).map(|d| d.as_micros() as u64)
 }
 
 pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
@@ -300,12 +323,21 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
         (0..n).map(|i| format!("bench-{i}")).collect()
     };
     let ws_base = base.replace("http://", "ws://");
+    let ws_bases: Vec<String> = std::iter::once(ws_base.clone())
+        .chain(
+            plan.other_nodes
+                .iter()
+                .map(|(b, _)| b.replace("http://", "ws://")),
+        )
+        .collect();
+    let pids = server_pids(&plan);
     let topic = format!("video:bench-{scenario}-{}", std::process::id());
     let shared = Arc::new(Shared::default());
-    let rss_before = match plan.server_pid {
-        Some(pid) => settled_rss(pid).await,
-        None => None,
-    };
+    let mut rss_before = None;
+    for pid in &pids {
+        let settled = settled_rss(*pid).await;
+        rss_before = settled.map(|kib| kib + rss_before.unwrap_or(0));
+    }
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(plan.sockets);
     for i in 0..plan.sockets {
@@ -314,7 +346,8 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
             tokio::time::sleep_until(due.into()).await;
         }
         let url = format!(
-            "{ws_base}/socket/websocket?vsn=2.0.0&token={}",
+            "{}/socket/websocket?vsn=2.0.0&token={}",
+            ws_bases[i % ws_bases.len()],
             users[i % users.len()]
         );
         tasks.push(tokio::spawn(socket(
@@ -336,7 +369,7 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     }
     let join_elapsed = started.elapsed();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let rss_joined = plan.server_pid.and_then(procfs::rss_kib);
+    let rss_joined = summed(&pids, procfs::rss_kib);
     let presence_after_joins = shared.presence_frames.load(Ordering::Relaxed);
     println!(
         "sockets: {} requested, {} joined, {} failed; opened in {:.1} s, all joined after {:.1} s ({:.0} joins/s)",
@@ -370,7 +403,7 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     }
 
     // Publishers for the fanout scenario.
-    let cpu_server_start = plan.server_pid.and_then(procfs::cpu_time);
+    let cpu_server_start = summed(&pids, cpu_micros);
     let cpu_self_start = procfs::cpu_time(std::process::id());
     let measure_start = Instant::now();
     let seen_start = shared.comments_seen.load(Ordering::Relaxed);
@@ -401,12 +434,10 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     }
     tokio::time::sleep(plan.hold).await;
     let measured = measure_start.elapsed();
-    let rss_held = plan.server_pid.and_then(procfs::rss_kib);
-    let cpu_server = plan
-        .server_pid
-        .and_then(procfs::cpu_time)
+    let rss_held = summed(&pids, procfs::rss_kib);
+    let cpu_server = summed(&pids, cpu_micros)
         .zip(cpu_server_start)
-        .map(|(b, a)| b.saturating_sub(a));
+        .map(|(b, a)| Duration::from_micros(b.saturating_sub(a)));
     let cpu_self = procfs::cpu_time(std::process::id())
         .zip(cpu_self_start)
         .map(|(b, a)| b.saturating_sub(a));
@@ -453,7 +484,12 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
             0.0
         };
         println!(
-            "server CPU: {:.2} cores ({per_delivery:.1} us per delivery)",
+            "server CPU{}: {:.2} cores ({per_delivery:.1} us per delivery)",
+            if pids.len() > 1 {
+                format!(" (sum of {} nodes)", pids.len())
+            } else {
+                String::new()
+            },
             cpu.as_secs_f64() / measured.as_secs_f64()
         );
     }
