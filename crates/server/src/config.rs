@@ -525,9 +525,12 @@ fn validate_redis_url(raw: &str) -> Result<(), String> {
         return Ok(());
     }
     let url = url::Url::parse(raw).map_err(|e| format!("not a URL: {e}"))?;
-    if !matches!(url.scheme(), "redis" | "rediss") {
+    if !matches!(
+        url.scheme(),
+        "redis" | "rediss" | "redis-cluster" | "rediss-cluster"
+    ) {
         return Err(format!(
-            "scheme must be redis:// or rediss://, not {}://",
+            "scheme must be redis:// or rediss:// (redis-cluster:// or rediss-cluster:// for a cluster), not {}://",
             url.scheme()
         ));
     }

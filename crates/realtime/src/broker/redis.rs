@@ -105,6 +105,9 @@ impl RedisBroker {
     /// and starts connecting in the background; must run inside a tokio runtime.
     pub fn start(url: &str, node: &str, hub: Arc<Hub>) -> Result<Arc<Self>, RedisError> {
         let config = Config::from_url(url).map_err(|e| RedisError(e.to_string()))?;
+        // A cluster URL (`redis-cluster://`): topics use sharded pub/sub, so fanout traffic
+        // spreads over the shards instead of every shard carrying every message.
+        let sharded = config.server.is_clustered();
         let mut builder = Builder::from_config(config);
         builder
             .with_performance_config(|p| {
@@ -129,6 +132,7 @@ impl RedisBroker {
         // Receivers first, so the first connection is not missed.
         let presence = Arc::new(std::sync::OnceLock::new());
         let listener = Listener {
+            sharded,
             on_access: Arc::clone(&on_access),
             presence: Arc::clone(&presence),
             outgoing: outgoing.clone(),
@@ -142,7 +146,7 @@ impl RedisBroker {
             status: Arc::clone(&status),
         };
         tokio::spawn(listener.run());
-        tokio::spawn(publish(publisher.clone(), queue));
+        tokio::spawn(publish(publisher.clone(), sharded, queue));
         drop(publisher.connect());
         drop(subscriber.connect());
         Ok(Arc::new(Self {
@@ -208,7 +212,7 @@ impl Broker for RedisBroker {
 }
 
 /// Publishes queued broadcasts one after another (so their order holds).
-async fn publish(client: Client, mut queue: mpsc::Receiver<(String, Bytes)>) {
+async fn publish(client: Client, sharded: bool, mut queue: mpsc::Receiver<(String, Bytes)>) {
     while let Some((channel, message)) = queue.recv().await {
         if !client.is_connected() {
             // Not worth the wait for a timeout: nobody else hears it now.
@@ -216,7 +220,14 @@ async fn publish(client: Client, mut queue: mpsc::Receiver<(String, Bytes)>) {
             continue;
         }
         let started = Instant::now();
-        match client.publish::<i64, _, _>(channel, message).await {
+        // On a cluster a topic's messages stay on the shard that owns its channel
+        // (SPUBLISH); the control channel reaches every node of every shard.
+        let published = if sharded && channel != CONTROL_CHANNEL {
+            client.spublish::<i64, _, _>(channel, message).await
+        } else {
+            client.publish::<i64, _, _>(channel, message).await
+        };
+        match published {
             Ok(_) => {
                 metrics::counter!("realtime_broker_published_total").increment(1);
                 metrics::histogram!("realtime_broker_publish_duration_seconds")
@@ -233,6 +244,8 @@ async fn publish(client: Client, mut queue: mpsc::Receiver<(String, Bytes)>) {
 /// Keeps this node subscribed to the channels of its topics, and delivers what other
 /// nodes publish on them.
 struct Listener {
+    /// Topics on sharded pub/sub (a cluster).
+    sharded: bool,
     on_access: Arc<std::sync::OnceLock<AccessHandler>>,
     presence: Arc<std::sync::OnceLock<Arc<Presence>>>,
     /// For sync answers, sync requests and heartbeats.
@@ -277,10 +290,16 @@ impl Listener {
                             presence.forget_remote(&topic);
                         }
                         wanted.remove(&topic);
-                        if self.subscriber.is_connected()
-                            && let Err(e) = self.subscriber.unsubscribe(envelope::channel(&topic)).await
-                        {
-                            tracing::debug!(error = %e, "unsubscribe failed");
+                        if self.subscriber.is_connected() {
+                            let channel = envelope::channel(&topic);
+                            let left = if self.sharded {
+                                self.subscriber.sunsubscribe(channel).await
+                            } else {
+                                self.subscriber.unsubscribe(channel).await
+                            };
+                            if let Err(e) = left {
+                                tracing::debug!(error = %e, "unsubscribe failed");
+                            }
                         }
                     }
                     None => return,
@@ -327,7 +346,23 @@ impl Listener {
         if channels.is_empty() {
             return;
         }
-        if let Err(e) = self.subscriber.subscribe(channels).await {
+        let done = if self.sharded {
+            // One at a time: SSUBSCRIBE takes channels of one slot only. The control
+            // channel stays on classic pub/sub, which reaches every shard.
+            let mut done = Ok(());
+            for channel in channels {
+                let result = if channel == CONTROL_CHANNEL {
+                    self.subscriber.subscribe(channel).await
+                } else {
+                    self.subscriber.ssubscribe(channel).await
+                };
+                done = done.and(result);
+            }
+            done
+        } else {
+            self.subscriber.subscribe(channels).await
+        };
+        if let Err(e) = done {
             // Made again on the next connection.
             tracing::warn!(error = %e, "subscribing on Redis failed");
         }

@@ -489,3 +489,161 @@ async fn the_members_of_a_killed_node_leave_every_room_within_10_seconds() {
     let state = presence_on_join(&mut cat_on_a, topic, &cat).await;
     assert_eq!(state, vec![ann.user_id.clone()]);
 }
+
+/// A three-shard Redis Cluster from the installed `redis-server`, stopped when dropped.
+struct PrivateCluster {
+    shards: Vec<std::process::Child>,
+    ports: Vec<u16>,
+    dir: PathBuf,
+}
+
+impl PrivateCluster {
+    fn start() -> Self {
+        let dir = std::env::temp_dir().join(format!(
+            "rts-redis-cluster-{}-{}",
+            std::process::id(),
+            uuid::Uuid::now_v7().simple()
+        ));
+        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let ports: Vec<u16> = (0..3)
+            .map(|_| {
+                std::net::TcpListener::bind("127.0.0.1:0")
+                    .and_then(|l| l.local_addr())
+                    .expect("a free port")
+                    .port()
+            })
+            .collect();
+        let server = local_services::find_redis_server().expect("redis-server is installed");
+        let shards = ports
+            .iter()
+            .map(|port| {
+                std::process::Command::new(&server)
+                    .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                    .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "2000"])
+                    .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
+                    .args(["--save", "", "--appendonly", "no"])
+                    .arg("--dir")
+                    .arg(&dir)
+                    .stdout(std::process::Stdio::null())
+                    .spawn()
+                    .expect("a shard starts")
+            })
+            .collect();
+        let cluster = Self { shards, ports, dir };
+        for port in &cluster.ports {
+            wait_for(|| cluster.cli(*port, &["ping"]).trim() == "PONG");
+        }
+        let nodes: Vec<String> = cluster
+            .ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        let out = std::process::Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&nodes)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .output()
+            .expect("redis-cli runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        for port in &cluster.ports {
+            wait_for(|| {
+                cluster
+                    .cli(*port, &["cluster", "info"])
+                    .contains("cluster_state:ok")
+            });
+        }
+        cluster
+    }
+
+    fn cli(&self, port: u16, args: &[&str]) -> String {
+        let out = std::process::Command::new("redis-cli")
+            .args(["-p", &port.to_string()])
+            .args(args)
+            .output()
+            .expect("redis-cli runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `redis-cluster://` with every shard.
+    fn url(&self) -> String {
+        let extra: Vec<String> = self.ports[1..]
+            .iter()
+            .map(|p| format!("node=127.0.0.1:{p}"))
+            .collect();
+        format!(
+            "redis-cluster://127.0.0.1:{}?{}",
+            self.ports[0],
+            extra.join("&")
+        )
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        for shard in &mut self.shards {
+            let _ = shard.kill();
+            let _ = shard.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn wait_for(ready: impl Fn() -> bool) {
+    for _ in 0..200 {
+        if ready() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("the Redis cluster did not come up");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_redis_cluster_topics_use_sharded_pub_sub() {
+    let cluster = PrivateCluster::start();
+    let url = cluster.url();
+    let api = Api::with(&[("RTS_REDIS_URL", &url), ("RTS_NODE_ID", "node-a")]).await;
+    let b = api
+        .another_server(&[("RTS_REDIS_URL", &url), ("RTS_NODE_ID", "node-b")])
+        .await;
+    wait_until_connected(&api.server).await;
+    wait_until_connected(&b).await;
+    let topic = "video:cluster-9";
+    let ann = api.register("ann").await;
+    let bob = api.register("bob").await;
+    let mut ann_on_a = connect_to(&api.server, &ann).await;
+    let mut bob_on_b = connect_to(&b, &bob).await;
+    presence_on_join(&mut ann_on_a, topic, &ann).await;
+    // B's newcomer sees A's member: the presence sync went over the cluster.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let state = presence_on_join(&mut bob_on_b, topic, &bob).await;
+    assert_eq!(state, vec![ann.user_id.clone()]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let id = post(&api, &ann.access, "cluster-9", "sharded").await;
+    let got = next_event(&mut bob_on_b, topic, "new_comment").await;
+    assert_eq!(got[4]["comment"]["id"], id);
+    silent(&mut bob_on_b, topic, "new_comment").await;
+
+    // The topic's channel is a shard channel on exactly one shard, and no classic channel.
+    let shard_channels: Vec<String> = cluster
+        .ports
+        .iter()
+        .map(|p| cluster.cli(*p, &["pubsub", "shardchannels", "rts:topic:*"]))
+        .filter(|out| !out.trim().is_empty())
+        .collect();
+    assert_eq!(shard_channels.len(), 1, "{shard_channels:?}");
+    assert_eq!(shard_channels[0].trim(), "rts:topic:video:cluster-9");
+    for port in &cluster.ports {
+        assert_eq!(
+            cluster
+                .cli(*port, &["pubsub", "channels", "rts:topic:*"])
+                .trim(),
+            ""
+        );
+    }
+}
