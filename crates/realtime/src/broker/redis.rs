@@ -133,10 +133,12 @@ impl RedisBroker {
         let presence = Arc::new(std::sync::OnceLock::new());
         let listener = Listener {
             sharded,
+            publisher: publisher.clone(),
             on_access: Arc::clone(&on_access),
             presence: Arc::clone(&presence),
             outgoing: outgoing.clone(),
             last_heard: HashMap::new(),
+            wanted: HashSet::new(),
             messages: subscriber.message_rx(),
             connected: subscriber.reconnect_rx(),
             errors: subscriber.error_rx(),
@@ -246,12 +248,16 @@ async fn publish(client: Client, sharded: bool, mut queue: mpsc::Receiver<(Strin
 struct Listener {
     /// Topics on sharded pub/sub (a cluster).
     sharded: bool,
+    /// The publishing connection, to know when it is back.
+    publisher: Client,
     on_access: Arc<std::sync::OnceLock<AccessHandler>>,
     presence: Arc<std::sync::OnceLock<Arc<Presence>>>,
     /// For sync answers, sync requests and heartbeats.
     outgoing: mpsc::Sender<(String, Bytes)>,
     /// When each other node was last heard from.
     last_heard: HashMap<Arc<str>, Instant>,
+    /// The topics this node's sockets are in.
+    wanted: HashSet<String>,
     subscriber: SubscriberClient,
     messages: tokio::sync::broadcast::Receiver<Message>,
     connected: tokio::sync::broadcast::Receiver<fred::types::config::Server>,
@@ -268,7 +274,7 @@ impl Listener {
             tracing::error!("the hub is already watched; cross-node delivery is off");
             return;
         };
-        let mut wanted: HashSet<String> = existing.into_iter().collect();
+        self.wanted = existing.into_iter().collect();
         // Not a topic, but listened to from the first connection on.
         let control = CONTROL_CHANNEL.to_owned();
         let mut beat = tokio::time::interval(HEARTBEAT);
@@ -283,13 +289,13 @@ impl Listener {
                             self.subscribe(vec![channel]).await;
                             self.ask_members(&topic);
                         }
-                        wanted.insert(topic);
+                        self.wanted.insert(topic);
                     }
                     Some(TopicChange::Removed(topic)) => {
                         if let Some(presence) = self.presence.get() {
                             presence.forget_remote(&topic);
                         }
-                        wanted.remove(&topic);
+                        self.wanted.remove(&topic);
                         if self.subscriber.is_connected() {
                             let channel = envelope::channel(&topic);
                             let left = if self.sharded {
@@ -319,16 +325,30 @@ impl Listener {
                     self.status.set(true);
                     // Every connection (the first and each after an outage) starts with
                     // no subscriptions: make them all.
-                    let channels = wanted
+                    let channels = self
+                        .wanted
                         .iter()
                         .map(|t| envelope::channel(t))
                         .chain(std::iter::once(control.clone()))
                         .collect();
                     self.subscribe(channels).await;
-                    // What the other nodes' members are now, whatever was missed.
-                    for topic in &wanted {
-                        self.ask_members(topic);
-                    }
+                    // What the other nodes' members are now, whatever was missed: asked
+                    // once the publishing connection is back too (it reconnects on its own
+                    // schedule, and a request sent before would be dropped).
+                    let (publisher, outgoing, node) =
+                        (self.publisher.clone(), self.outgoing.clone(), Arc::clone(&self.node));
+                    let topics: Vec<String> = self.wanted.iter().cloned().collect();
+                    tokio::spawn(async move {
+                        for _ in 0..200 {
+                            if publisher.is_connected() {
+                                break;
+                            }
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        for topic in topics {
+                            send(&outgoing, &node, envelope::channel(&topic), SYNC_REQUEST, b"");
+                        }
+                    });
                 }
                 error = self.errors.recv() => {
                     if matches!(error, Err(RecvError::Closed)) {
@@ -397,10 +417,7 @@ impl Listener {
     }
 
     fn send(&self, channel: String, event: &str, body: &[u8]) {
-        let message = envelope::encode(&self.node, event, body);
-        if self.outgoing.try_send((channel, message)).is_err() {
-            metrics::counter!("realtime_broker_dropped_total").increment(1);
-        }
+        send(&self.outgoing, &self.node, channel, event, body);
     }
 
     fn deliver(&mut self, message: Message) {
@@ -466,12 +483,33 @@ impl Listener {
     }
 }
 
+/// Queues a message of this node's for publishing.
+fn send(
+    outgoing: &mpsc::Sender<(String, Bytes)>,
+    node: &str,
+    channel: String,
+    event: &str,
+    body: &[u8],
+) {
+    let message = envelope::encode(node, event, body);
+    if outgoing.try_send((channel, message)).is_err() {
+        metrics::counter!("realtime_broker_dropped_total").increment(1);
+    }
+}
+
 impl Listener {
+    /// Notes that `node` is alive. A node heard for the first time (new, or back after
+    /// being dropped as silent) is asked for its members of every topic here: whatever
+    /// it had, this node does not have it.
     fn heard(&mut self, node: &str) {
         match self.last_heard.get_mut(node) {
             Some(at) => *at = Instant::now(),
             None => {
                 self.last_heard.insert(Arc::from(node), Instant::now());
+                let topics: Vec<String> = self.wanted.iter().cloned().collect();
+                for topic in topics {
+                    self.ask_members(&topic);
+                }
             }
         }
     }

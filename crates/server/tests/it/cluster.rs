@@ -618,10 +618,19 @@ async fn on_a_redis_cluster_topics_use_sharded_pub_sub() {
     let mut ann_on_a = connect_to(&api.server, &ann).await;
     let mut bob_on_b = connect_to(&b, &bob).await;
     presence_on_join(&mut ann_on_a, topic, &ann).await;
-    // B's newcomer sees A's member: the presence sync went over the cluster.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // B's first socket in the room learns of A's member from B's sync over the cluster:
+    // in its presence_state if the sync was quicker than the join, else in a diff.
     let state = presence_on_join(&mut bob_on_b, topic, &bob).await;
-    assert_eq!(state, vec![ann.user_id.clone()]);
+    if state != vec![ann.user_id.clone()] {
+        until_joined(&mut bob_on_b, topic, &ann.user_id).await;
+    }
+    // Then a newcomer on B gets the whole room in its presence_state.
+    let dan = api.register("dan").await;
+    let mut dan_on_b = connect_to(&b, &dan).await;
+    let state = presence_on_join(&mut dan_on_b, topic, &dan).await;
+    let mut expected = vec![ann.user_id.clone(), bob.user_id.clone()];
+    expected.sort();
+    assert_eq!(state, expected);
     tokio::time::sleep(Duration::from_millis(200)).await;
 
     let id = post(&api, &ann.access, "cluster-9", "sharded").await;
@@ -646,4 +655,94 @@ async fn on_a_redis_cluster_topics_use_sharded_pub_sub() {
             ""
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_are_one_room() {
+    let redis = PrivateRedis::start();
+    let (api, b) = two_nodes(&redis).await;
+    let url = redis.redis.url();
+    let c = api
+        .another_server(&[("RTS_REDIS_URL", &url), ("RTS_NODE_ID", "node-c")])
+        .await;
+    wait_until_connected(&c).await;
+    let topic = "video:cluster-10";
+    let [ann, bob, cat, dan] = [
+        api.register("ann").await,
+        api.register("bob").await,
+        api.register("cat").await,
+        api.register("dan").await,
+    ];
+    let mut on_a = connect_to(&api.server, &ann).await;
+    let mut on_b = connect_to(&b, &bob).await;
+    let mut on_c = connect_to(&c, &cat).await;
+    presence_on_join(&mut on_a, topic, &ann).await;
+    presence_on_join(&mut on_b, topic, &bob).await;
+    presence_on_join(&mut on_c, topic, &cat).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // A newcomer on any node sees the three.
+    let mut dan_on_c = connect_to(&c, &dan).await;
+    let state = presence_on_join(&mut dan_on_c, topic, &dan).await;
+    let mut expected = vec![
+        ann.user_id.clone(),
+        bob.user_id.clone(),
+        cat.user_id.clone(),
+    ];
+    expected.sort();
+    assert_eq!(state, expected);
+    // A comment on B reaches A and C once each.
+    let posted = reqwest::Client::new()
+        .post(b.url("/api/videos/cluster-10/comments"))
+        .bearer_auth(&bob.access)
+        .json(&json!({ "content": "from B" }))
+        .send()
+        .await
+        .expect("B answers");
+    assert_eq!(posted.status().as_u16(), 201);
+    let id = posted.json::<Value>().await.expect("JSON")["id"].clone();
+    for ws in [&mut on_a, &mut on_c, &mut on_b] {
+        assert_eq!(
+            next_event(ws, topic, "new_comment").await[4]["comment"]["id"],
+            id
+        );
+    }
+    for ws in [&mut on_a, &mut on_c, &mut on_b] {
+        silent(ws, topic, "new_comment").await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_ten_seconds_without_redis_presence_is_whole_again() {
+    let mut redis = PrivateRedis::start();
+    let (api, b) = two_nodes(&redis).await;
+    let topic = "video:cluster-11";
+    let [ann, bob, cat] = [
+        api.register("ann").await,
+        api.register("bob").await,
+        api.register("cat").await,
+    ];
+    let mut on_a = connect_to(&api.server, &ann).await;
+    presence_on_join(&mut on_a, topic, &ann).await;
+    let mut on_b = connect_to(&b, &bob).await;
+    presence_on_join(&mut on_b, topic, &bob).await;
+    until_joined(&mut on_a, topic, &bob.user_id).await;
+
+    redis.redis.stop().expect("redis stops");
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    redis.redis.restart().expect("redis restarts");
+    wait_until_connected(&api.server).await;
+    wait_until_connected(&b).await;
+    // Each node forgot the other's members while cut off, and syncs them back.
+    until_joined(&mut on_a, topic, &bob.user_id).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut cat_on_b = connect_to(&b, &cat).await;
+    let state = presence_on_join(&mut cat_on_b, topic, &cat).await;
+    let mut expected = vec![ann.user_id.clone(), bob.user_id.clone()];
+    expected.sort();
+    assert_eq!(state, expected, "B shows A's member again");
+    let id = post(&api, &ann.access, "cluster-11", "after the outage").await;
+    assert_eq!(
+        next_event(&mut on_b, topic, "new_comment").await[4]["comment"]["id"],
+        id
+    );
 }
