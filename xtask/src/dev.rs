@@ -80,7 +80,7 @@ fn finished(status: ExitStatus) -> Result<(), String> {
 }
 
 /// The installed nginx, or what to install.
-fn find_nginx() -> Result<String, String> {
+pub(crate) fn find_nginx() -> Result<String, String> {
     [
         "/usr/sbin/nginx",
         "/usr/local/sbin/nginx",

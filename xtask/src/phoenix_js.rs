@@ -45,6 +45,13 @@ pub fn run(env: &cargo::Env) -> Result<NodeCounts, String> {
     if !status.success() {
         return Err(format!("npm ci failed ({status})"));
     }
+    // The rolling-restart test puts two nodes behind nginx.
+    let nginx = crate::dev::find_nginx()?;
+    let redis = env
+        .iter()
+        .find(|(k, _)| k == "RTS_TEST_REDIS_URL")
+        .map(|(_, v)| v.clone())
+        .ok_or("no Redis URL from the services check")?;
     let binary = server::build(false, &["server"])?.join("realtime-server");
     let settings = server::settings(env, "rts_phoenix_js")?;
     server::migrate_fresh(&binary, &settings)?;
@@ -62,6 +69,8 @@ pub fn run(env: &cargo::Env) -> Result<NodeCounts, String> {
         .current_dir(&dir)
         .env("RTS_E2E_SERVER_BIN", &binary)
         .env("RTS_E2E_DATABASE_URL", database)
+        .env("RTS_E2E_REDIS_URL", redis)
+        .env("RTS_E2E_NGINX", nginx)
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run npm test: {e}"))?;

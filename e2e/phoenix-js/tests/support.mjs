@@ -1,6 +1,9 @@
 // Shared helpers: a real realtime-server process per test file, REST sign-up, and the
 // unmodified phoenix client with the `ws` package as its WebSocket.
 import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join as joinPath } from "node:path";
 import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -35,8 +38,9 @@ export async function eventually(check, ms = 5000, what = "condition") {
   }
 }
 
-/** Starts the server on a free port; `restart()` brings it back on the same port. */
-export async function startServer() {
+/** Starts the server on a free port, with `settings` added to its environment;
+ * `restart()` brings it back on the same port. */
+export async function startServer(settings = {}) {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   let child;
@@ -53,6 +57,7 @@ export async function startServer() {
         RTS_RATE_LOGINS_PER_IP: "0",
         RTS_RATE_LOGINS_PER_ACCOUNT: "0",
         RTS_RATE_REGISTRATIONS_PER_IP: "0",
+        ...settings,
       },
       stdio: ["ignore", "ignore", "inherit"],
     });
@@ -134,4 +139,37 @@ export function push(channel, event, payload) {
 
 export function uniqueVideo(prefix = "v") {
   return `${prefix}-${randomBytes(6).toString("hex")}`;
+}
+
+/** nginx in front of `nodes` with deploy/nginx/realtime-server.conf, on a free port. */
+export async function startBalancer(nodes) {
+  const nginx = process.env.RTS_E2E_NGINX;
+  if (!nginx) throw new Error("nginx is needed (sudo apt-get install -y nginx-light); run through `cargo xtask test`");
+  const port = await freePort();
+  const dir = mkdtempSync(joinPath(tmpdir(), "rts-e2e-nginx-"));
+  const site = readFileSync(new URL("../../../deploy/nginx/realtime-server.conf", import.meta.url), "utf8")
+    .replace("listen 4000;", `listen 127.0.0.1:${port};`);
+  const upstream = `upstream realtime_nodes {\n${nodes
+    .map((n) => `    server 127.0.0.1:${n.port} max_fails=1 fail_timeout=2s;`)
+    .join("\n")}\n}\n`;
+  const temp = (name) => `    ${name}_temp_path ${dir}/${name};\n`;
+  const conf = `daemon off;\npid ${dir}/nginx.pid;\nerror_log stderr crit;\nworker_processes 1;\nevents {}\nhttp {\n    access_log off;\n${
+    ["client_body", "proxy", "fastcgi", "uwsgi", "scgi"].map(temp).join("")}${upstream}${site}}\n`;
+  writeFileSync(`${dir}/nginx.conf`, conf);
+  const child = spawn(nginx, ["-c", `${dir}/nginx.conf`, "-p", dir], { stdio: ["ignore", "ignore", "inherit"] });
+  const base = `http://127.0.0.1:${port}`;
+  await eventually(async () => {
+    try {
+      return (await fetch(`${base}/healthz`)).ok;
+    } catch {
+      return false;
+    }
+  }, 10000, "nginx");
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  };
+  return { base, port, stop };
 }
