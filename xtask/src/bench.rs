@@ -159,6 +159,11 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
             }
         }
     }
+    run_loadgen(&mut cmd)
+}
+
+/// Runs the load generator to its end.
+fn run_loadgen(cmd: &mut Command) -> Result<(), String> {
     let status = cmd
         .status()
         .map_err(|e| format!("cannot run loadgen: {e}"))?;
@@ -198,22 +203,16 @@ fn run_floor(floor: &std::path::Path, presence: bool, args: &[String]) -> Result
         args.join(" "),
         floor.display()
     );
-    let status = Command::new(dir.join("loadgen"))
-        .args(["--base", &format!("http://127.0.0.1:{port}")])
+    let mut cmd = Command::new(dir.join("loadgen"));
+    cmd.args(["--base", &format!("http://127.0.0.1:{port}")])
         .arg("ws")
         .args(args)
         .args([
             "--server-pid",
             &floor_server.pid().to_string(),
             "--no-signup",
-        ])
-        .status()
-        .map_err(|e| format!("cannot run loadgen: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("loadgen failed ({status})"))
-    }
+        ]);
+    run_loadgen(&mut cmd)
 }
 
 /// `settings` for node `n`: its name, and its own port when it is not the first.

@@ -223,13 +223,7 @@ async fn a_device_revoked_on_one_node_closes_its_socket_on_the_other_within_a_se
     let tablet = api.login_ok("ann", "tablet").await;
     let mut on_b = connect_to(&b, &ann).await;
     join(&mut on_b, "video:cluster-4", "1", json!({})).await;
-    let devices = api.get("/api/devices", tablet.token()).await;
-    let id = devices.body["devices"]
-        .as_array()
-        .and_then(|d| d.iter().find(|d| d["device_id"] == "default"))
-        .and_then(|d| d["id"].as_str())
-        .unwrap_or_default()
-        .to_owned();
+    let id = api.device_row_id(tablet.token(), "default").await;
     api.delete(&format!("/api/devices/{id}"), tablet.token())
         .await
         .assert_status(204);

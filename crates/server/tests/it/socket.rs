@@ -465,13 +465,7 @@ async fn revoking_the_device_closes_its_sockets_with_1001() {
     let other = api.login_ok("ann", "tablet").await;
     let mut ws = connect(&api, &ann).await;
     join(&mut ws, "video:v1", "1", json!({})).await;
-    let devices = api.get("/api/devices", other.token()).await;
-    let id = devices.body["devices"]
-        .as_array()
-        .and_then(|d| d.iter().find(|d| d["device_id"] == "default"))
-        .and_then(|d| d["id"].as_str())
-        .unwrap_or_default()
-        .to_owned();
+    let id = api.device_row_id(other.token(), "default").await;
     api.delete(&format!("/api/devices/{id}"), other.token())
         .await
         .assert_status(204);

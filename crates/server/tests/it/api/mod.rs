@@ -344,6 +344,17 @@ impl Api {
         again
     }
 
+    /// The row id of the caller's device named `device_id`, from its device list.
+    pub async fn device_row_id(&self, token: Option<&str>, device_id: &str) -> String {
+        let devices = self.get("/api/devices", token).await;
+        devices.body["devices"]
+            .as_array()
+            .and_then(|d| d.iter().find(|d| d["device_id"] == device_id))
+            .and_then(|d| d["id"].as_str())
+            .unwrap_or_else(|| panic!("no device {device_id} in {}", devices.body))
+            .to_owned()
+    }
+
     /// Registers `name` and makes it `role` (signed in on the device "default").
     pub async fn user_with_role(&self, name: &str, role: &str) -> Session {
         let session = self.register(name).await;
