@@ -346,6 +346,8 @@ impl Listener {
                             tokio::time::sleep(Duration::from_millis(50)).await;
                         }
                         for topic in topics {
+                            metrics::counter!("realtime_presence_syncs_total", "step" => "asked")
+                                .increment(1);
                             send(&outgoing, &node, envelope::channel(&topic), SYNC_REQUEST, b"");
                         }
                     });
@@ -413,6 +415,7 @@ impl Listener {
 
     /// Asks the other nodes for their members of `topic`.
     fn ask_members(&self, topic: &str) {
+        metrics::counter!("realtime_presence_syncs_total", "step" => "asked").increment(1);
         self.send(envelope::channel(topic), SYNC_REQUEST, b"");
     }
 
@@ -454,13 +457,19 @@ impl Listener {
             match envelope.event {
                 SYNC_REQUEST => {
                     if let Some(members) = presence.local_members(topic) {
+                        metrics::counter!("realtime_presence_syncs_total", "step" => "answered")
+                            .increment(1);
                         self.send(envelope::channel(topic), SYNC_ANSWER, members.as_bytes());
                     }
                     return;
                 }
                 SYNC_ANSWER => {
                     match serde_json::from_slice::<serde_json::Value>(&envelope.frame) {
-                        Ok(members) => presence.replace_remote(envelope.node, topic, &members),
+                        Ok(members) => {
+                            metrics::counter!("realtime_presence_syncs_total", "step" => "applied")
+                                .increment(1);
+                            presence.replace_remote(envelope.node, topic, &members);
+                        }
                         Err(_) => metrics::counter!("realtime_broker_malformed_total").increment(1),
                     }
                     return;
