@@ -313,6 +313,13 @@ mod tests {
     use crate::hub::{Hub, Outbox};
     use serde_json::json;
 
+    /// One node's hub and presence, with diffs coalesced over `window`.
+    fn node(window: Duration) -> (Arc<Hub>, Arc<Presence>) {
+        let hub = Arc::new(Hub::new());
+        let presence = Presence::new(Arc::new(LocalBroker::new(hub.clone())), hub.clone(), window);
+        (hub, presence)
+    }
+
     fn meta(name: &str) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("username".into(), json!(name));
@@ -330,12 +337,7 @@ mod tests {
 
     #[tokio::test]
     async fn in_a_small_room_the_state_is_exact_and_includes_the_joiner() {
-        let hub = Arc::new(Hub::new());
-        let presence = Presence::new(
-            Arc::new(LocalBroker::new(hub.clone())),
-            hub.clone(),
-            Duration::from_secs(60),
-        );
+        let (_hub, presence) = node(Duration::from_secs(60));
         presence.track("video:1", "u1", meta("ann"));
         presence.flush("video:1");
         // Not flushed yet: a cached snapshot would not have bob.
@@ -348,12 +350,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_state_frame_is_made_once_per_join_ref_and_snapshot() {
-        let hub = Arc::new(Hub::new());
-        let presence = Presence::new(
-            Arc::new(LocalBroker::new(hub.clone())),
-            hub.clone(),
-            Duration::from_millis(20),
-        );
+        let (_hub, presence) = node(Duration::from_millis(20));
         // A room big enough for a shared state.
         for i in 0..EXACT_STATE_MEMBERS {
             presence.track("video:1", &format!("x{i}"), meta("someone"));
@@ -380,12 +377,7 @@ mod tests {
 
     #[tokio::test]
     async fn joins_within_a_window_become_one_diff() {
-        let hub = Arc::new(Hub::new());
-        let presence = Presence::new(
-            Arc::new(LocalBroker::new(hub.clone())),
-            hub.clone(),
-            Duration::from_millis(20),
-        );
+        let (hub, presence) = node(Duration::from_millis(20));
         let (outbox, rx) = Outbox::new(crate::QueueLimits {
             frames: 16,
             bytes: usize::MAX,
@@ -412,12 +404,7 @@ mod tests {
     #[tokio::test]
     async fn a_leave_names_the_exact_meta_and_a_join_then_leave_in_one_window_is_not_announced_as_a_join()
      {
-        let hub = Arc::new(Hub::new());
-        let presence = Presence::new(
-            Arc::new(LocalBroker::new(hub.clone())),
-            hub.clone(),
-            Duration::from_millis(20),
-        );
+        let (hub, presence) = node(Duration::from_millis(20));
         let (outbox, rx) = Outbox::new(crate::QueueLimits {
             frames: 16,
             bytes: usize::MAX,

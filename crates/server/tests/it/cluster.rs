@@ -13,6 +13,17 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 use crate::socket::{close_code, connect_to, join, next_event, send, silent};
 
+/// A new directory of this test's own under the system's temporary one.
+fn temp_dir(prefix: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::now_v7().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    dir
+}
+
 /// A private Redis in a directory of its own, removed when dropped.
 struct PrivateRedis {
     redis: Redis,
@@ -21,12 +32,7 @@ struct PrivateRedis {
 
 impl PrivateRedis {
     fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "rts-cluster-{}-{}",
-            std::process::id(),
-            uuid::Uuid::now_v7().simple()
-        ));
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let dir = temp_dir("rts-cluster");
         let redis = Redis::start(&dir, None).expect("redis-server starts");
         Self { redis, dir }
     }
@@ -493,12 +499,7 @@ struct PrivateCluster {
 
 impl PrivateCluster {
     fn start() -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "rts-redis-cluster-{}-{}",
-            std::process::id(),
-            uuid::Uuid::now_v7().simple()
-        ));
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
+        let dir = temp_dir("rts-redis-cluster");
         let ports: Vec<u16> = (0..3)
             .map(|_| {
                 std::net::TcpListener::bind("127.0.0.1:0")
