@@ -240,13 +240,19 @@ impl Presence {
         let Some(state) = topics.get_mut(topic) else {
             return frame::encode_raw(join_ref, topic, "presence_state", "{}");
         };
-        let remote: usize = state
-            .remote
-            .values()
-            .flat_map(BTreeMap::values)
-            .map(Vec::len)
-            .sum();
-        if state.members + remote <= EXACT_STATE_MEMBERS {
+        // Counted only as far as the threshold: a big room is not walked on every join.
+        let small = state.members <= EXACT_STATE_MEMBERS
+            && state
+                .remote
+                .values()
+                .flat_map(BTreeMap::values)
+                .map(Vec::len)
+                .scan(state.members, |total, n| {
+                    *total += n;
+                    Some(*total)
+                })
+                .all(|total| total <= EXACT_STATE_MEMBERS);
+        if small {
             return frame::encode_raw(join_ref, topic, "presence_state", &all_metas(state));
         }
         if let Some((_, frame)) = state.state_frames.iter().find(|(r, _)| r == join_ref) {

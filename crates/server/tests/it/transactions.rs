@@ -19,14 +19,6 @@ async fn devices(api: &Api, session: &Session) -> Vec<Value> {
         .clone()
 }
 
-fn device_row_id(list: &[Value], device_id: &str) -> String {
-    list.iter()
-        .find(|d| d["device_id"] == device_id)
-        .and_then(|d| d["id"].as_str())
-        .unwrap_or_else(|| panic!("device {device_id} in {list:#?}"))
-        .to_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_role_change_whose_audit_entry_fails_is_not_made() {
     let api = Api::start().await;
@@ -76,7 +68,7 @@ async fn a_device_revocation_whose_audit_entry_fails_is_not_made() {
     let api = Api::start().await;
     let phone = api.register_on("ann", "phone").await;
     let laptop = api.login_ok("ann", "laptop").await;
-    let laptop_id = device_row_id(&devices(&api, &phone).await, "laptop");
+    let laptop_id = api.device_row_id(phone.token(), "laptop").await;
     api.refuse_audit().await;
 
     api.delete(&format!("/api/devices/{laptop_id}"), phone.token())
