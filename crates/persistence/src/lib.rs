@@ -19,4 +19,4 @@ mod users;
 
 pub use database::{Database, PoolOptions, PoolStatus};
 pub use error::{Error, Result};
-pub use server::{DatabaseUrl, ensure_database_exists};
+pub use server::{DatabaseUrl, drop_database, ensure_database_exists};

@@ -105,8 +105,8 @@ pub async fn ensure_database_exists(url: &DatabaseUrl) -> Result<()> {
     Ok(())
 }
 
-#[cfg_attr(not(feature = "test-support"), allow(dead_code))]
-pub(crate) async fn drop_database(url: &DatabaseUrl) -> Result<()> {
+/// Drops the database and every row in it (development and test resets only).
+pub async fn drop_database(url: &DatabaseUrl) -> Result<()> {
     let mut conn = connect_server(url).await?;
     conn.batch_execute(&format!(
         "DROP DATABASE IF EXISTS `{}`",

@@ -33,6 +33,9 @@ enum Command {
         /// With down or redo: every migration, not just the newest.
         #[arg(long)]
         all: bool,
+        /// With fresh: yes, delete every row.
+        #[arg(long)]
+        yes: bool,
     },
     /// Add demo users, videos and comments (idempotent).
     Seed,
@@ -48,6 +51,9 @@ enum Direction {
     Redo,
     /// List migrations and whether each is applied.
     Status,
+    /// Drop the database, create it and apply every migration: for development and test
+    /// databases (down migrations that would lose data refuse to run). Needs --yes.
+    Fresh,
 }
 
 fn main() -> ExitCode {
@@ -73,7 +79,11 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(&config).await,
-            Command::Migrate { direction, all } => migrate(&config, direction, all).await,
+            Command::Migrate {
+                direction,
+                all,
+                yes,
+            } => migrate(&config, direction, all, yes).await,
             Command::Seed => run_seed(&config).await,
         }
     });
@@ -96,9 +106,23 @@ async fn serve(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-async fn migrate(config: &Config, direction: Direction, all: bool) -> Result<(), String> {
+async fn migrate(
+    config: &Config,
+    direction: Direction,
+    all: bool,
+    yes: bool,
+) -> Result<(), String> {
     let url = &config.database_url;
     let fail = |e: persistence::Error| format!("{e} (database {url})");
+    if let Direction::Fresh = direction {
+        if !yes {
+            return Err(format!(
+                "migrate fresh deletes every row of {url}: add --yes if that is what you want"
+            ));
+        }
+        persistence::drop_database(url).await.map_err(fail)?;
+        println!("dropped {}", url.database_name());
+    }
     persistence::ensure_database_exists(url)
         .await
         .map_err(fail)?;
@@ -111,7 +135,7 @@ async fn migrate(config: &Config, direction: Direction, all: bool) -> Result<(),
         }
     };
     match direction {
-        Direction::Up => report(
+        Direction::Up | Direction::Fresh => report(
             "applied",
             &migrations::run_pending(url).await.map_err(fail)?,
         ),
