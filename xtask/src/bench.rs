@@ -19,6 +19,19 @@ pub enum Scenario {
         #[arg(long, default_value_t = 32)]
         clients: usize,
     },
+    /// Comment posts per second with the Firebase mirror off, on, and on with Firebase (the
+    /// fake) hanging; then the mirror's lag at a sustained rate.
+    Firebase {
+        /// Seconds per run.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent clients.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Posts per second in the lag run.
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+    },
     /// WebSocket rooms; arguments go to `loadgen ws` (see `loadgen ws --help`), e.g.
     /// `cargo xtask bench ws --name fanout --sockets 1000 --publish-rate 50 --seconds 30`.
     Ws {
@@ -77,6 +90,14 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
     {
         return run_floor(floor, !floor_no_presence, args);
     }
+    if let Scenario::Firebase {
+        seconds,
+        clients,
+        rate,
+    } = scenario
+    {
+        return run_firebase(env, seconds, clients, rate);
+    }
     let dir = server::build(true, &["server", "loadgen"])?;
     let mut settings = server::settings(env, "rts_bench")?;
     // Benchmarks measure the server, not its abuse limits. mimalloc returns freed memory to
@@ -101,7 +122,7 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
             settings.extend(server_settings.iter().cloned());
             *nodes
         }
-        Scenario::Rest { .. } => 1,
+        Scenario::Rest { .. } | Scenario::Firebase { .. } => 1,
     };
     if nodes > 1 {
         let redis = env
@@ -141,6 +162,7 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
                 &clients.to_string(),
             ]);
         }
+        Scenario::Firebase { .. } => return Err("handled above".into()),
         Scenario::Ws { args, .. } => {
             println!(
                 "scenario: ws {} (release build{})",
@@ -160,6 +182,105 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
         }
     }
     run_loadgen(&mut cmd)
+}
+
+/// The fake Realtime Database as a process, killed on drop.
+struct Fake {
+    child: std::process::Child,
+    key_file: std::path::PathBuf,
+    url: String,
+}
+
+impl Fake {
+    fn start(binary: &std::path::Path, hang: bool) -> Result<Self, String> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let key_file = std::env::temp_dir().join(format!("rts-bench-key-{port}.json"));
+        let _ = std::fs::remove_file(&key_file);
+        let child = Command::new(binary)
+            .args(["--port", &port.to_string(), "--service-account"])
+            .arg(&key_file)
+            .args(hang.then_some("--hang"))
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the Firebase fake: {e}"))?;
+        let fake = Self {
+            child,
+            key_file,
+            url: format!("http://127.0.0.1:{port}/?ns=fake-db"),
+        };
+        let started = std::time::Instant::now();
+        while !fake.key_file.exists() {
+            if started.elapsed() > std::time::Duration::from_secs(15) {
+                return Err("the Firebase fake did not start within 15 s".into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Ok(fake)
+    }
+
+    fn settings(&self) -> [(String, String); 2] {
+        [
+            ("RTS_FIREBASE_DATABASE_URL".into(), self.url.clone()),
+            (
+                "RTS_FIREBASE_CREDENTIALS".into(),
+                self.key_file.to_string_lossy().into_owned(),
+            ),
+        ]
+    }
+}
+
+impl Drop for Fake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.key_file);
+    }
+}
+
+/// Posts with the mirror off, on, and on with the fake hanging, each on a fresh database
+/// and server; then a run at `rate` posts per second that waits for the mirror and reports
+/// its lag.
+fn run_firebase(env: &cargo::Env, seconds: u64, clients: usize, rate: f64) -> Result<(), String> {
+    let dir = server::build(true, &["server", "loadgen", "firebase-fake"])?;
+    let binary = dir.join("realtime-server");
+    let fake_binary = dir.join("firebase-fake");
+    let settings = server::settings(env, "rts_bench")?;
+    println!("machine: {}", machine());
+    println!(
+        "scenario: firebase, {clients} clients, {seconds} s per run, lag at {rate}/s (release build, rate limits off, the fake Realtime Database on loopback)"
+    );
+    let runs: [(&str, Option<bool>, f64); 4] = [
+        ("mirror off", None, 0.0),
+        ("mirror on", Some(false), 0.0),
+        ("mirror on, Firebase hanging", Some(true), 0.0),
+        ("mirror on, sustained", Some(false), rate),
+    ];
+    for (label, fake, rate) in runs {
+        let fake = fake
+            .map(|hang| Fake::start(&fake_binary, hang))
+            .transpose()?;
+        let mut run_settings = settings.clone();
+        if let Some(fake) = &fake {
+            run_settings.extend(fake.settings());
+        }
+        let running = server::start_fresh(&binary, &run_settings, false)?;
+        let mut cmd = Command::new(dir.join("loadgen"));
+        cmd.args(["--base", &format!("http://{}", running.addr)])
+            .args(["comments", "--label", label])
+            .args(["--seconds", &seconds.to_string()])
+            .args(["--clients", &clients.to_string()])
+            .args(["--rate", &rate.to_string()]);
+        if rate > 0.0 {
+            cmd.arg("--mirror-lag");
+        }
+        println!();
+        run_loadgen(&mut cmd)?;
+        drop(running);
+    }
+    Ok(())
 }
 
 /// Runs the load generator to its end.

@@ -12,7 +12,9 @@ use crate::{cargo, services};
 
 const DEFAULT_ADDR: &str = "127.0.0.1:4000";
 
-pub fn run(nodes: u16) -> Result<(), String> {
+/// `nodes` servers (behind nginx when more than one); with `firebase_fake`, mirroring into
+/// a local fake of the Firebase Realtime Database.
+pub fn run(nodes: u16, firebase_fake: bool) -> Result<(), String> {
     let addr = listen_addr(std::env::var("RTS_HTTP_ADDR").ok().as_deref())?;
     check_port(addr)?;
     // Before anything starts: without nginx there is nothing to balance with.
@@ -23,7 +25,16 @@ pub fn run(nodes: u16) -> Result<(), String> {
     }
     cargo::server(&env, &["migrate", "up"])?;
     cargo::server(&env, &["seed"])?;
-    let binary = build_server()?;
+    let binary = build_binary("server", "realtime-server")?;
+    // Stopped after the servers, so their last presence writes reach it.
+    let _fake = if firebase_fake {
+        let fake = FirebaseFake::start(&mut env)?;
+        // The demo comments were stored before the mirror was on.
+        cargo::server(&env, &["firebase", "reconcile"])?;
+        Some(fake)
+    } else {
+        None
+    };
     let Some(nginx) = nginx else {
         let mut server = Command::new(binary);
         server
@@ -166,33 +177,81 @@ fn check_port(addr: SocketAddr) -> Result<(), String> {
     }
 }
 
-/// Builds the server binary and returns its path (wherever the target directory is).
-fn build_server() -> Result<String, String> {
+/// The fake Realtime Database in a process group of its own (a Ctrl-C in the terminal
+/// reaches the servers, not it); stopped when dropped.
+struct FirebaseFake {
+    child: std::process::Child,
+    key_file: std::path::PathBuf,
+}
+
+impl FirebaseFake {
+    /// Starts it and points the servers at it through `env`.
+    fn start(env: &mut Vec<(String, String)>) -> Result<Self, String> {
+        use std::os::unix::process::CommandExt;
+        let binary = build_binary("firebase-fake", "firebase-fake")?;
+        let port = free_local_addr()?.port();
+        let key_file =
+            std::env::temp_dir().join(format!("rts-dev-firebase-key-{}.json", std::process::id()));
+        let _ = std::fs::remove_file(&key_file);
+        let child = Command::new(binary)
+            .args(["--port", &port.to_string(), "--service-account"])
+            .arg(&key_file)
+            .process_group(0)
+            .spawn()
+            .map_err(|e| format!("cannot start the Firebase fake: {e}"))?;
+        let fake = Self { child, key_file };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while !fake.key_file.exists() {
+            if std::time::Instant::now() > deadline {
+                return Err("the Firebase fake did not start within 15 s".into());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let database = format!("http://127.0.0.1:{port}/?ns=fake-db");
+        println!(
+            "==> Firebase fake at {database}; the mirror: curl 'http://127.0.0.1:{port}/videos.json?ns=fake-db&print=pretty&auth=fake-db-legacy-secret-0123456789abcdef'"
+        );
+        env.push(("RTS_FIREBASE_DATABASE_URL".into(), database));
+        env.push((
+            "RTS_FIREBASE_CREDENTIALS".into(),
+            fake.key_file.to_string_lossy().into_owned(),
+        ));
+        Ok(fake)
+    }
+}
+
+impl Drop for FirebaseFake {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.key_file);
+    }
+}
+
+/// Builds `bin` of `package` and returns its path (wherever the target directory is).
+fn build_binary(package: &str, bin: &str) -> Result<String, String> {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
         .args([
             "build",
             "--quiet",
             "--package",
-            "server",
+            package,
             "--bin",
-            "realtime-server",
+            bin,
             "--message-format=json-render-diagnostics",
         ])
         .stderr(Stdio::inherit())
         .output()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !output.status.success() {
-        return Err(format!(
-            "building realtime-server failed ({})",
-            output.status
-        ));
+        return Err(format!("building {bin} failed ({})", output.status));
     }
     String::from_utf8_lossy(&output.stdout)
         .lines()
         .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == "realtime-server")
+        .filter(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == bin)
         .find_map(|m| m["executable"].as_str().map(str::to_owned))
-        .ok_or_else(|| "cargo built no realtime-server executable".to_owned())
+        .ok_or_else(|| format!("cargo built no {bin} executable"))
 }
 
 /// Runs `commands` until one exits, then stops the others. SIGINT, SIGTERM and SIGHUP

@@ -39,6 +39,12 @@ enum Command {
     },
     /// Add demo users, videos and comments (idempotent).
     Seed,
+    /// `realtime-server firebase ...` (status, reconcile, retry-dead) with the services'
+    /// settings; set RTS_FIREBASE_DATABASE_URL and RTS_FIREBASE_CREDENTIALS first.
+    Firebase {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        args: Vec<String>,
+    },
     /// services + migrate + seed, then run the server (checks its port first; Ctrl-C,
     /// SIGTERM and SIGHUP stop it gracefully). With `--nodes 2` or more: that many nodes
     /// sharing Redis, behind nginx (deploy/nginx/) on the usual address.
@@ -46,6 +52,9 @@ enum Command {
         /// How many nodes to run (2 or more: behind nginx).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=16))]
         nodes: u16,
+        /// Mirror into a local fake of the Firebase Realtime Database (docs/firebase.md).
+        #[arg(long)]
+        firebase_fake: bool,
     },
     /// services + every crate's tests + schemathesis against a running server.
     Test,
@@ -88,7 +97,15 @@ fn main() -> ExitCode {
         Command::Services { stop: false } => services::ensure().map(|_| ()),
         Command::Migrate { direction, all } => migrate(direction, all),
         Command::Seed => services::ensure().and_then(|env| cargo::server(&env, &["seed"])),
-        Command::Dev { nodes } => dev::run(nodes),
+        Command::Firebase { args } => services::ensure().and_then(|env| {
+            let mut full = vec!["firebase"];
+            full.extend(args.iter().map(String::as_str));
+            cargo::server(&env, &full)
+        }),
+        Command::Dev {
+            nodes,
+            firebase_fake,
+        } => dev::run(nodes, firebase_fake),
         Command::Test => test(),
         Command::PhoenixJs => services::ensure().and_then(|env| phoenix_js::run(&env).map(|_| ())),
         Command::Schemathesis => services::ensure().and_then(|env| schemathesis::run(&env)),

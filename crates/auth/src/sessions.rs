@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::Utc;
 use domain::audit::{AuditAction, AuditEntry};
 use domain::limits::{RateKey, RateLimiter};
+use domain::mirror::{Mirror, MirrorChange};
 use domain::policy::Actor;
 use domain::ports::{
     AuditLog, DeviceStore, LiveConnections, RefreshTokenStore, Transaction, UnitOfWork, UserStore,
@@ -101,6 +102,7 @@ pub struct Sessions {
     access: AccessTokens,
     times: SessionTimes,
     gate: Arc<Gate>,
+    mirror: Mirror,
 }
 
 impl std::fmt::Debug for Sessions {
@@ -129,7 +131,15 @@ impl Sessions {
             access,
             times,
             gate,
+            mirror: Mirror::Off,
         }
+    }
+
+    /// With the mirror on, a login also writes the user's `last_login_at` to the mirror
+    /// outbox, in the login's transaction.
+    pub fn mirrored(mut self, mirror: Mirror) -> Self {
+        self.mirror = mirror;
+        self
     }
 
     pub(crate) fn stores(&self) -> &Stores {
@@ -206,6 +216,11 @@ impl Sessions {
                 .await?;
             let at = Utc::now();
             tx.users().record_login(user.id, at).await?;
+            if self.mirror == Mirror::On {
+                tx.outbox()
+                    .enqueue(&MirrorChange::SignedIn { user: user.id, at })
+                    .await?;
+            }
             tx.audit()
                 .record(AuditEntry {
                     action: AuditAction::LoginSucceeded,

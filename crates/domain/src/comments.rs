@@ -11,6 +11,7 @@ use crate::entities::{Comment, NewComment};
 use crate::error::{Error, Result};
 use crate::ids::CommentId;
 use crate::limits::{RateKey, RateLimiter};
+use crate::mirror::{Mirror, MirrorChange};
 use crate::page::{Page, PageRequest};
 use crate::policy::{Action, Actor, Policy, Scope};
 use crate::ports::{CommentEvent, CommentEvents, CommentStore, Posted, UnitOfWork};
@@ -25,6 +26,7 @@ pub struct Comments {
     limiter: Arc<dyn RateLimiter>,
     events: Arc<dyn CommentEvents>,
     transactions: Arc<dyn UnitOfWork>,
+    mirror: Mirror,
 }
 
 impl std::fmt::Debug for Comments {
@@ -47,7 +49,15 @@ impl Comments {
             limiter,
             events,
             transactions,
+            mirror: Mirror::Off,
         }
+    }
+
+    /// With the mirror on, every change also writes its mirror outbox row, in the same
+    /// transaction.
+    pub fn mirrored(mut self, mirror: Mirror) -> Self {
+        self.mirror = mirror;
+        self
     }
 
     fn authorize(&self, actor: &Actor, action: Action, scope: Scope) -> Result<()> {
@@ -90,20 +100,28 @@ impl Comments {
         }
         self.limit(RateKey::CommentsByUser(actor.user_id)).await?;
         self.limit(RateKey::CommentsByDevice(actor.device)).await?;
-        // One row and nothing that must go with it: the INSERT commits on its own. An
-        // explicit transaction would add two round trips to the path every comment takes
-        // (measured: storing p50 15.6 -> 29 ms at 200 comments/s); the outbox row that
-        // must commit with it will bring one.
-        let inserted = self
-            .store
-            .insert(NewComment {
-                video_id: video.clone(),
-                user_id: actor.user_id,
-                username: actor.username.clone(),
-                body,
-                client_id: client_id.clone(),
-            })
-            .await;
+        let new = NewComment {
+            video_id: video.clone(),
+            user_id: actor.user_id,
+            username: actor.username.clone(),
+            body,
+            client_id: client_id.clone(),
+        };
+        let inserted = match self.mirror {
+            // One row and nothing that must go with it: the INSERT commits on its own, with
+            // no BEGIN and COMMIT round trips.
+            Mirror::Off => self.store.insert(new).await,
+            Mirror::On => {
+                let tx = self.transactions.begin().await?;
+                let outcome = async {
+                    let comment = tx.comments().insert(new).await?;
+                    tx.outbox().enqueue(&MirrorChange::saved(&comment)).await?;
+                    Ok(comment)
+                }
+                .await;
+                tx.finish(outcome).await
+            }
+        };
         let comment = match (inserted, &client_id) {
             (Ok(comment), _) => comment,
             // Two retries raced; the other one stored it.
@@ -164,7 +182,14 @@ impl Comments {
             Scope::of(actor, current.user_id),
         )?;
         let tx = self.transactions.begin().await?;
-        let updated = tx.comments().update_body(id, body).await;
+        let updated = async {
+            let comment = tx.comments().update_body(id, body).await?;
+            if self.mirror == Mirror::On {
+                tx.outbox().enqueue(&MirrorChange::saved(&comment)).await?;
+            }
+            Ok::<_, Error>(comment)
+        }
+        .await;
         let comment = tx.finish(updated).await?;
         self.events
             .publish(CommentEvent::Updated(comment.clone()))
@@ -181,6 +206,14 @@ impl Comments {
         let tx = self.transactions.begin().await?;
         let deleted = async {
             tx.comments().soft_delete(id).await?;
+            if self.mirror == Mirror::On {
+                tx.outbox()
+                    .enqueue(&MirrorChange::CommentDeleted {
+                        id,
+                        video_id: current.video_id.clone(),
+                    })
+                    .await?;
+            }
             if scope == Scope::Others {
                 tx.audit()
                     .record(AuditEntry {

@@ -11,6 +11,7 @@ pub mod entities;
 pub mod error;
 pub mod ids;
 pub mod limits;
+pub mod mirror;
 pub mod page;
 pub mod policy;
 pub mod ports;

@@ -123,7 +123,7 @@ pub trait AuditLog: Send + Sync {
 }
 
 /// Opens transactions: a use case that writes more than one row (a change and its audit
-/// entry, later its outbox row) writes them through one [`Transaction`], so they are stored
+/// entry, a change and its mirror outbox row) writes them through one [`Transaction`], so they are stored
 /// together or not at all.
 #[async_trait]
 pub trait UnitOfWork: Send + Sync {
@@ -140,6 +140,7 @@ pub trait Transaction: Send + Sync {
     fn tokens(&self) -> &dyn RefreshTokenStore;
     fn comments(&self) -> &dyn CommentStore;
     fn audit(&self) -> &dyn AuditLog;
+    fn outbox(&self) -> &dyn crate::mirror::MirrorOutbox;
     async fn commit(self: Box<Self>) -> Result<()>;
     /// Undoes every write. Never fails: a transaction that cannot be rolled back is
     /// abandoned, which undoes it too.

@@ -13,7 +13,7 @@ mod state;
 mod views;
 
 pub use client_addr::TrustedProxies;
-pub use serve::{HttpOptions, RunningServer, StopHandle};
+pub use serve::{HttpOptions, RunningServer, StopHandle, StopHook};
 pub use state::AppState;
 
 /// Mounts every route on an actix app; [`serve`] wraps the middleware around it.

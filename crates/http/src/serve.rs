@@ -54,12 +54,17 @@ impl std::fmt::Debug for RunningServer {
     }
 }
 
+/// Work to finish on shutdown once the sockets are closed (the Firebase mirror's last
+/// writes), before the server stops.
+pub type StopHook = Box<dyn Fn() -> futures_util::future::BoxFuture<'static, ()> + Send + Sync>;
+
 /// Stops a [`RunningServer`] from elsewhere.
 #[derive(Clone)]
 pub struct StopHandle {
     server: actix_web::dev::ServerHandle,
     realtime: Arc<realtime::Realtime>,
     grace: Duration,
+    hooks: Arc<std::sync::Mutex<Vec<StopHook>>>,
 }
 
 impl std::fmt::Debug for StopHandle {
@@ -91,6 +96,10 @@ impl StopHandle {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
+        let hooks = std::mem::take(&mut *self.hooks.lock().unwrap_or_else(|p| p.into_inner()));
+        for hook in hooks {
+            hook().await;
+        }
         self.server.stop(graceful).await;
     }
 }
@@ -102,6 +111,15 @@ impl RunningServer {
 
     pub fn stop_handle(&self) -> StopHandle {
         self.stop.clone()
+    }
+
+    /// Runs `hook` when the server stops, after its sockets are closed; hooks run once.
+    pub fn on_stop(&self, hook: StopHook) {
+        self.stop
+            .hooks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(hook);
     }
 
     /// Runs until stopped by a [`StopHandle`] or by SIGINT/SIGTERM (graceful).
@@ -158,6 +176,7 @@ pub fn serve(
         server: server.handle(),
         realtime,
         grace: options.shutdown_timeout,
+        hooks: Arc::default(),
     };
     Ok(RunningServer { server, addr, stop })
 }

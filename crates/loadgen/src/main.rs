@@ -2,6 +2,7 @@
 //! `cargo xtask bench` builds it in release mode, starts the server and runs it; see
 //! docs/benchmarks.md for the figures and the exact commands.
 
+mod comments;
 mod procfs;
 mod rest;
 mod stats;
@@ -24,6 +25,22 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Scenario {
+    /// Comment posts per second and their latency; with `--mirror-lag`, then how long the
+    /// Firebase mirror took to send them (from the server's /metrics).
+    Comments {
+        /// The label of the run in the report (e.g. "mirror off").
+        #[arg(long, default_value = "comments")]
+        label: String,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Posts per second in all (0: as fast as the server answers).
+        #[arg(long, default_value_t = 0.0)]
+        rate: f64,
+        #[arg(long)]
+        mirror_lag: bool,
+    },
     /// Logins, comment writes and comment reads per second, and /healthz latency during a
     /// login burst.
     Rest {
@@ -71,6 +88,9 @@ enum Scenario {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The workspace's reqwest has rustls without a crypto provider (the Firebase mirror
+    // brings ring): one must be installed before any client is built.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -83,6 +103,22 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         match cli.scenario {
+            Scenario::Comments {
+                label,
+                seconds,
+                clients,
+                rate,
+                mirror_lag,
+            } => {
+                let plan = comments::Plan {
+                    label,
+                    clients,
+                    duration: Duration::from_secs(seconds),
+                    rate,
+                    mirror_lag,
+                };
+                comments::run(&cli.base, plan).await
+            }
             Scenario::Rest { seconds, clients } => {
                 rest::run(&cli.base, Duration::from_secs(seconds), clients).await
             }

@@ -11,14 +11,19 @@ use serde_json::{Value, json};
 
 use crate::stats::Samples;
 
-struct Phase {
-    name: &'static str,
-    samples: Samples,
+pub(crate) struct Phase {
+    name: String,
+    pub(crate) samples: Samples,
     elapsed: Duration,
 }
 
 impl Phase {
-    fn report(&mut self) {
+    /// Reports under another name.
+    pub(crate) fn name_as(&mut self, name: &str) {
+        name.clone_into(&mut self.name);
+    }
+
+    pub(crate) fn report(&mut self) {
         let rate = self.samples.count() as f64 / self.elapsed.as_secs_f64();
         let (p50, p99, max) = self.samples.percentiles_ms();
         println!(
@@ -31,7 +36,7 @@ impl Phase {
     }
 }
 
-async fn post(
+pub(crate) async fn post(
     client: &Client,
     url: &str,
     token: Option<&str>,
@@ -52,7 +57,12 @@ async fn post(
 }
 
 /// Runs `clients` copies of `request` until `duration` has passed.
-async fn phase<F, Fut>(name: &'static str, clients: usize, duration: Duration, request: F) -> Phase
+pub(crate) async fn phase<F, Fut>(
+    name: &str,
+    clients: usize,
+    duration: Duration,
+    request: F,
+) -> Phase
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = bool> + Send,
@@ -81,25 +91,23 @@ where
         samples.merge(s);
     }
     Phase {
-        name,
+        name: name.to_owned(),
         samples,
         elapsed: started.elapsed(),
     }
 }
 
-pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), String> {
-    let client = Client::builder()
-        .pool_max_idle_per_host(clients)
-        .build()
-        .map_err(|e| e.to_string())?;
-    let api = format!("{base}/api");
-    let run_id = std::process::id();
-
-    eprintln!("loadgen: registering {clients} users");
+/// Signs up `clients` users named after `run_id`; returns their access tokens.
+pub(crate) async fn register(
+    client: &Client,
+    api: &str,
+    clients: usize,
+    run_id: u32,
+) -> Result<Vec<String>, String> {
     let mut tokens = Vec::new();
     for i in 0..clients {
         let session = post(
-            &client,
+            client,
             &format!("{api}/auth/register"),
             None,
             &json!({
@@ -116,6 +124,19 @@ pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), S
             .to_owned();
         tokens.push(token);
     }
+    Ok(tokens)
+}
+
+pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), String> {
+    let client = Client::builder()
+        .pool_max_idle_per_host(clients)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let api = format!("{base}/api");
+    let run_id = std::process::id();
+
+    eprintln!("loadgen: registering {clients} users");
+    let tokens = register(&client, &api, clients, run_id).await?;
     let tokens = Arc::new(tokens);
 
     println!("| phase | requests | rate | p50 ms | p99 ms | max ms | errors |");
@@ -163,7 +184,7 @@ pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), S
     .await;
     logins.report();
     let mut health = Phase {
-        name: "GET /healthz during logins",
+        name: "GET /healthz during logins".to_owned(),
         samples: prober.await.map_err(|e| e.to_string())?,
         elapsed: duration,
     };

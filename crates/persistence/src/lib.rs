@@ -9,6 +9,7 @@ mod database;
 mod devices;
 mod error;
 pub mod migrations;
+mod mirror_outbox;
 mod refresh_tokens;
 mod schema;
 mod server;

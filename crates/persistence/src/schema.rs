@@ -69,6 +69,24 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    mirror_outbox (id) {
+        id -> Unsigned<Bigint>,
+        subject -> Binary,
+        kind -> Varchar,
+        video_id -> Nullable<Varchar>,
+        payload -> Nullable<Json>,
+        state -> Varchar,
+        attempts -> Unsigned<Smallint>,
+        due_at -> Datetime,
+        lease -> Nullable<Binary>,
+        leased_until -> Nullable<Datetime>,
+        last_error -> Nullable<Varchar>,
+        enqueued_at -> Datetime,
+        finished_at -> Nullable<Datetime>,
+    }
+}
+
 diesel::joinable!(user_devices -> users (user_id));
 diesel::joinable!(comments -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -78,5 +96,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_devices,
     comments,
     refresh_tokens,
-    audit_log
+    audit_log,
+    mirror_outbox
 );

@@ -9,6 +9,7 @@
 
 use async_trait::async_trait;
 use diesel_async::{AsyncConnection, AsyncMysqlConnection, TransactionManager};
+use domain::mirror::MirrorOutbox;
 use domain::ports::{
     AuditLog, CommentStore, DeviceStore, RefreshTokenStore, Transaction, UnitOfWork, UserStore,
 };
@@ -68,6 +69,10 @@ impl Transaction for DbTransaction {
     }
 
     fn audit(&self) -> &dyn AuditLog {
+        &self.stores
+    }
+
+    fn outbox(&self) -> &dyn MirrorOutbox {
         &self.stores
     }
 

@@ -28,7 +28,7 @@ use domain::{DeviceRowId, UserId};
 pub use broker::{AccessChange, Broker, BrokerStatus, LocalBroker, RedisBroker, RedisError};
 pub use feed::RoomFeed;
 pub use hub::{CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId, TopicChange};
-pub use presence::Presence;
+pub use presence::{Member, Presence, PresenceObserver};
 pub use session::{Fatal, Session, SocketUser};
 pub use shared_limits::{QuotaOf, SharedLimiter};
 
@@ -190,6 +190,11 @@ impl Realtime {
 
     pub fn config(&self) -> &RealtimeConfig {
         &self.config
+    }
+
+    /// Who is in which room, on every node.
+    pub fn presence(&self) -> &Arc<Presence> {
+        &self.presence
     }
 
     /// A session for an authenticated connection from `address`, unless a socket limit

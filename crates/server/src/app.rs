@@ -9,6 +9,7 @@ use auth::{
 };
 use domain::comments::Comments;
 use domain::limits::{RateKey, RateLimiter};
+use domain::mirror::Mirror;
 use domain::ports::HealthProbe;
 use http_api::{AppState, HttpOptions, RunningServer};
 use persistence::{Database, PoolOptions};
@@ -44,6 +45,8 @@ pub enum StartError {
     Http(std::io::Error),
     #[error("invalid setting RTS_REDIS_URL: {0}")]
     Redis(#[from] realtime::RedisError),
+    #[error("cannot start the Firebase mirror: {0}")]
+    Firebase(String),
 }
 
 /// Starts the server. MariaDB need not be up: `/readyz` reports it until it is.
@@ -95,18 +98,38 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         None => local_limiter,
     };
     let feed = Arc::new(RoomFeed::new(broker.clone()));
+    let mirrored = if config.firebase.is_some() {
+        Mirror::On
+    } else {
+        Mirror::Off
+    };
     let comments = Comments::new(
         db.clone(),
         policy.clone(),
         limiter.clone(),
         feed,
         db.clone(),
-    );
+    )
+    .mirrored(mirrored);
     let mut realtime_config = config.realtime;
     if realtime_config.max_sockets == 0 {
         realtime_config.max_sockets = socket_budget();
     }
     let realtime = Realtime::new(hub, broker, comments.clone(), realtime_config);
+    let firebase = match &config.firebase {
+        Some(settings) => Some(
+            crate::mirror::start(
+                settings,
+                config.firebase_timeout,
+                config.firebase_max_retry,
+                &database,
+                realtime.presence(),
+                redis.clone(),
+            )
+            .map_err(StartError::Firebase)?,
+        ),
+        None => None,
+    };
     let stores = Stores {
         transactions: db.clone(),
         users: db.clone(),
@@ -129,7 +152,8 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
             refresh_ttl: config.refresh_token_ttl,
             ..SessionTimes::default()
         },
-    );
+    )
+    .mirrored(mirrored);
     if let Some(cluster) = &cluster {
         let (sessions, realtime) = (sessions.clone(), realtime.clone());
         cluster.on_access_change(move |change| apply_remote(&sessions, &realtime, change));
@@ -166,6 +190,9 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         max_body_bytes: config.http_max_body_bytes,
     };
     let server = http_api::serve(listener, state, options, false).map_err(StartError::Http)?;
+    if let Some(mirror) = firebase {
+        server.on_stop(crate::mirror::stop_hook(mirror));
+    }
     if handle_signals {
         spawn_shutdown_on_signal(server.stop_handle());
     }
@@ -173,6 +200,7 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         addr = %server.local_addr(),
         database = %config.database_url,
         redis = if config.redis_url.is_some() { "configured" } else { "off (single node)" },
+        firebase = if config.firebase.is_some() { "mirror on" } else { "off" },
         node = %config.node_id,
         "listening"
     );

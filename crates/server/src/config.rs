@@ -66,6 +66,12 @@ struct Raw {
     ws_max_sockets_per_user: usize,
     ws_max_sockets_per_address: usize,
     presence_window_ms: u64,
+    firebase_database_url: Option<String>,
+    firebase_credentials: Option<PathBuf>,
+    firebase_secret: Option<SecretString>,
+    firebase_max_attempts: u32,
+    firebase_timeout_ms: u64,
+    firebase_max_retry_secs: u64,
 }
 
 impl Default for Raw {
@@ -104,6 +110,12 @@ impl Default for Raw {
             ws_max_sockets_per_user: 64,
             ws_max_sockets_per_address: 10_000,
             presence_window_ms: 50,
+            firebase_database_url: None,
+            firebase_credentials: None,
+            firebase_secret: None,
+            firebase_max_attempts: 15,
+            firebase_timeout_ms: 10_000,
+            firebase_max_retry_secs: 300,
         }
     }
 }
@@ -135,6 +147,12 @@ pub struct Config {
     pub rate_limits: auth::Quotas,
     /// WebSocket limits and timings.
     pub realtime: realtime::RealtimeConfig,
+    /// `None`: no Firebase mirror (and no outbox rows).
+    pub firebase: Option<firebase_sync::MirrorSettings>,
+    /// How long one Firebase request may take.
+    pub firebase_timeout: Duration,
+    /// The longest wait between two tries of a change.
+    pub firebase_max_retry: Duration,
 }
 
 /// A setting that could not be used; `Display` is one line naming it.
@@ -280,7 +298,7 @@ fn example(key: &str) -> &'static str {
 }
 
 /// Every setting's key, for the "unknown setting" message.
-const KNOWN: [&str; 33] = [
+const KNOWN: [&str; 39] = [
     "database_url",
     "database_pool_size",
     "database_timeout_ms",
@@ -314,6 +332,12 @@ const KNOWN: [&str; 33] = [
     "ws_max_sockets_per_user",
     "ws_max_sockets_per_address",
     "presence_window_ms",
+    "firebase_database_url",
+    "firebase_credentials",
+    "firebase_secret",
+    "firebase_max_attempts",
+    "firebase_timeout_ms",
+    "firebase_max_retry_secs",
 ];
 
 impl Raw {
@@ -444,6 +468,29 @@ impl Raw {
         if self.presence_window_ms > 5000 {
             return Err(invalid("presence_window_ms", "must be at most 5000"));
         }
+        let firebase = firebase_sync::MirrorSettings::from_settings(
+            self.firebase_database_url.as_deref(),
+            self.firebase_credentials
+                .as_deref()
+                .filter(|p| !p.as_os_str().is_empty()),
+            self.firebase_secret
+                .as_ref()
+                .filter(|s| !s.expose_secret().is_empty()),
+            self.firebase_max_attempts,
+        )
+        .map_err(|(setting, reason)| invalid(setting, reason))?;
+        if !(100..=60_000).contains(&self.firebase_timeout_ms) {
+            return Err(invalid(
+                "firebase_timeout_ms",
+                "must be between 100 and 60000",
+            ));
+        }
+        if !(1..=86_400).contains(&self.firebase_max_retry_secs) {
+            return Err(invalid(
+                "firebase_max_retry_secs",
+                "must be between 1 and 86400",
+            ));
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log_level)
             .map_err(|e| invalid("log_level", format!("not a log filter: {e}")))?;
         Ok(Config {
@@ -488,6 +535,9 @@ impl Raw {
                 idle_timeout: Duration::from_secs(self.ws_idle_timeout_secs),
                 ..realtime::RealtimeConfig::default()
             },
+            firebase,
+            firebase_timeout: Duration::from_millis(self.firebase_timeout_ms),
+            firebase_max_retry: Duration::from_secs(self.firebase_max_retry_secs),
         })
     }
 }

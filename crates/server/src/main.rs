@@ -39,6 +39,28 @@ enum Command {
     },
     /// Add demo users, videos and comments (idempotent).
     Seed,
+    /// The Firebase mirror: its backlog and dead letters, and repairs.
+    Firebase {
+        #[command(subcommand)]
+        command: FirebaseCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum FirebaseCommand {
+    /// How far behind the mirror is, and the changes it gave up on.
+    Status,
+    /// Compare the comments in MariaDB with Firebase and repair what differs.
+    Reconcile {
+        /// Only this video.
+        #[arg(long)]
+        video: Option<String>,
+        /// Only say what would change.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Make every dead letter pending again (after fixing what made them fail).
+    RetryDead,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -85,6 +107,13 @@ fn main() -> ExitCode {
                 yes,
             } => migrate(&config, direction, all, yes).await,
             Command::Seed => run_seed(&config).await,
+            Command::Firebase { command } => match command {
+                FirebaseCommand::Status => server::mirror::status(&config).await,
+                FirebaseCommand::Reconcile { video, dry_run } => {
+                    server::mirror::reconcile(&config, video.as_deref(), dry_run).await
+                }
+                FirebaseCommand::RetryDead => server::mirror::retry_dead(&config).await,
+            },
         }
     });
     match outcome {

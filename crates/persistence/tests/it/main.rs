@@ -6,6 +6,7 @@ mod audit_log;
 mod comments;
 mod devices;
 mod migrations;
+mod mirror_outbox;
 mod pool;
 mod refresh_tokens;
 mod transactions;

@@ -55,11 +55,18 @@ pub struct RedisError(String);
 #[derive(Debug, Default)]
 pub struct BrokerStatus {
     connected: AtomicBool,
+    /// Other nodes heard from lately.
+    peers: std::sync::atomic::AtomicUsize,
 }
 
 impl BrokerStatus {
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
+    }
+
+    /// How many other nodes this one has heard from lately (within the node timeout).
+    pub fn peers(&self) -> usize {
+        self.peers.load(Ordering::Relaxed)
     }
 
     fn set(&self, connected: bool) {
@@ -405,6 +412,9 @@ impl Listener {
             .collect();
         for node in silent {
             self.last_heard.remove(&node);
+            self.status
+                .peers
+                .store(self.last_heard.len(), Ordering::Relaxed);
             tracing::warn!(node = %node, "a node went silent: its members leave");
             metrics::counter!("realtime_presence_nodes_dropped_total").increment(1);
             if let Some(presence) = self.presence.get() {
@@ -515,6 +525,9 @@ impl Listener {
             Some(at) => *at = Instant::now(),
             None => {
                 self.last_heard.insert(Arc::from(node), Instant::now());
+                self.status
+                    .peers
+                    .store(self.last_heard.len(), Ordering::Relaxed);
                 let topics: Vec<String> = self.wanted.iter().cloned().collect();
                 for topic in topics {
                     self.ask_members(&topic);

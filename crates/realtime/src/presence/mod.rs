@@ -8,7 +8,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use base64::Engine;
@@ -70,6 +70,22 @@ fn window_for(window: Duration, members: usize) -> Duration {
     window * scale
 }
 
+/// Told when a member's connections in a room may have changed: on this node, or because
+/// another node was dropped with its members. Called with the presence lock released;
+/// must not block.
+pub trait PresenceObserver: Send + Sync {
+    fn changed(&self, topic: &str, key: &str);
+}
+
+/// One member of a room as every node sees it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Member {
+    /// Connections (metas) on every node.
+    pub connections: usize,
+    /// The member's first meta, as JSON.
+    pub meta: Arc<str>,
+}
+
 /// Who is in which room.
 #[derive(Debug)]
 pub struct Presence {
@@ -81,6 +97,13 @@ pub struct Presence {
     window: Duration,
     counter: AtomicU64,
     node: u32,
+    observer: OnceLock<Arc<dyn PresenceObserver>>,
+}
+
+impl std::fmt::Debug for dyn PresenceObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PresenceObserver")
+    }
 }
 
 /// `{"<key>": {"metas": [meta, ...]}, ...}`, the Phoenix.Presence map.
@@ -154,6 +177,38 @@ impl Presence {
             window,
             counter: AtomicU64::new(0),
             node,
+            observer: OnceLock::new(),
+        })
+    }
+
+    /// Sets the one observer of member changes (the Firebase mirror); later calls are
+    /// ignored.
+    pub fn observe(&self, observer: Arc<dyn PresenceObserver>) {
+        let _ = self.observer.set(observer);
+    }
+
+    fn tell_observer(&self, topic: &str, key: &str) {
+        if let Some(observer) = self.observer.get() {
+            observer.changed(topic, key);
+        }
+    }
+
+    /// `key` on `topic` as every node sees it; `None` if it has no connection anywhere.
+    pub fn member(&self, topic: &str, key: &str) -> Option<Member> {
+        let topics = self.lock();
+        let state = topics.get(topic)?;
+        let mut connections = 0;
+        let mut first: Option<&Meta> = None;
+        for list in std::iter::once(&state.live)
+            .chain(state.remote.values())
+            .filter_map(|metas| metas.get(key))
+        {
+            connections += list.len();
+            first = first.or(list.first());
+        }
+        first.map(|meta| Member {
+            connections,
+            meta: meta.json.clone(),
         })
     }
 
@@ -195,6 +250,7 @@ impl Presence {
         if let Some(members) = schedule {
             self.schedule_flush(topic, members);
         }
+        self.tell_observer(topic, key);
         phx_ref
     }
 
@@ -219,6 +275,7 @@ impl Presence {
         if let Some(members) = schedule {
             self.schedule_flush(topic, members);
         }
+        self.tell_observer(topic, key);
     }
 
     /// The `presence_state` payload for a joiner: the state as of the last flush.

@@ -141,6 +141,9 @@ impl Presence {
         };
         for (topic, leaves) in gone {
             self.tell_local(&topic, &BTreeMap::new(), &leaves);
+            for key in leaves.keys() {
+                self.tell_observer(&topic, key);
+            }
         }
     }
 

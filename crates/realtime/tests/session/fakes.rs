@@ -308,6 +308,10 @@ impl Transaction for MemTransactions {
         &*self.audit
     }
 
+    fn outbox(&self) -> &dyn domain::mirror::MirrorOutbox {
+        panic!("the mirror is off in these tests")
+    }
+
     async fn commit(self: Box<Self>) -> Result<()> {
         Ok(())
     }

@@ -602,7 +602,7 @@ async fn registrations_are_limited_by_default() {
     // The defaults of a real deployment, not the API tests' unlimited ones.
     let db = persistence::test_db::TestDatabase::new().await;
     let server = crate::TestServer::start(db.url().expose(), &[]).await;
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     let mut statuses = Vec::new();
     for i in 0..11 {
         let reply = client

@@ -84,3 +84,28 @@ fn a_taken_port_is_reported_naming_rts_http_addr() {
     assert!(stderr.contains(&addr), "{stderr}");
     assert!(stderr.contains("RTS_HTTP_ADDR"), "{stderr}");
 }
+
+/// What a finished command printed.
+#[derive(Debug)]
+pub struct Output {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `realtime-server <args>` to its end with only `env` set (and a JWT secret).
+pub async fn run_with(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_realtime-server"))
+        .args(args)
+        .env_clear()
+        .env("RTS_JWT_SECRET", TEST_JWT_SECRET)
+        .envs(env.iter().copied())
+        .output()
+        .await
+        .expect("the binary runs");
+    Output {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}

@@ -59,7 +59,7 @@ async fn two_nodes(redis: &PrivateRedis) -> (Api, TestServer) {
 
 /// `/readyz` of `server`.
 async fn readiness(server: &TestServer) -> (u16, Value) {
-    let res = reqwest::get(server.url("/readyz"))
+    let res = crate::get(server.url("/readyz"))
         .await
         .expect("readyz answers");
     let status = res.status().as_u16();
@@ -242,7 +242,7 @@ async fn a_device_revoked_on_one_node_closes_its_socket_on_the_other_within_a_se
         started.elapsed()
     );
     // B's gate forgot its cached "active": the token is refused there at once.
-    let res = reqwest::Client::new()
+    let res = crate::http_client()
         .get(b.url("/api/me"))
         .bearer_auth(&ann.access)
         .send()
@@ -260,7 +260,7 @@ async fn a_role_change_on_one_node_holds_on_the_other_at_once() {
     let bob = api.register("bob").await;
     let id = post(&api, &bob.access, "cluster-5", "bob's").await;
     let delete_on_b = || {
-        reqwest::Client::new()
+        crate::http_client()
             .delete(b.url(&format!("/api/comments/{id}")))
             .bearer_auth(&ann.access)
             .send()
@@ -310,7 +310,7 @@ async fn a_rate_limit_holds_across_nodes() {
     let ann = api.register("ann").await;
     post(&api, &ann.access, "cluster-6", "one, on A").await;
     let post_on_b = |content: &'static str| {
-        reqwest::Client::new()
+        crate::http_client()
             .post(b.url("/api/videos/cluster-6/comments"))
             .bearer_auth(&ann.access)
             .json(&json!({ "content": content }))
@@ -427,7 +427,7 @@ impl ChildNode {
         let base = format!("http://127.0.0.1:{port}");
         let node = Self { child, base };
         for _ in 0..200 {
-            if let Ok(res) = reqwest::get(format!("{}/readyz", node.base)).await
+            if let Ok(res) = crate::get(format!("{}/readyz", node.base)).await
                 && let Ok(body) = res.json::<Value>().await
                 && body["checks"]["redis"] == "ok"
             {
@@ -686,7 +686,7 @@ async fn three_nodes_are_one_room() {
     expected.sort();
     assert_eq!(state, expected);
     // A comment on B reaches A and C once each.
-    let posted = reqwest::Client::new()
+    let posted = crate::http_client()
         .post(b.url("/api/videos/cluster-10/comments"))
         .bearer_auth(&bob.access)
         .json(&json!({ "content": "from B" }))

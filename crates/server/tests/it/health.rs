@@ -7,7 +7,7 @@ use crate::TestServer;
 async fn alive_and_ready_with_a_database() {
     let db = TestDatabase::new().await;
     let server = TestServer::start(db.url().expose(), &[]).await;
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
 
     let alive = client
         .get(server.url("/healthz"))
@@ -31,7 +31,7 @@ async fn alive_and_ready_with_a_database() {
 async fn not_ready_without_a_database_but_alive() {
     // Nothing listens on port 1.
     let server = TestServer::start("mysql://root@127.0.0.1:1/nothing", &[]).await;
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     let alive = client
         .get(server.url("/healthz"))
         .send()
@@ -53,7 +53,7 @@ async fn not_ready_without_a_database_but_alive() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn request_ids_are_echoed_or_made() {
     let server = TestServer::start("mysql://root@127.0.0.1:1/nothing", &[]).await;
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     let given = client
         .get(server.url("/healthz"))
         .header("x-request-id", "abc-123")
@@ -84,7 +84,7 @@ async fn request_ids_are_echoed_or_made() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_routes_get_the_error_envelope() {
     let server = TestServer::start("mysql://root@127.0.0.1:1/nothing", &[]).await;
-    let res = reqwest::get(server.url("/no/such/route"))
+    let res = crate::get(server.url("/no/such/route"))
         .await
         .expect("request");
     assert_eq!(res.status(), 404);
@@ -97,9 +97,9 @@ async fn unknown_routes_get_the_error_envelope() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_request_latency_by_route_and_pool_state() {
     let server = TestServer::start("mysql://root@127.0.0.1:1/nothing", &[]).await;
-    reqwest::get(server.url("/healthz")).await.expect("healthz");
-    reqwest::get(server.url("/nope-1234")).await.expect("404");
-    let res = reqwest::get(server.url("/metrics")).await.expect("metrics");
+    crate::get(server.url("/healthz")).await.expect("healthz");
+    crate::get(server.url("/nope-1234")).await.expect("404");
+    let res = crate::get(server.url("/metrics")).await.expect("metrics");
     assert_eq!(res.status(), 200);
     let text = res.text().await.expect("text");
     assert!(

@@ -9,6 +9,7 @@ mod api_users;
 mod binary;
 mod cluster;
 mod docs;
+mod firebase;
 mod health;
 mod outage;
 mod socket;
@@ -60,4 +61,16 @@ impl Drop for TestServer {
         let stop = self.stop.clone();
         tokio::spawn(async move { stop.stop(false).await });
     }
+}
+
+/// An HTTP client for the tests. The workspace's reqwest has rustls without a crypto
+/// provider (the Firebase mirror brings ring), so one is installed first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+/// `GET url` with [`http_client`].
+pub async fn get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    http_client().get(url).send().await
 }

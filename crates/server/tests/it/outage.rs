@@ -48,7 +48,7 @@ async fn readiness_follows_mariadb_down_and_up() {
         .expect("database created");
 
     let server = TestServer::start(&url, &[]).await;
-    let client = reqwest::Client::new();
+    let client = crate::http_client();
     let ready = server.url("/readyz");
     wait_for_status(&client, &ready, 200, Duration::from_secs(10)).await;
 

@@ -22,7 +22,7 @@ fn ws_url(api: &Api, query: &str) -> String {
     )
 }
 
-async fn connect(api: &Api, session: &Session) -> Ws {
+pub(crate) async fn connect(api: &Api, session: &Session) -> Ws {
     connect_to(&api.server, session).await
 }
 

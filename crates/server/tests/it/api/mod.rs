@@ -184,7 +184,7 @@ impl Api {
         Self {
             server,
             db,
-            client: reqwest::Client::new(),
+            client: crate::http_client(),
         }
     }
 

@@ -1,0 +1,130 @@
+//! The comments scenario, for the Firebase mirror's figures: N clients post comments for a
+//! fixed time, as fast as the server answers or at a fixed total rate; then, if asked,
+//! waits until the server's mirror has sent them all and reads its sync lag from
+//! `/metrics` (`firebase_sync_lag_seconds`, commit to Firebase's answer).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::Client;
+use serde_json::json;
+
+use crate::rest::{phase, post, register};
+
+/// What to run.
+#[derive(Debug)]
+pub struct Plan {
+    pub label: String,
+    pub clients: usize,
+    pub duration: Duration,
+    /// Posts per second in all (0: as fast as the server answers).
+    pub rate: f64,
+    /// Wait for the mirror to send every post, and report its lag.
+    pub mirror_lag: bool,
+}
+
+pub async fn run(base: &str, plan: Plan) -> Result<(), String> {
+    let client = Client::builder()
+        .pool_max_idle_per_host(plan.clients)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let api = format!("{base}/api");
+    let run_id = std::process::id();
+    eprintln!("loadgen: registering {} users", plan.clients);
+    let tokens = Arc::new(register(&client, &api, plan.clients, run_id).await?);
+    let sent_before = metric(&client, base, "firebase_changes_sent_total").await;
+    // Each client's share of the rate, as a gap between its posts.
+    let gap = (plan.rate > 0.0).then(|| Duration::from_secs_f64(plan.clients as f64 / plan.rate));
+    let started = Instant::now();
+    let (c, t, url) = (client.clone(), tokens.clone(), api.clone());
+    let mut posts = phase(
+        "POST comments",
+        plan.clients,
+        plan.duration,
+        move |worker, n| {
+            let (c, t, url) = (c.clone(), t.clone(), url.clone());
+            async move {
+                if let Some(gap) = gap {
+                    // Open loop: post n is due at n gaps (clients start spread over one gap).
+                    let offset = gap.mul_f64(worker as f64 / t.len() as f64);
+                    let due = started + offset + gap.mul_f64(n as f64);
+                    tokio::time::sleep_until(due.into()).await;
+                }
+                post(
+                    &c,
+                    &format!("{url}/videos/bench-{run_id}-{}/comments", worker % 8),
+                    Some(&t[worker]),
+                    &json!({ "content": format!("comment {n} from client {worker}") }),
+                )
+                .await
+                .is_ok()
+            }
+        },
+    )
+    .await;
+    let posted = posts.samples.count() as f64;
+    println!("| mode | posts | rate | p50 ms | p99 ms | max ms | errors |");
+    println!("|---|---|---|---|---|---|---|");
+    posts.name_as(&plan.label);
+    posts.report();
+    if !plan.mirror_lag {
+        return Ok(());
+    }
+    // Logins of the sign-ups above are not mirrored; comments are.
+    let want = sent_before.unwrap_or(0.0) + posted;
+    let waited = Instant::now();
+    loop {
+        let sent = metric(&client, base, "firebase_changes_sent_total")
+            .await
+            .unwrap_or(0.0);
+        if sent >= want {
+            break;
+        }
+        if waited.elapsed() > Duration::from_secs(120) {
+            return Err(format!(
+                "the mirror sent {sent} of {want} changes within 120 s"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let drained = waited.elapsed();
+    let q = |q: &str| {
+        let client = client.clone();
+        let base = base.to_owned();
+        let name = format!("firebase_sync_lag_seconds{{quantile=\"{q}\"}}");
+        async move { metric(&client, &base, &name).await.unwrap_or(f64::NAN) * 1000.0 }
+    };
+    let (p50, p99, max) = (q("0.5").await, q("0.99").await, q("1").await);
+    println!();
+    println!(
+        "| mirror | changes sent | drained after the last post | lag p50 ms | lag p99 ms | lag max ms |"
+    );
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {} | {posted:.0} | {:.2} s | {p50:.0} | {p99:.0} | {max:.0} |",
+        plan.label,
+        drained.as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The value of the first `/metrics` line that starts with `name` (a full series, or a
+/// metric without labels).
+async fn metric(client: &Client, base: &str, name: &str) -> Option<f64> {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .find(|l| {
+            l.strip_prefix(name)
+                .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with('{'))
+        })
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}

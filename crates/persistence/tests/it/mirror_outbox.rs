@@ -1,0 +1,247 @@
+//! The mirror outbox: rows written in the change's transaction, leased one subject at a
+//! time and in order, by any number of workers without a row leased twice.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use chrono::Utc;
+use domain::mirror::{MirrorChange, MirrorOutbox, MirrorQueue, MirrorSource};
+use domain::ports::UnitOfWork;
+use domain::{CommentId, UserId, VideoId};
+use persistence::test_db::TestDatabase;
+use serde_json::json;
+
+const LEASE: Duration = Duration::from_secs(60);
+
+fn video(id: &str) -> VideoId {
+    VideoId::parse(id).expect("valid video id")
+}
+
+fn saved(id: CommentId, text: &str) -> MirrorChange {
+    MirrorChange::CommentSaved {
+        id,
+        video_id: video("v1"),
+        comment: json!({ "id": id.to_string(), "content": text }),
+    }
+}
+
+#[tokio::test]
+async fn every_kind_of_change_reads_back_as_written() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let comment = CommentId::generate();
+    let at = Utc::now().with_timezone(&Utc);
+    let changes = [
+        saved(comment, "hello"),
+        MirrorChange::CommentDeleted {
+            id: CommentId::generate(),
+            video_id: video("v2"),
+        },
+        MirrorChange::SignedIn {
+            user: UserId::generate(),
+            at: chrono::SubsecRound::trunc_subsecs(at, 6),
+        },
+    ];
+    for change in &changes {
+        db.enqueue(change).await.expect("enqueued");
+    }
+    let claim = db.claim(10, LEASE).await.expect("claimed");
+    let read: Vec<MirrorChange> = claim.entries.iter().map(|e| e.change.clone()).collect();
+    assert_eq!(read, changes);
+    assert!(claim.entries.iter().all(|e| e.attempts == 1));
+}
+
+#[tokio::test]
+async fn a_rolled_back_change_leaves_no_row() {
+    let t = TestDatabase::new().await;
+    let tx = t.database().begin().await.expect("begins");
+    tx.outbox()
+        .enqueue(&saved(CommentId::generate(), "never"))
+        .await
+        .expect("enqueued");
+    tx.rollback().await;
+    assert_eq!(t.count("SELECT COUNT(*) FROM mirror_outbox").await, 0);
+}
+
+#[tokio::test]
+async fn changes_to_one_subject_are_leased_one_at_a_time_in_order() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let (a, b) = (CommentId::generate(), CommentId::generate());
+    for change in [
+        saved(a, "a1"),
+        saved(b, "b1"),
+        saved(a, "a2"),
+        saved(a, "a3"),
+    ] {
+        db.enqueue(&change).await.expect("enqueued");
+    }
+    let first = db.claim(10, LEASE).await.expect("claimed");
+    let texts: Vec<String> = first
+        .entries
+        .iter()
+        .map(|e| match &e.change {
+            MirrorChange::CommentSaved { comment, .. } => comment["content"].to_string(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(texts, ["\"a1\"", "\"b1\""]);
+    // While a1 is out, a2 waits, even for another worker.
+    assert!(
+        db.claim(10, LEASE)
+            .await
+            .expect("claimed")
+            .entries
+            .is_empty()
+    );
+    let ids: Vec<u64> = first.entries.iter().map(|e| e.id).collect();
+    db.sent(first.lease, &ids).await.expect("marked");
+    let second = db.claim(10, LEASE).await.expect("claimed");
+    assert_eq!(second.entries.len(), 1, "only a2, not a3");
+    assert!(matches!(&second.entries[0].change,
+        MirrorChange::CommentSaved { comment, .. } if comment["content"] == "a2"));
+}
+
+#[tokio::test]
+async fn workers_racing_never_lease_a_change_twice() {
+    let t = TestDatabase::new().await;
+    let db = t.database().clone();
+    for _ in 0..400 {
+        db.enqueue(&saved(CommentId::generate(), "x"))
+            .await
+            .expect("enqueued");
+    }
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let db = db.clone();
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let claim = db.claim(25, LEASE).await.expect("claimed");
+                if claim.entries.is_empty() {
+                    return mine;
+                }
+                let ids: Vec<u64> = claim.entries.iter().map(|e| e.id).collect();
+                db.sent(claim.lease, &ids).await.expect("marked");
+                mine.extend(ids);
+            }
+        }));
+    }
+    let mut seen = HashSet::new();
+    for worker in workers {
+        for id in worker.await.expect("worker ran") {
+            assert!(seen.insert(id), "change {id} leased twice");
+        }
+    }
+    assert_eq!(seen.len(), 400);
+    let status = MirrorQueue::status(&db).await.expect("status");
+    assert_eq!((status.pending, status.sent), (0, 400));
+}
+
+#[tokio::test]
+async fn retried_changes_wait_and_a_lost_lease_reports_nothing() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    db.enqueue(&saved(CommentId::generate(), "x"))
+        .await
+        .expect("enqueued");
+    let claim = db
+        .claim(10, Duration::from_millis(1))
+        .await
+        .expect("claimed");
+    let ids: Vec<u64> = claim.entries.iter().map(|e| e.id).collect();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // The lease ran out: another worker takes the change over...
+    let again = db.claim(10, LEASE).await.expect("claimed");
+    assert_eq!(again.entries.len(), 1);
+    assert_eq!(again.entries[0].attempts, 2);
+    // ...and the first worker's late report changes nothing.
+    db.sent(claim.lease, &ids).await.expect("no-op");
+    assert_eq!(MirrorQueue::status(db).await.expect("status").pending, 1);
+    db.retry(
+        again.lease,
+        &ids,
+        Duration::from_secs(3600),
+        "503 unavailable",
+    )
+    .await
+    .expect("rescheduled");
+    assert!(
+        db.claim(10, LEASE)
+            .await
+            .expect("claimed")
+            .entries
+            .is_empty()
+    );
+    let status = MirrorQueue::status(db).await.expect("status");
+    assert_eq!(status.pending, 1);
+    assert!(status.oldest_pending.is_some());
+}
+
+#[tokio::test]
+async fn dead_letters_are_listed_and_revived_unless_superseded() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let (a, b) = (CommentId::generate(), CommentId::generate());
+    db.enqueue(&saved(a, "a1")).await.expect("enqueued");
+    db.enqueue(&saved(b, "b1")).await.expect("enqueued");
+    let claim = db.claim(10, LEASE).await.expect("claimed");
+    let ids: Vec<u64> = claim.entries.iter().map(|e| e.id).collect();
+    db.bury(claim.lease, &ids, "400 Invalid data")
+        .await
+        .expect("buried");
+    // a changed again since: its dead change is superseded.
+    db.enqueue(&saved(a, "a2")).await.expect("enqueued");
+    let letters = db.dead_letters(10).await.expect("listed");
+    assert_eq!(letters.len(), 2);
+    assert!(letters.iter().all(|l| l.error == "400 Invalid data"));
+    assert_eq!(MirrorQueue::status(db).await.expect("status").dead, 2);
+    assert_eq!(db.revive_dead().await.expect("revived"), 1);
+    let status = MirrorQueue::status(db).await.expect("status");
+    assert_eq!((status.pending, status.dead), (2, 1));
+}
+
+#[tokio::test]
+async fn sent_changes_are_pruned_after_they_are_kept() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    for _ in 0..3 {
+        db.enqueue(&saved(CommentId::generate(), "x"))
+            .await
+            .expect("enqueued");
+    }
+    let claim = db.claim(10, LEASE).await.expect("claimed");
+    let ids: Vec<u64> = claim.entries.iter().map(|e| e.id).collect();
+    db.sent(claim.lease, &ids).await.expect("marked");
+    let an_hour_ago = Utc::now() - chrono::Duration::hours(1);
+    assert_eq!(db.prune(an_hour_ago, 100).await.expect("pruned"), 0);
+    let soon = Utc::now() + chrono::Duration::seconds(1);
+    assert_eq!(db.prune(soon, 2).await.expect("pruned"), 2);
+    assert_eq!(db.prune(soon, 2).await.expect("pruned"), 1);
+    assert_eq!(t.count("SELECT COUNT(*) FROM mirror_outbox").await, 0);
+}
+
+#[tokio::test]
+async fn the_videos_with_live_comments_page_in_order() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let ann = crate::user(db, "ann").await;
+    for v in ["b", "a", "c", "a"] {
+        domain::ports::CommentStore::insert(
+            db,
+            domain::NewComment {
+                video_id: video(v),
+                user_id: ann.id,
+                username: ann.username.clone(),
+                body: domain::CommentBody::parse("hi").expect("valid"),
+                client_id: None,
+            },
+        )
+        .await
+        .expect("inserted");
+    }
+    let first = db.videos(None, 2).await.expect("listed");
+    assert_eq!(first, [video("a"), video("b")]);
+    let rest = db.videos(Some(&video("b")), 2).await.expect("listed");
+    assert_eq!(rest, [video("c")]);
+}
