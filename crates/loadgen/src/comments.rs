@@ -7,9 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::Client;
-use serde_json::json;
 
-use crate::rest::{phase, post, register};
+use crate::rest::{phase, post_comment, register};
 
 /// What to run.
 #[derive(Debug)]
@@ -50,14 +49,7 @@ pub async fn run(base: &str, plan: Plan) -> Result<(), String> {
                     let due = started + offset + gap.mul_f64(n as f64);
                     tokio::time::sleep_until(due.into()).await;
                 }
-                post(
-                    &c,
-                    &format!("{url}/videos/bench-{run_id}-{}/comments", worker % 8),
-                    Some(&t[worker]),
-                    &json!({ "content": format!("comment {n} from client {worker}") }),
-                )
-                .await
-                .is_ok()
+                post_comment(&c, &url, &t[worker], run_id, worker, n).await
             }
         },
     )

@@ -97,6 +97,25 @@ where
     }
 }
 
+/// Posts comment `n` of client `worker` on one of the run's 8 videos; true if stored.
+pub(crate) async fn post_comment(
+    client: &Client,
+    api: &str,
+    token: &str,
+    run_id: u32,
+    worker: usize,
+    n: u64,
+) -> bool {
+    post(
+        client,
+        &format!("{api}/videos/bench-{run_id}-{}/comments", worker % 8),
+        Some(token),
+        &json!({ "content": format!("comment {n} from client {worker}") }),
+    )
+    .await
+    .is_ok()
+}
+
 /// Signs up `clients` users named after `run_id`; returns their access tokens.
 pub(crate) async fn register(
     client: &Client,
@@ -194,16 +213,7 @@ pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), S
     let (c, t, url) = (client.clone(), tokens.clone(), api.clone());
     let mut writes = phase("POST comments", clients, duration, move |worker, n| {
         let (c, t, url) = (c.clone(), t.clone(), url.clone());
-        async move {
-            post(
-                &c,
-                &format!("{url}/videos/bench-{run_id}-{}/comments", worker % 8),
-                Some(&t[worker]),
-                &json!({ "content": format!("comment {n} from client {worker}") }),
-            )
-            .await
-            .is_ok()
-        }
+        async move { post_comment(&c, &url, &t[worker], run_id, worker, n).await }
     })
     .await;
     writes.report();

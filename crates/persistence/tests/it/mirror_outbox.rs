@@ -17,6 +17,15 @@ fn video(id: &str) -> VideoId {
     VideoId::parse(id).expect("valid video id")
 }
 
+/// Whether nothing can be leased now.
+async fn nothing_due(db: &persistence::Database) -> bool {
+    db.claim(10, LEASE)
+        .await
+        .expect("claimed")
+        .entries
+        .is_empty()
+}
+
 fn saved(id: CommentId, text: &str) -> MirrorChange {
     MirrorChange::CommentSaved {
         id,
@@ -87,13 +96,7 @@ async fn changes_to_one_subject_are_leased_one_at_a_time_in_order() {
         .collect();
     assert_eq!(texts, ["\"a1\"", "\"b1\""]);
     // While a1 is out, a2 waits, even for another worker.
-    assert!(
-        db.claim(10, LEASE)
-            .await
-            .expect("claimed")
-            .entries
-            .is_empty()
-    );
+    assert!(nothing_due(db).await);
     let ids: Vec<u64> = first.entries.iter().map(|e| e.id).collect();
     db.sent(first.lease, &ids).await.expect("marked");
     let second = db.claim(10, LEASE).await.expect("claimed");
@@ -166,13 +169,7 @@ async fn retried_changes_wait_and_a_lost_lease_reports_nothing() {
     )
     .await
     .expect("rescheduled");
-    assert!(
-        db.claim(10, LEASE)
-            .await
-            .expect("claimed")
-            .entries
-            .is_empty()
-    );
+    assert!(nothing_due(db).await);
     let status = MirrorQueue::status(db).await.expect("status");
     assert_eq!(status.pending, 1);
     assert!(status.oldest_pending.is_some());
