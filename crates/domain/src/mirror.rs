@@ -93,7 +93,6 @@ pub struct OutboxStatus {
     /// When the oldest pending change was written: the mirror is this far behind.
     pub oldest_pending: Option<DateTime<Utc>>,
     pub dead: u64,
-    pub sent: u64,
 }
 
 /// A change the mirror gave up on, kept for an operator.

@@ -75,6 +75,7 @@ diesel::table! {
         subject -> Binary,
         kind -> Varchar,
         video_id -> Nullable<Varchar>,
+        /// JSON in a LONGTEXT without MariaDB's json_valid check (migration 000011).
         payload -> Nullable<Json>,
         state -> Varchar,
         attempts -> Unsigned<Smallint>,

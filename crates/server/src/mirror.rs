@@ -127,7 +127,6 @@ pub async fn status(config: &Config) -> Result<(), String> {
         }
         None => println!("behind        0 s"),
     }
-    println!("sent, kept    {}", status.sent);
     println!("dead letters  {}", status.dead);
     let letters = queue.dead_letters(20).await.map_err(|e| e.to_string())?;
     for letter in &letters {

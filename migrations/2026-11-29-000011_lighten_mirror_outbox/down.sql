@@ -1,0 +1,3 @@
+ALTER TABLE mirror_outbox
+    MODIFY payload JSON NULL,
+    ADD KEY mirror_outbox_lease (lease);
