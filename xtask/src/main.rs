@@ -3,8 +3,10 @@
 //! development, and runs every test and check the way CI does.
 
 mod bench;
+mod browser;
 mod cargo;
 mod dev;
+mod node;
 mod phoenix_js;
 mod schemathesis;
 mod server;
@@ -60,6 +62,8 @@ enum Command {
     Test,
     /// services + the phoenix.js protocol tests (part of `test`).
     PhoenixJs,
+    /// services + the web client's tests in headless Chromium (part of `test`).
+    Browser,
     /// services + schemathesis against a running server (part of `test`).
     Schemathesis,
     /// Benchmarks against a release build (figures go to docs/benchmarks.md).
@@ -108,6 +112,7 @@ fn main() -> ExitCode {
         } => dev::run(nodes, firebase_fake),
         Command::Test => test(),
         Command::PhoenixJs => services::ensure().and_then(|env| phoenix_js::run(&env).map(|_| ())),
+        Command::Browser => services::ensure().and_then(|env| browser::run(&env).map(|_| ())),
         Command::Schemathesis => services::ensure().and_then(|env| schemathesis::run(&env)),
         Command::Bench { scenario } => {
             services::ensure().and_then(|env| bench::run(&env, scenario))
@@ -136,11 +141,11 @@ fn test() -> Result<(), String> {
     let env = services::ensure()?;
     println!("==> cargo test --workspace");
     let counts = cargo::test(&env, &["--workspace", "--locked"])?;
-    let node = phoenix_js::run(&env)?;
+    let node = phoenix_js::run(&env)? + browser::run(&env)?;
     schemathesis::run(&env)?;
     // One closing line for people and CI alike (schemathesis printed its own summary above).
     println!(
-        "tests: {} passed, {} failed, {} skipped (cargo {}, phoenix.js {})",
+        "tests: {} passed, {} failed, {} skipped (cargo {}, phoenix.js and browser {})",
         counts.passed + node.passed,
         counts.failed + node.failed,
         counts.ignored,

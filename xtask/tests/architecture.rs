@@ -73,7 +73,7 @@ const LAYERS: [(&str, &[&str]); 7] = [
 ];
 
 /// Infrastructure libraries and the crates allowed to depend on each.
-const OWNERS: [(&str, &[&str]); 15] = [
+const OWNERS: [(&str, &[&str]); 17] = [
     ("diesel", &["persistence"]),
     ("diesel-async", &["persistence"]),
     ("diesel_migrations", &["persistence"]),
@@ -85,6 +85,8 @@ const OWNERS: [(&str, &[&str]); 15] = [
     ("actix-web", &["http-api"]),
     ("actix-http", &["http-api"]),
     ("actix-server", &["http-api"]),
+    ("actix-cors", &["http-api"]),
+    ("rust-embed", &["http-api"]),
     ("tracing-subscriber", &["server"]),
     ("figment", &["server"]),
     ("metrics-exporter-prometheus", &["server"]),

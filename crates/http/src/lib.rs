@@ -2,6 +2,7 @@
 //! shared by the binary and the tests, routes, middleware (request ids, access log,
 //! metrics) and the one JSON error envelope every failure is answered with.
 
+mod browser;
 mod client_addr;
 mod error;
 mod extract;
@@ -12,6 +13,7 @@ mod socket;
 mod state;
 mod views;
 
+pub use browser::{AllowedOrigins, BrowserOptions};
 pub use client_addr::TrustedProxies;
 pub use serve::{HttpOptions, RunningServer, StopHandle, StopHook};
 pub use state::AppState;
@@ -19,8 +21,9 @@ pub use state::AppState;
 /// Mounts every route on an actix app; [`serve`] wraps the middleware around it.
 pub fn configure(state: AppState) -> impl FnOnce(&mut actix_web::web::ServiceConfig) {
     move |cfg| {
+        let browser = state.browser.clone();
         cfg.app_data(actix_web::web::Data::new(state));
-        routes::configure(cfg);
+        routes::configure(cfg, &browser);
     }
 }
 

@@ -143,6 +143,9 @@ pub fn serve(
         .listen("realtime-server", listener, move || {
             let app_state = state.clone();
             let app = App::new()
+                // CORS headers for the allowed origins; the others are refused first.
+                .wrap(crate::browser::cors(&state.browser.allowed_origins))
+                .wrap(from_fn(crate::browser::refuse_foreign_origins))
                 // Around the whole app, not a scope: requests no route matches get them too.
                 .wrap(from_fn(crate::middleware::envelope))
                 .wrap(from_fn(crate::middleware::record_metrics))

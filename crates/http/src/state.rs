@@ -18,6 +18,8 @@ pub struct AppState {
     pub realtime: Arc<realtime::Realtime>,
     /// Proxies whose forwarded headers name the client (see `client_addr`).
     pub trusted_proxies: Arc<crate::TrustedProxies>,
+    /// The web client and which other origins browsers may come from.
+    pub browser: Arc<crate::BrowserOptions>,
 }
 
 impl std::fmt::Debug for AppState {

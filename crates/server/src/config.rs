@@ -43,6 +43,9 @@ struct Raw {
     redis_url: Option<SecretString>,
     node_id: Option<String>,
     trusted_proxies: String,
+    web_client: bool,
+    web_dir: Option<PathBuf>,
+    cors_allowed_origins: String,
     log_format: LogFormat,
     log_level: String,
     migrate_on_start: bool,
@@ -87,6 +90,9 @@ impl Default for Raw {
             redis_url: None,
             node_id: None,
             trusted_proxies: String::new(),
+            web_client: true,
+            web_dir: None,
+            cors_allowed_origins: String::new(),
             log_format: LogFormat::Pretty,
             log_level: "info".to_owned(),
             migrate_on_start: false,
@@ -136,6 +142,8 @@ pub struct Config {
     pub node_id: String,
     /// Proxies whose `X-Forwarded-For`/`Forwarded` headers name the client.
     pub trusted_proxies: http_api::TrustedProxies,
+    /// The web client at `/`, and the origins browsers may use the API from.
+    pub browser: http_api::BrowserOptions,
     pub log_format: LogFormat,
     pub log_level: String,
     pub migrate_on_start: bool,
@@ -298,7 +306,7 @@ fn example(key: &str) -> &'static str {
 }
 
 /// Every setting's key, for the "unknown setting" message.
-const KNOWN: [&str; 39] = [
+const KNOWN: [&str; 42] = [
     "database_url",
     "database_pool_size",
     "database_timeout_ms",
@@ -309,6 +317,9 @@ const KNOWN: [&str; 39] = [
     "redis_url",
     "node_id",
     "trusted_proxies",
+    "web_client",
+    "web_dir",
+    "cors_allowed_origins",
     "log_format",
     "log_level",
     "migrate_on_start",
@@ -373,6 +384,17 @@ impl Raw {
         }
         let trusted_proxies = http_api::TrustedProxies::parse(&self.trusted_proxies)
             .map_err(|r| invalid("trusted_proxies", r))?;
+        let allowed_origins = http_api::AllowedOrigins::parse(&self.cors_allowed_origins)
+            .map_err(|r| invalid("cors_allowed_origins", r))?;
+        let web_dir = self.web_dir.filter(|d| !d.as_os_str().is_empty());
+        if let Some(dir) = &web_dir
+            && !dir.join("index.html").is_file()
+        {
+            return Err(invalid(
+                "web_dir",
+                format!("{} has no index.html", dir.display()),
+            ));
+        }
         let node_id = match self.node_id.filter(|n| !n.is_empty()) {
             Some(id) => validate_node_id(&id)
                 .map(|()| id)
@@ -504,6 +526,11 @@ impl Raw {
             redis_url: self.redis_url.filter(|u| !u.expose_secret().is_empty()),
             node_id,
             trusted_proxies,
+            browser: http_api::BrowserOptions {
+                web_client: self.web_client,
+                web_dir,
+                allowed_origins,
+            },
             log_format: self.log_format,
             log_level: self.log_level,
             migrate_on_start: self.migrate_on_start,

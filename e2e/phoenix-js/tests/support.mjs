@@ -4,11 +4,10 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join as joinPath } from "node:path";
-import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
-import { setTimeout as sleep } from "node:timers/promises";
 import WebSocket from "ws";
 import { Socket } from "phoenix";
+import { eventually, freePort, serverProcess } from "../../shared/server.mjs";
 
 const BIN = process.env.RTS_E2E_SERVER_BIN;
 const DATABASE_URL = process.env.RTS_E2E_DATABASE_URL;
@@ -16,67 +15,29 @@ if (!BIN || !DATABASE_URL) {
   throw new Error("run through `cargo xtask test` (RTS_E2E_SERVER_BIN and RTS_E2E_DATABASE_URL are not set)");
 }
 
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `check` until it returns a truthy value (or throws after `ms`). */
-export async function eventually(check, ms = 5000, what = "condition") {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
+export { eventually };
 
 /** Starts the server on a free port, with `settings` added to its environment;
  * `restart()` brings it back on the same port. */
 export async function startServer(settings = {}) {
   const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
-  let child;
-  const launch = async () => {
-    child = spawn(BIN, ["serve"], {
-      env: {
-        PATH: process.env.PATH,
-        RTS_DATABASE_URL: DATABASE_URL,
-        RTS_HTTP_ADDR: `127.0.0.1:${port}`,
-        RTS_JWT_SECRET: "phoenix-js-e2e-secret-0123456789abcdef",
-        RTS_LOG_LEVEL: "warn",
-        RTS_RATE_COMMENTS_PER_USER: "0",
-        RTS_RATE_COMMENTS_PER_DEVICE: "0",
-        RTS_RATE_LOGINS_PER_IP: "0",
-        RTS_RATE_LOGINS_PER_ACCOUNT: "0",
-        RTS_RATE_REGISTRATIONS_PER_IP: "0",
-        ...settings,
-      },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    await eventually(async () => {
-      try {
-        return (await fetch(`${base}/healthz`)).ok;
-      } catch {
-        return false;
-      }
-    }, 30000, `the server on ${base}`);
+  const server = await serverProcess(BIN, port, {
+    PATH: process.env.PATH,
+    RTS_DATABASE_URL: DATABASE_URL,
+    RTS_JWT_SECRET: "phoenix-js-e2e-secret-0123456789abcdef",
+    RTS_LOG_LEVEL: "warn",
+    RTS_RATE_COMMENTS_PER_USER: "0",
+    RTS_RATE_COMMENTS_PER_DEVICE: "0",
+    RTS_RATE_LOGINS_PER_IP: "0",
+    RTS_RATE_LOGINS_PER_ACCOUNT: "0",
+    RTS_RATE_REGISTRATIONS_PER_IP: "0",
+    ...settings,
+  });
+  const restart = async () => {
+    await server.stop();
+    await server.start();
   };
-  const stop = async () => {
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGTERM");
-    await exited;
-  };
-  await launch();
-  return { base, port, stop, restart: async () => { await stop(); await launch(); } };
+  return { base: server.base, port, stop: server.stop, restart };
 }
 
 /** Registers a user with a unique name; returns its tokens and profile. */

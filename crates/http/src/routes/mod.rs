@@ -8,8 +8,8 @@ mod metrics;
 pub(crate) mod openapi;
 mod users;
 
+use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::http::{Method, StatusCode};
 use actix_web::{ResponseError, web};
 use domain::PageRequest;
 use serde::Deserialize;
@@ -21,16 +21,18 @@ use crate::views::decode_cursor;
 /// with the envelope and an `Allow` header naming these methods (RFC 9110 requires it).
 macro_rules! resource {
     ($path:expr, $($method:ident => $handler:expr),+ $(,)?) => {{
-        let allow = [$(Method::$method.as_str()),+].join(", ");
-        web::resource($path)
-            $(.route(web::method(Method::$method).to($handler)))+
-            .default_service(web::to(move || method_not_allowed(allow.clone())))
+        let allow = [$(actix_web::http::Method::$method.as_str()),+].join(", ");
+        actix_web::web::resource($path)
+            $(.route(actix_web::web::method(actix_web::http::Method::$method).to($handler)))+
+            .default_service(actix_web::web::to(move || crate::routes::method_not_allowed(allow.clone())))
     }};
 }
+pub(crate) use resource;
 
 /// Every route. The middleware (request id, metrics, envelope) is wrapped around the whole
 /// app in `serve`, so requests no route matches (`GET *` included) get it too.
-pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+pub(crate) fn configure(cfg: &mut web::ServiceConfig, browser: &crate::BrowserOptions) {
+    crate::browser::configure(cfg, browser);
     cfg.app_data(web::QueryConfig::default().error_handler(error::query_error))
         .app_data(web::PathConfig::default().error_handler(error::path_error))
         .service(resource!("/healthz", GET => health::alive))
@@ -84,7 +86,7 @@ async fn longpoll() -> Result<actix_web::HttpResponse, ApiError> {
     ))
 }
 
-async fn method_not_allowed(allow: String) -> actix_web::HttpResponse {
+pub(crate) async fn method_not_allowed(allow: String) -> actix_web::HttpResponse {
     let mut response = ApiError::for_status(StatusCode::METHOD_NOT_ALLOWED).error_response();
     if let Ok(value) = HeaderValue::from_str(&allow) {
         response.headers_mut().insert(header::ALLOW, value);

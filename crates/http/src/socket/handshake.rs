@@ -104,6 +104,13 @@ fn token_from_subprotocol(head: &RequestHead) -> Option<String> {
 }
 
 async fn admit(head: &RequestHead, state: &AppState) -> Result<Admission, ApiError> {
+    // A browser page from another origin must not open sockets with a token it got hold
+    // of (Phoenix's check_origin).
+    if !state.browser.allowed_origins.admit(&head.headers) {
+        return Err(refuse(
+            "this origin may not open sockets (RTS_CORS_ALLOWED_ORIGINS lists the allowed ones)",
+        ));
+    }
     let query =
         web::Query::<Vec<(String, String)>>::from_query(head.uri.query().unwrap_or_default())
             .map_err(|_| refuse("malformed query string"))?

@@ -167,6 +167,16 @@ fn every_bad_value_names_its_setting_on_one_line() {
             "RTS_WS_MAX_SOCKETS_PER_ADDRESS",
         ),
         ("RTS_PRESENCE_WINDOW_MS", "99999", "RTS_PRESENCE_WINDOW_MS"),
+        ("RTS_CORS_ALLOWED_ORIGINS", "*", "RTS_CORS_ALLOWED_ORIGINS"),
+        ("RTS_WEB_DIR", "/nonexistent", "RTS_WEB_DIR"),
+        ("RTS_WEB_CLIENT", "maybe", "RTS_WEB_CLIENT"),
+        (
+            "RTS_FIREBASE_DATABASE_URL",
+            "http://x.firebaseio.com",
+            "RTS_FIREBASE_DATABASE_URL",
+        ),
+        ("RTS_FIREBASE_SECRET", "s", "RTS_FIREBASE_DATABASE_URL"),
+        ("RTS_FIREBASE_TIMEOUT_MS", "5", "RTS_FIREBASE_TIMEOUT_MS"),
     ];
     for (name, value, named) in cases {
         let e = error_of(&[(name, value)]);

@@ -7,6 +7,7 @@ mod api_comments;
 mod api_errors;
 mod api_users;
 mod binary;
+mod browser;
 mod cluster;
 mod docs;
 mod firebase;

@@ -1,0 +1,175 @@
+// Two people in one room, each in their own browser context: presence, comments, edits,
+// deletions and reactions reach the other page live.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync } from "node:fs";
+import {
+  SCREENSHOTS, byTestId, commentItem, commentTexts, demoUser, ensureScreenshotDir, launchBrowser,
+  login, openPage, openRoom, openTab, postComment, register, signIn, startServer, uniqueVideo,
+} from "./support.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const presenceNames = (page) =>
+  byTestId(page, "presence").locator('[data-testid="presence-user"]').evaluateAll((items) =>
+    items.map((li) => `${li.dataset.username}:${li.dataset.count}`).sort());
+
+test("two people in one room see each other, comments, edits, deletions and reactions", async () => {
+  const video = uniqueVideo("room");
+  // Two demo users (plain users), so the screenshot shows readable names.
+  const carol = await login(server, demoUser("carol"));
+  const dave = await login(server, demoUser("dave"));
+  const a = await openPage(browser, server);
+  const b = await openPage(browser, server);
+  await signIn(a.page, carol);
+  await signIn(b.page, dave);
+  await openRoom(a.page, video);
+  await openRoom(b.page, video);
+  await assert.doesNotReject(byTestId(b.page, "comments-empty").waitFor());
+
+  // Presence: each sees both, once.
+  const both = [`${carol.name}:1`, `${dave.name}:1`].sort();
+  for (const { page } of [a, b]) {
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid="presence-user"]').length === n, 2);
+    assert.deepEqual(await presenceNames(page), both);
+  }
+
+  // A comment posted in one page appears in the other.
+  await a.page.getByLabel("Your comment").fill("Hello from Carol");
+  await a.page.getByRole("button", { name: "Post" }).click();
+  await commentItem(b.page, "Hello from Carol").waitFor();
+  assert.equal(await commentItem(b.page, "Hello from Carol").locator('[data-testid="comment-author"]').textContent(), carol.name);
+  assert.equal(await a.page.getByLabel("Your comment").inputValue(), "", "the form is cleared");
+  // Dave may not edit or delete Carol's comment: no buttons.
+  assert.equal(await commentItem(b.page, "Hello from Carol").locator("button").count(), 0);
+  // Ctrl+Enter posts, from the keyboard alone.
+  await b.page.getByLabel("Your comment").fill("Hi Carol, Dave here");
+  await b.page.getByLabel("Your comment").press("Control+Enter");
+  await commentItem(a.page, "Hi Carol, Dave here").waitFor();
+  // Screen readers hear it through the live region.
+  await a.page.waitForFunction((text) => document.querySelector('[data-testid="announcer"]').textContent === text,
+    `New comment from ${dave.name}: Hi Carol, Dave here`);
+
+  // An edit propagates.
+  const mine = commentItem(a.page, "Hello from Carol");
+  await mine.getByRole("button", { name: "Edit" }).click();
+  const editor = a.page.getByLabel("Edit your comment");
+  assert.equal(await editor.inputValue(), "Hello from Carol");
+  await editor.fill("Hello from Carol (edited)");
+  await a.page.getByRole("button", { name: "Save" }).click();
+  const edited = commentItem(b.page, "Hello from Carol (edited)");
+  await edited.waitFor();
+  await edited.locator('[data-testid="comment-edited"]').waitFor();
+  assert.deepEqual(await commentTexts(b.page), ["Hello from Carol (edited)", "Hi Carol, Dave here"]);
+
+  // A reaction appears for the other, named.
+  await a.page.getByRole("button", { name: "Heart" }).click();
+  const reaction = byTestId(b.page, "reaction").first();
+  await reaction.waitFor();
+  assert.equal((await reaction.textContent()).trim(), `❤️ ${carol.name}`);
+
+  // And back.
+  await b.page.getByRole("button", { name: "Thumbs up" }).click();
+  await byTestId(a.page, "reaction").filter({ hasText: dave.name }).waitFor();
+
+  // A comment posted over REST arrives too, once.
+  await postComment(server, dave, video, "Posted over REST");
+  await commentItem(a.page, "Posted over REST").waitFor();
+
+  // Screenshot of the room, for people and for the README.
+  ensureScreenshotDir();
+  const shot = new URL("room.png", SCREENSHOTS);
+  await a.page.screenshot({ path: shot.pathname, animations: "disabled" });
+  // The README's copy is refreshed on request only, so a test run leaves the tree clean.
+  if (process.env.RTS_E2E_UPDATE_DOCS_SCREENSHOT) {
+    copyFileSync(shot, new URL("../../../docs/screenshot-room.png", import.meta.url));
+  }
+
+  // A deletion propagates.
+  await commentItem(a.page, "Hello from Carol (edited)").getByRole("button", { name: "Delete" }).click();
+  await commentItem(b.page, "Hello from Carol (edited)").waitFor({ state: "detached" });
+  await commentItem(a.page, "Hello from Carol (edited)").waitFor({ state: "detached" });
+  assert.deepEqual(await commentTexts(b.page), ["Hi Carol, Dave here", "Posted over REST"]);
+  assert.deepEqual(await commentTexts(a.page), ["Hi Carol, Dave here", "Posted over REST"]);
+
+  // Dave leaves: Carol sees herself alone.
+  await b.context.close();
+  await a.page.waitForFunction(() => document.querySelectorAll('[data-testid="presence-user"]').length === 1);
+  assert.deepEqual(await presenceNames(a.page), [`${carol.name}:1`]);
+
+  assert.deepEqual(a.problems, []);
+  assert.deepEqual(b.problems, []);
+  await a.context.close();
+});
+
+test("two tabs of one person are one presence entry with a count", async () => {
+  const video = uniqueVideo("tabs");
+  const cat = await register(server, "cat");
+  const first = await openPage(browser, server);
+  await signIn(first.page, cat);
+  await openRoom(first.page, video);
+  // Tokens are per tab (sessionStorage): the second tab signs in too, on the same device.
+  const second = await openTab(first.context, server);
+  await signIn(second.page, cat);
+  await openRoom(second.page, video);
+  for (const page of [first.page, second.page]) {
+    await page.waitForFunction(() => document.querySelector('[data-testid="presence-user"]')?.dataset.count === "2");
+    assert.equal(await byTestId(page, "presence-user").count(), 1);
+    assert.match(await byTestId(page, "presence-user").textContent(), /×2/);
+  }
+  await second.page.close();
+  await first.page.waitForFunction(() => document.querySelector('[data-testid="presence-user"]')?.dataset.count === "1");
+  assert.deepEqual(first.problems, []);
+  await first.context.close();
+});
+
+test("a moderator may delete anyone's comment but edit only their own", async () => {
+  const video = uniqueVideo("mod");
+  const dan = await register(server, "dan");
+  await postComment(server, dan, video, "A comment by an ordinary user");
+  const { context, page, problems } = await openPage(browser, server);
+  await signIn(page, demoUser("bob")); // bob is the demo moderator
+  assert.equal(await byTestId(page, "account-role").textContent(), "(moderator)");
+  await openRoom(page, video);
+  const item = commentItem(page, "A comment by an ordinary user");
+  await item.waitFor();
+  assert.equal(await item.getByRole("button", { name: "Edit" }).count(), 0);
+  await item.getByRole("button", { name: "Delete" }).click();
+  await item.waitFor({ state: "detached" });
+  await byTestId(page, "comments-empty").waitFor();
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("a room opened from the address (#video=...) after signing in; another room replaces it", async () => {
+  const video = uniqueVideo("hash");
+  const eve = await register(server, "eve");
+  await postComment(server, eve, video, "waiting here");
+  const { context, page, problems } = await openPage(browser, server);
+  await page.goto(`${server.base}/#video=${video}`);
+  await signIn(page, eve);
+  await commentItem(page, "waiting here").waitFor();
+  assert.equal(await byTestId(page, "room-title").textContent(), `Room ${video}`);
+  // A reload keeps the sign-in (sessionStorage) and the room (the address).
+  await page.reload();
+  await commentItem(page, "waiting here").waitFor();
+  // A demo video: its seeded comments, and none of the other room's.
+  await page.getByRole("button", { name: "demo-video-2" }).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="room-title"]').textContent === "Room demo-video-2");
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="comment"]').length >= 12);
+  assert.ok(!(await commentTexts(page)).includes("waiting here"));
+  assert.equal(new URL(page.url()).hash, "#video=demo-video-2");
+  assert.deepEqual(problems, []);
+  await context.close();
+});

@@ -1,0 +1,236 @@
+// The page's wiring: which section shows when, and what each form and button does. The
+// protocol lives in api.js (REST, tokens), connection.js (the socket) and room.js (a room).
+import { Session, endpoints, randomId } from "./api.js";
+import { Connection, State } from "./connection.js";
+import { Room } from "./room.js";
+import { CommentList } from "./comments.js";
+import { DevicesPanel } from "./devices.js";
+import { $, announce, el, plural, show, showError } from "./ui.js";
+
+const STATUS_TEXT = {
+  [State.OFFLINE]: "Offline",
+  [State.CONNECTING]: "Connecting…",
+  [State.LIVE]: "Live",
+  [State.RECONNECTING]: "Reconnecting…",
+};
+
+let connection = null;
+let room = null;
+
+const session = new Session({ onChange: signedIn, onEnd: signedOut });
+const api = endpoints(session);
+const comments = new CommentList($("#comments"), $("#comments-empty"), {
+  edit: async (id, content) => {
+    const updated = await api.edit(id, content);
+    room?.upsert(updated);
+    return updated;
+  },
+  remove: async (id) => {
+    await api.remove(id);
+    room?.forget(id); // the broadcast may come later; it finds nothing left
+  },
+}, () => session.user);
+const devices = new DevicesPanel($("#device-list"), $("[data-testid=devices-error]"), api,
+  () => session.end("You revoked this browser: it is signed out."));
+
+// --- Status -------------------------------------------------------------------------------
+
+function setStatus(state) {
+  const status = $("#connection-status");
+  if (status.dataset.state === state) return;
+  status.dataset.state = state;
+  status.textContent = STATUS_TEXT[state];
+}
+
+function notice(text) {
+  const node = $("#notice");
+  node.textContent = text ?? "";
+  show(node, Boolean(text));
+}
+
+// --- Signing in and out --------------------------------------------------------------------
+
+function signedIn() {
+  const user = session.user;
+  $("#account-name").textContent = user.username;
+  $("#account-role").textContent = user.role === "user" ? "" : `(${user.role})`;
+  show($("#account"), true);
+  show($("#auth"), false);
+  show($("#picker"), true);
+  notice(null);
+  // After a refresh the socket stays: its authToken function hands the new token to the next
+  // connect. Only a first sign-in opens one.
+  if (!connection) {
+    connection = new Connection(session, setStatus);
+    const video = new URLSearchParams(location.hash.slice(1)).get("video");
+    if (video) openRoom(video);
+  }
+}
+
+function signedOut(reason) {
+  room?.leave();
+  room = null;
+  connection?.close();
+  connection = null;
+  setStatus(State.OFFLINE);
+  show($("#account"), false);
+  show($("#picker"), false);
+  show($("#room"), false);
+  show($("#devices"), false);
+  $("#devices-toggle").setAttribute("aria-expanded", "false");
+  show($("#auth"), true);
+  notice(reason);
+  $("#login-email").focus();
+}
+
+async function submitAuth(form, action) {
+  const error = form.querySelector(".error");
+  const button = form.querySelector("button[type=submit]");
+  button.disabled = true;
+  showError(error, null);
+  try {
+    await action(new FormData(form));
+    form.reset();
+    $("#room-video").focus();
+  } catch (e) {
+    showError(error, e);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+$("#login-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  submitAuth(event.target, (f) => session.login(f.get("email"), f.get("password")));
+});
+
+$("#register-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  submitAuth(event.target, (f) => session.register(f.get("email"), f.get("username"), f.get("password")));
+});
+
+$("#sign-out").addEventListener("click", () => session.logout());
+
+// --- Devices -------------------------------------------------------------------------------
+
+$("#devices-toggle").addEventListener("click", (event) => {
+  const open = event.currentTarget.getAttribute("aria-expanded") !== "true";
+  event.currentTarget.setAttribute("aria-expanded", String(open));
+  show($("#devices"), open);
+  if (open) devices.load();
+});
+
+// --- The room ------------------------------------------------------------------------------
+
+function openRoom(videoId) {
+  room?.leave();
+  comments.clear();
+  $("#presence").replaceChildren();
+  $("#reactions").replaceChildren();
+  showError($("#room-error"), null);
+  $("#room-title").textContent = `Room ${videoId}`;
+  $("#room-video").value = videoId;
+  show($("#room"), true);
+  history.replaceState(null, "", `#video=${encodeURIComponent(videoId)}`);
+  room = new Room(connection, videoId, {
+    cleared: () => comments.clear(),
+    comment: (comment, { live }) => {
+      comments.upsert(comment);
+      if (live && comment.user_id !== session.user?.id) {
+        announce(`New comment from ${comment.username}: ${comment.content}`);
+      }
+    },
+    removed: (id) => comments.remove(id),
+    presence: renderPresence,
+    reaction: ({ username, emoji }) => addReaction(username, emoji),
+    joinError: (reason) =>
+      showError($("#room-error"), reason && new Error(`Cannot join this room (${reason}); retrying.`)),
+  });
+  connection.room = room;
+}
+
+function renderPresence(entries) {
+  const me = session.user?.id;
+  entries.sort((a, b) => a.username.localeCompare(b.username));
+  $("#presence").replaceChildren(...entries.map(({ userId, username, count }) =>
+    el("li", { dataset: { testid: "presence-user", userId, username, count: String(count) } },
+      el("span", { className: "dot", "aria-hidden": "true" }),
+      username,
+      userId === me ? el("span", { className: "muted" }, " (you)") : null,
+      count > 1 ? el("span", { className: "badge", title: `${plural(count, "connection")}` }, `×${count}`) : null)));
+}
+
+function addReaction(username, emoji) {
+  const list = $("#reactions");
+  list.prepend(el("li", { className: "reaction", dataset: { testid: "reaction" } },
+    el("span", { className: "emoji" }, emoji), ` ${username}`));
+  while (list.children.length > 8) list.lastElementChild.remove();
+}
+
+$("#room-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  openRoom($("#room-video").value.trim());
+});
+
+for (const button of document.querySelectorAll("[data-video]")) {
+  button.addEventListener("click", () => openRoom(button.dataset.video));
+}
+
+// Posting goes over REST: its errors carry the wait (Retry-After) and the field details. The
+// comment arrives over the socket as well; the room keeps one per id. A client_id makes a
+// retried post (a lost answer, a double click) return the same comment.
+const commentForm = $("#comment-form");
+let pending = null; // {content, clientId}: retried with the same client_id until it succeeds
+
+async function postComment() {
+  const area = $("#comment-content");
+  const error = commentForm.querySelector(".error");
+  const button = commentForm.querySelector("button[type=submit]");
+  if (!room || button.disabled) return;
+  if (pending?.content !== area.value) pending = { content: area.value, clientId: randomId("c-") };
+  button.disabled = true;
+  showError(error, null);
+  try {
+    const comment = await api.post(room.videoId, pending.content, pending.clientId);
+    room.upsert(comment);
+    pending = null;
+    area.value = "";
+  } catch (e) {
+    // A retry whose comment was deleted meanwhile answers conflict: the next try is new.
+    if (e.code === "conflict") pending = null;
+    showError(error, e);
+  } finally {
+    button.disabled = false;
+    area.focus();
+  }
+}
+
+commentForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  postComment();
+});
+
+$("#comment-content").addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    postComment();
+  }
+});
+
+for (const button of document.querySelectorAll("[data-emoji]")) {
+  button.addEventListener("click", async () => {
+    const error = $("[data-testid=reaction-error]");
+    showError(error, null);
+    try {
+      await room?.react(button.dataset.emoji);
+      addReaction("you", button.dataset.emoji); // the server sends reactions to the others only
+    } catch (e) {
+      showError(error, e);
+    }
+  });
+}
+
+// --- Start ---------------------------------------------------------------------------------
+
+if (!session.restore()) signedOut(null);
+else signedIn();

@@ -1,0 +1,63 @@
+// Small DOM helpers shared by the views. Everything a person or the server wrote is set as
+// text (textContent), never as HTML, so a comment cannot inject markup.
+import { ApiError, NetworkError } from "./api.js";
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+
+/** el("button", {type: "button", dataset: {testid: "x"}}, "text", child, ...) */
+export function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key in node && !key.startsWith("aria")) node[key] = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  return node;
+}
+
+export function show(node, visible) {
+  node.hidden = !visible;
+}
+
+/** The words a person reads for an error, as the API states it (docs/api.md, Errors). */
+export function describe(error) {
+  if (error instanceof ApiError) {
+    if (error.code === "rate_limited") {
+      const wait = error.retryAfter ? ` Try again in ${plural(error.retryAfter, "second")}.` : "";
+      return `${error.message}.${wait}`.replace("..", ".");
+    }
+    if (error.code === "validation_failed" && error.details.length) {
+      return error.details.map((d) => `${d.field}: ${d.message}`).join("; ");
+    }
+    return error.message;
+  }
+  if (error instanceof NetworkError) return "The server cannot be reached; try again shortly.";
+  return error?.message ?? String(error);
+}
+
+/** Shows an error (or hides the element when `error` is null). */
+export function showError(node, error) {
+  node.textContent = error ? describe(error) : "";
+  show(node, Boolean(error));
+}
+
+export function plural(n, word) {
+  return `${n} ${word}${n === 1 ? "" : "s"}`;
+}
+
+const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "short" });
+
+export function time(iso) {
+  return el("time", { dateTime: iso, title: iso }, timeFormat.format(new Date(iso)));
+}
+
+/** Says `text` to screen readers through the page's polite live region. */
+export function announce(text) {
+  const region = $("#announcer");
+  region.textContent = "";
+  // A fresh text node in a cleared region is read even when the text repeats.
+  requestAnimationFrame(() => {
+    region.textContent = text;
+  });
+}

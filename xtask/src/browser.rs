@@ -1,0 +1,49 @@
+//! The web client's tests in real Chromium (e2e/browser): the system's headless Chromium
+//! driven by playwright-core (no browser download works offline), against the real server,
+//! which the tests start and restart themselves. This prepares the packages, the binary
+//! and a fresh database for them.
+
+use std::path::PathBuf;
+
+use crate::cargo;
+use crate::node::{self, NodeCounts};
+use crate::server::{self, workspace};
+
+/// The Chromium to drive: `RTS_E2E_CHROMIUM`, else the Debian package's.
+fn chromium() -> Result<PathBuf, String> {
+    let path = std::env::var_os("RTS_E2E_CHROMIUM")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    if path.is_file() {
+        Ok(path)
+    } else {
+        Err(format!(
+            "the browser tests need Chromium at {} (`sudo apt-get install -y chromium`, or set RTS_E2E_CHROMIUM to another Chromium)",
+            path.display()
+        ))
+    }
+}
+
+pub fn run(env: &cargo::Env) -> Result<NodeCounts, String> {
+    let chromium = chromium()?;
+    let dir = workspace().join("e2e/browser");
+    node::prepare(&dir, "the browser tests")?;
+    let binary = server::build(false, &["server"])?.join("realtime-server");
+    let settings = server::settings(env, "rts_browser")?;
+    server::migrate_fresh(&binary, &settings)?;
+    let database = settings
+        .iter()
+        .find(|(k, _)| k == "RTS_DATABASE_URL")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    println!("==> node --test (the web client in {})", chromium.display());
+    node::test(
+        &dir,
+        &[
+            ("RTS_E2E_SERVER_BIN", binary.to_string_lossy().into_owned()),
+            ("RTS_E2E_DATABASE_URL", database),
+            ("RTS_E2E_CHROMIUM", chromium.to_string_lossy().into_owned()),
+        ],
+        "browser tests",
+    )
+}
