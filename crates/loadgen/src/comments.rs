@@ -34,23 +34,15 @@ pub async fn run(base: &str, plan: Plan) -> Result<(), String> {
     let sent_before = metric(&client, base, "firebase_changes_sent_total").await;
     // Each client's share of the rate, as a gap between its posts.
     let gap = (plan.rate > 0.0).then(|| Duration::from_secs_f64(plan.clients as f64 / plan.rate));
-    let started = Instant::now();
     let (c, t, url) = (client.clone(), tokens.clone(), api.clone());
     let mut posts = phase(
         "POST comments",
         plan.clients,
         plan.duration,
+        gap,
         move |worker, n| {
             let (c, t, url) = (c.clone(), t.clone(), url.clone());
-            async move {
-                if let Some(gap) = gap {
-                    // Open loop: post n is due at n gaps (clients start spread over one gap).
-                    let offset = gap.mul_f64(worker as f64 / t.len() as f64);
-                    let due = started + offset + gap.mul_f64(n as f64);
-                    tokio::time::sleep_until(due.into()).await;
-                }
-                post_comment(&c, &url, &t[worker], run_id, worker, n).await
-            }
+            async move { post_comment(&c, &url, &t[worker], run_id, worker, n).await }
         },
     )
     .await;

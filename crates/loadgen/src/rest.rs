@@ -56,11 +56,14 @@ pub(crate) async fn post(
     }
 }
 
-/// Runs `clients` copies of `request` until `duration` has passed.
+/// Runs `clients` copies of `request` until `duration` has passed: each sends its next
+/// request as soon as the last is answered, or, with `gap`, every `gap` (open loop; the
+/// clients start spread over one gap, and the wait is not counted in the latency).
 pub(crate) async fn phase<F, Fut>(
     name: &str,
     clients: usize,
     duration: Duration,
+    gap: Option<Duration>,
     request: F,
 ) -> Phase
 where
@@ -75,6 +78,11 @@ where
             let mut samples = Samples::default();
             let mut n = 0u64;
             while started.elapsed() < duration {
+                if let Some(gap) = gap {
+                    let offset = gap.mul_f64(worker as f64 / clients as f64);
+                    tokio::time::sleep_until((started + offset + gap.mul_f64(n as f64)).into())
+                        .await;
+                }
                 let t = Instant::now();
                 if request(worker, n).await {
                     samples.record(t.elapsed());
@@ -182,6 +190,7 @@ pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), S
         "POST /api/auth/login",
         clients,
         duration,
+        None,
         move |worker, _| {
             let (c, url) = (c.clone(), url.clone());
             async move {
@@ -211,10 +220,16 @@ pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), S
 
     // Phase 2: comment writes, one video per client.
     let (c, t, url) = (client.clone(), tokens.clone(), api.clone());
-    let mut writes = phase("POST comments", clients, duration, move |worker, n| {
-        let (c, t, url) = (c.clone(), t.clone(), url.clone());
-        async move { post_comment(&c, &url, &t[worker], run_id, worker, n).await }
-    })
+    let mut writes = phase(
+        "POST comments",
+        clients,
+        duration,
+        None,
+        move |worker, n| {
+            let (c, t, url) = (c.clone(), t.clone(), url.clone());
+            async move { post_comment(&c, &url, &t[worker], run_id, worker, n).await }
+        },
+    )
     .await;
     writes.report();
 
@@ -224,6 +239,7 @@ pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), S
         "GET comments (50 per page)",
         clients,
         duration,
+        None,
         move |worker, _| {
             let (c, url) = (c.clone(), url.clone());
             async move {
