@@ -28,14 +28,7 @@ pub fn run(env: &cargo::Env) -> Result<NodeCounts, String> {
     let chromium = chromium()?;
     let dir = workspace().join("e2e/browser");
     node::prepare(&dir, "the browser tests")?;
-    let binary = server::build(false, &["server"])?.join("realtime-server");
-    let settings = server::settings(env, "rts_browser")?;
-    server::migrate_fresh(&binary, &settings)?;
-    let database = settings
-        .iter()
-        .find(|(k, _)| k == "RTS_DATABASE_URL")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let (binary, database) = server::for_e2e(env, "rts_browser")?;
     println!("==> node --test (the web client in {})", chromium.display());
     node::test(
         &dir,

@@ -17,14 +17,7 @@ pub fn run(env: &cargo::Env) -> Result<NodeCounts, String> {
         .find(|(k, _)| k == "RTS_TEST_REDIS_URL")
         .map(|(_, v)| v.clone())
         .ok_or("no Redis URL from the services check")?;
-    let binary = server::build(false, &["server"])?.join("realtime-server");
-    let settings = server::settings(env, "rts_phoenix_js")?;
-    server::migrate_fresh(&binary, &settings)?;
-    let database = settings
-        .iter()
-        .find(|(k, _)| k == "RTS_DATABASE_URL")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
+    let (binary, database) = server::for_e2e(env, "rts_phoenix_js")?;
     println!(
         "==> node --test (phoenix {} against the real server)",
         phoenix_version(&dir)

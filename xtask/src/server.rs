@@ -117,6 +117,20 @@ pub fn start_fresh(
     start(binary, settings)
 }
 
+/// The debug server binary and the URL of database `database`, emptied and migrated: what
+/// the Node end-to-end suites start their own servers with.
+pub fn for_e2e(env: &cargo::Env, database: &str) -> Result<(PathBuf, String), String> {
+    let binary = build(false, &["server"])?.join("realtime-server");
+    let settings = settings(env, database)?;
+    migrate_fresh(&binary, &settings)?;
+    let url = settings
+        .iter()
+        .find(|(k, _)| k == "RTS_DATABASE_URL")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    Ok((binary, url))
+}
+
 /// Starts `binary` with `settings` on a database that is ready (another node's, say).
 pub fn start(binary: &Path, settings: &[(String, String)]) -> Result<Server, String> {
     let addr: SocketAddr = settings
