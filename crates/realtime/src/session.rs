@@ -91,6 +91,18 @@ impl Bucket {
             false
         }
     }
+
+    /// How long until the next `take` at `rate` succeeds (as of the last `take`).
+    fn wait(&self, rate: f64) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(((1.0 - self.tokens).max(0.0) / rate).min(3600.0))
+    }
+}
+
+/// The `rate_limited` error reply's response: the reason and how long to wait, in whole
+/// milliseconds rounded up (REST says the same in `Retry-After`).
+pub(crate) fn rate_limited(wait: std::time::Duration) -> Value {
+    let millis = wait.as_micros().div_ceil(1000);
+    json!({ "reason": "rate_limited", "retry_after_ms": millis })
 }
 
 /// The state of one connection.
@@ -281,7 +293,7 @@ impl Session {
                 &frame.reference,
                 &frame.topic,
                 "error",
-                json!({ "reason": "rate_limited" }),
+                rate_limited(self.pushes.wait(config.pushes_per_second)),
             ));
             return;
         }

@@ -844,7 +844,10 @@ async fn new_comment_over_the_domain_rate_limit_is_rate_limited() {
     let out = post(&mut ann, "4", "three").await;
     assert_eq!(
         out,
-        vec![error_reply(json!("1"), json!("4"), TOPIC, "rate_limited")]
+        vec![
+            json!(["1", "4", TOPIC, "phx_reply", {"status": "error", "response": {"reason": "rate_limited", "retry_after_ms": 1000}}])
+        ],
+        "the limiter's wait, as REST's Retry-After says it"
     );
     assert_eq!(h.store.all().len(), 2);
 }
@@ -934,9 +937,12 @@ async fn pushes_beyond_the_burst_are_rate_limited() {
     let out = ann
         .send(json!(["1", "5", TOPIC, "new_comment", {"content": "hi"}]))
         .await;
+    // One push per 1,000 s: the next is a thousand seconds away.
     assert_eq!(
         out,
-        vec![error_reply(json!("1"), json!("5"), TOPIC, "rate_limited")]
+        vec![
+            json!(["1", "5", TOPIC, "phx_reply", {"status": "error", "response": {"reason": "rate_limited", "retry_after_ms": 1_000_000}}])
+        ]
     );
     assert!(h.store.all().is_empty());
     // Heartbeats, joins and leaves are not pushes.
