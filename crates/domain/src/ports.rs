@@ -43,6 +43,10 @@ pub trait CommentStore: Send + Sync {
     /// Stores a new comment; `Conflict` if its author already used its client id on the
     /// same video.
     async fn insert(&self, comment: NewComment) -> Result<Comment>;
+    /// Stores a new comment and its mirror outbox row
+    /// ([`MirrorChange::saved`](crate::mirror::MirrorChange::saved)) as one change: both or
+    /// neither. Errors as [`insert`](Self::insert).
+    async fn insert_mirrored(&self, comment: NewComment) -> Result<Comment>;
     /// What the author posted on the video with that client id, if anything.
     async fn by_client_id(
         &self,

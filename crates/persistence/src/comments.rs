@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use diesel::prelude::*;
+use diesel::sql_types::{Binary, Datetime, Nullable, Text};
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
+use domain::mirror::{MirrorChange, MirrorOutbox};
 use domain::ports::{CommentStore, Posted};
 use domain::{
     ClientId, Comment, CommentBody, CommentId, NewComment, Page, PageRequest, UserId, Username,
@@ -14,6 +16,7 @@ use domain::{
 use crate::columns::{from_column, now, to_column, uuid_from_column};
 use crate::database::{Database, with_conn};
 use crate::error::{Error, Result};
+use crate::mirror_outbox;
 use crate::schema::{comments, users};
 
 #[derive(Insertable)]
@@ -73,31 +76,58 @@ async fn live_by_id(conn: &mut AsyncMysqlConnection, id: CommentId) -> Result<Op
         .transpose()
 }
 
-/// One round trip: everything the stored row holds is known before it is written.
+/// The comment `new` becomes, with the client id it was posted with: its id and times are
+/// chosen here, so nothing of the stored row has to be read back.
+fn to_store(new: NewComment) -> (Comment, Option<ClientId>) {
+    let at = from_column(to_column(now()));
+    let comment = Comment {
+        id: CommentId::generate(),
+        video_id: new.video_id,
+        user_id: new.user_id,
+        username: new.username,
+        body: new.body,
+        inserted_at: at,
+        updated_at: at,
+    };
+    (comment, new.client_id)
+}
+
+/// One round trip.
 async fn insert(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comment> {
-    let id = CommentId::generate();
-    let at = to_column(now());
+    let (comment, client_id) = to_store(new);
+    let at = to_column(comment.inserted_at);
     diesel::insert_into(comments::table)
         .values(NewCommentRow {
-            id: id.to_bytes().to_vec(),
-            video_id: new.video_id.as_str(),
-            user_id: new.user_id.to_bytes().to_vec(),
-            content: new.body.as_str(),
-            client_id: new.client_id.as_ref().map(ClientId::as_str),
+            id: comment.id.to_bytes().to_vec(),
+            video_id: comment.video_id.as_str(),
+            user_id: comment.user_id.to_bytes().to_vec(),
+            content: comment.body.as_str(),
+            client_id: client_id.as_ref().map(ClientId::as_str),
             inserted_at: at,
             updated_at: at,
         })
         .execute(conn)
         .await?;
-    Ok(Comment {
-        id,
-        video_id: new.video_id,
-        user_id: new.user_id,
-        username: new.username,
-        body: new.body,
-        inserted_at: from_column(at),
-        updated_at: from_column(at),
-    })
+    Ok(comment)
+}
+
+/// The comment and its outbox row in one transaction and one round trip: migration
+/// 000012's procedure. Not for a connection with a transaction open (the procedure's own
+/// `START TRANSACTION` would commit it).
+async fn insert_mirrored(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comment> {
+    let (comment, client_id) = to_store(new);
+    let payload = mirror_outbox::saved_payload(&comment);
+    diesel::sql_query("CALL post_mirrored_comment(?, ?, ?, ?, ?, ?, ?)")
+        .bind::<Binary, _>(comment.id.to_bytes().to_vec())
+        .bind::<Text, _>(comment.video_id.as_str())
+        .bind::<Binary, _>(comment.user_id.to_bytes().to_vec())
+        .bind::<Text, _>(comment.body.as_str())
+        .bind::<Nullable<Text>, _>(client_id.as_ref().map(ClientId::as_str))
+        .bind::<Datetime, _>(to_column(comment.inserted_at))
+        .bind::<Text, _>(payload)
+        .execute(conn)
+        .await?;
+    Ok(comment)
 }
 
 /// Two indexed queries rather than one join: joined, the optimizer may drive from `users`
@@ -229,6 +259,16 @@ fn comment_result<T>(r: Result<T>) -> domain::Result<T> {
 impl CommentStore for Database {
     async fn insert(&self, comment: NewComment) -> domain::Result<Comment> {
         Ok(with_conn!(self, |c| insert(c, comment))?)
+    }
+
+    async fn insert_mirrored(&self, comment: NewComment) -> domain::Result<Comment> {
+        if self.bound().is_some() {
+            // In a transaction already: the two rows are written in it.
+            let comment = CommentStore::insert(self, comment).await?;
+            self.enqueue(&MirrorChange::saved(&comment)).await?;
+            return Ok(comment);
+        }
+        Ok(with_conn!(self, |c| insert_mirrored(c, comment))?)
     }
 
     async fn by_client_id(

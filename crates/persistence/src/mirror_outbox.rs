@@ -18,7 +18,7 @@ use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use domain::mirror::{
     Claim, Claimed, DeadLetter, MirrorChange, MirrorOutbox, MirrorQueue, OutboxStatus,
 };
-use domain::{CommentId, UserId, VideoId};
+use domain::{Comment, CommentId, UserId, VideoId};
 use uuid::Uuid;
 
 use crate::columns::{from_column, now, to_column, uuid_from_column};
@@ -94,6 +94,14 @@ fn new_row(change: &MirrorChange) -> NewRow<'_> {
         due_at: at,
         enqueued_at: at,
     }
+}
+
+/// The payload of a saved comment's row, as the text the column holds.
+pub(crate) fn saved_payload(comment: &Comment) -> String {
+    new_row(&MirrorChange::saved(comment))
+        .payload
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn change_of(row: &Row) -> Result<MirrorChange> {

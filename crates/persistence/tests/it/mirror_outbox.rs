@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use chrono::Utc;
 use domain::mirror::{MirrorChange, MirrorOutbox, MirrorQueue, MirrorSource};
-use domain::ports::UnitOfWork;
-use domain::{CommentId, UserId, VideoId};
+use domain::ports::{CommentStore, UnitOfWork};
+use domain::{ClientId, CommentBody, CommentId, NewComment, UserId, VideoId};
 use persistence::test_db::TestDatabase;
 use serde_json::json;
 
@@ -245,4 +245,61 @@ async fn the_videos_with_live_comments_page_in_order() {
     assert_eq!(first, [video("a"), video("b")]);
     let rest = db.videos(Some(&video("b")), 2).await.expect("listed");
     assert_eq!(rest, [video("c")]);
+}
+
+#[tokio::test]
+async fn a_mirrored_post_stores_its_change_with_it_or_neither() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let ann = crate::user(db, "ann").await;
+    let new = |text: &str, client_id: &str| NewComment {
+        video_id: video("v1"),
+        user_id: ann.id,
+        username: ann.username.clone(),
+        body: CommentBody::parse(text).expect("valid body"),
+        client_id: Some(ClientId::parse(client_id).expect("valid client id")),
+    };
+    let count = || async {
+        (
+            t.count("SELECT COUNT(*) FROM comments").await,
+            t.count("SELECT COUNT(*) FROM mirror_outbox").await,
+        )
+    };
+
+    // Outside a transaction: the procedure, in one round trip.
+    let posted = db
+        .insert_mirrored(new("mirrored 🎉 — ünïcode", "tab-1:1"))
+        .await
+        .expect("posted");
+    assert_eq!(
+        db.by_id(posted.id).await.expect("query"),
+        Some(posted.clone())
+    );
+    let claim = db.claim(10, LEASE).await.expect("claimed");
+    let read: Vec<MirrorChange> = claim.entries.iter().map(|e| e.change.clone()).collect();
+    assert_eq!(read, vec![MirrorChange::saved(&posted)]);
+
+    // A clash stores neither row and reads as the plain insert's clash.
+    let again = db.insert_mirrored(new("retry", "tab-1:1")).await;
+    assert!(
+        matches!(&again, Err(domain::Error::Conflict(m)) if m.contains("client_id")),
+        "{again:?}"
+    );
+    assert_eq!(count().await, (1, 1));
+
+    // Inside a transaction: both rows are the transaction's.
+    let tx = db.begin().await.expect("begins");
+    tx.comments()
+        .insert_mirrored(new("rolled back", "tab-1:2"))
+        .await
+        .expect("posted");
+    tx.rollback().await;
+    assert_eq!(count().await, (1, 1));
+    let tx = db.begin().await.expect("begins");
+    tx.comments()
+        .insert_mirrored(new("committed", "tab-1:3"))
+        .await
+        .expect("posted");
+    tx.commit().await.expect("committed");
+    assert_eq!(count().await, (2, 2));
 }

@@ -156,6 +156,10 @@ impl CommentStore for MemStore {
         Ok(comment)
     }
 
+    async fn insert_mirrored(&self, _: NewComment) -> Result<Comment> {
+        panic!("the mirror is off in these tests")
+    }
+
     async fn by_client_id(
         &self,
         author: UserId,

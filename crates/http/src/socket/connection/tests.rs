@@ -31,6 +31,9 @@ impl CommentStore for NoComments {
     async fn insert(&self, _: NewComment) -> domain::Result<Comment> {
         Err(domain::Error::NotFound("video"))
     }
+    async fn insert_mirrored(&self, _: NewComment) -> domain::Result<Comment> {
+        Err(domain::Error::NotFound("video"))
+    }
     async fn by_client_id(
         &self,
         _: UserId,

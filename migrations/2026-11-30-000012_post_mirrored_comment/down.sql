@@ -1,0 +1,1 @@
+DROP PROCEDURE IF EXISTS post_mirrored_comment;
