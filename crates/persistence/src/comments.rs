@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use diesel::mysql::Mysql;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::sql_types::{Binary, Datetime, Nullable, Text};
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use domain::mirror::{MirrorChange, MirrorOutbox};
@@ -18,18 +20,6 @@ use crate::database::{Database, with_conn};
 use crate::error::{Error, Result};
 use crate::mirror_outbox;
 use crate::schema::{comments, users};
-
-#[derive(Insertable)]
-#[diesel(table_name = comments, check_for_backend(diesel::mysql::Mysql))]
-struct NewCommentRow<'a> {
-    id: Vec<u8>,
-    video_id: &'a str,
-    user_id: Vec<u8>,
-    content: &'a str,
-    client_id: Option<&'a str>,
-    inserted_at: chrono::NaiveDateTime,
-    updated_at: chrono::NaiveDateTime,
-}
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = comments, check_for_backend(diesel::mysql::Mysql))]
@@ -95,17 +85,8 @@ fn to_store(new: NewComment) -> (Comment, Option<ClientId>) {
 /// One round trip.
 async fn insert(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comment> {
     let (comment, client_id) = to_store(new);
-    let at = to_column(comment.inserted_at);
-    diesel::insert_into(comments::table)
-        .values(NewCommentRow {
-            id: comment.id.to_bytes().to_vec(),
-            video_id: comment.video_id.as_str(),
-            user_id: comment.user_id.to_bytes().to_vec(),
-            content: comment.body.as_str(),
-            client_id: client_id.as_ref().map(ClientId::as_str),
-            inserted_at: at,
-            updated_at: at,
-        })
+    NewCommentRow::of(&comment, client_id.as_ref())
+        .insert()
         .execute(conn)
         .await?;
     Ok(comment)
@@ -117,17 +98,106 @@ async fn insert(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comm
 async fn insert_mirrored(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comment> {
     let (comment, client_id) = to_store(new);
     let payload = mirror_outbox::saved_payload(&comment);
-    diesel::sql_query("CALL post_mirrored_comment(?, ?, ?, ?, ?, ?, ?)")
-        .bind::<Binary, _>(comment.id.to_bytes().to_vec())
-        .bind::<Text, _>(comment.video_id.as_str())
-        .bind::<Binary, _>(comment.user_id.to_bytes().to_vec())
-        .bind::<Text, _>(comment.body.as_str())
-        .bind::<Nullable<Text>, _>(client_id.as_ref().map(ClientId::as_str))
-        .bind::<Datetime, _>(to_column(comment.inserted_at))
-        .bind::<Text, _>(payload)
+    NewCommentRow::of(&comment, client_id.as_ref())
+        .post_mirrored(&payload)
         .execute(conn)
         .await?;
     Ok(comment)
+}
+
+/// A new comment's column values, in the order both statements below bind them.
+struct NewCommentRow<'a> {
+    id: [u8; 16],
+    video_id: &'a str,
+    user_id: [u8; 16],
+    content: &'a str,
+    client_id: Option<&'a str>,
+    at: chrono::NaiveDateTime,
+}
+
+impl<'a> NewCommentRow<'a> {
+    fn of(comment: &'a Comment, client_id: Option<&'a ClientId>) -> Self {
+        Self {
+            id: comment.id.to_bytes(),
+            video_id: comment.video_id.as_str(),
+            user_id: comment.user_id.to_bytes(),
+            content: comment.body.as_str(),
+            client_id: client_id.map(ClientId::as_str),
+            at: to_column(comment.inserted_at),
+        }
+    }
+
+    fn insert(self) -> InsertComment<'a> {
+        InsertComment(self)
+    }
+
+    fn post_mirrored(self, payload: &'a str) -> PostMirroredComment<'a> {
+        PostMirroredComment { row: self, payload }
+    }
+
+    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+        out.push_bind_param::<Binary, _>(&self.id[..])?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.video_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Binary, _>(&self.user_id[..])?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.content)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&self.client_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Datetime, _>(&self.at)
+    }
+}
+
+// The two statements a post is written with, spelled out rather than built with diesel's
+// `insert_into` or `sql_query`: diesel prepares neither of those once per connection (an
+// insert may render `DEFAULT`, raw SQL is opaque to it), so every post cost a prepare and a
+// close on top of the execute. Each of these has a static query id, so each connection
+// prepares it once and then only executes it.
+
+/// `INSERT INTO comments ...`, the post with the mirror off.
+struct InsertComment<'a>(NewCommentRow<'a>);
+
+impl QueryId for InsertComment<'_> {
+    type QueryId = InsertComment<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Mysql> for InsertComment<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO comments \
+             (id, video_id, user_id, content, client_id, inserted_at, updated_at) VALUES (",
+        );
+        self.0.bind(&mut out)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Datetime, _>(&self.0.at)?;
+        out.push_sql(")");
+        Ok(())
+    }
+}
+
+/// `CALL post_mirrored_comment(...)`, the post with the mirror on.
+struct PostMirroredComment<'a> {
+    row: NewCommentRow<'a>,
+    payload: &'a str,
+}
+
+impl QueryId for PostMirroredComment<'_> {
+    type QueryId = PostMirroredComment<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Mysql> for PostMirroredComment<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+        out.push_sql("CALL post_mirrored_comment(");
+        self.row.bind(&mut out)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.payload)?;
+        out.push_sql(")");
+        Ok(())
+    }
 }
 
 /// Two indexed queries rather than one join: joined, the optimizer may drive from `users`
