@@ -4,8 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use diesel_async::pooled_connection::deadpool::{Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
+use deadpool::managed::{Metrics, Object, Pool, RecycleError, RecycleResult};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, PoolError, PoolableConnection,
+};
 use diesel_async::{
     AsyncConnection, AsyncMysqlConnection, SimpleAsyncConnection, TransactionManager,
 };
@@ -32,6 +34,42 @@ impl Default for PoolOptions {
     }
 }
 
+/// A connection used this recently goes back into use without a `SELECT 1` first.
+///
+/// diesel-async's manager checks every connection with a query each time it is taken from
+/// the pool: a round trip on top of every request's own queries, while the one it protects
+/// against (a connection MariaDB closed, or a server restart) is rare for a connection that
+/// answered a moment ago. As HikariCP's `aliveBypassWindowMs` does, only a connection that
+/// sat unused longer than this is checked; one that broke mid-query is never reused (see
+/// [`Conn`]).
+const CHECK_IF_UNUSED_FOR: Duration = Duration::from_secs(2);
+
+/// diesel-async's pool manager, checking connections only as [`CHECK_IF_UNUSED_FOR`] says.
+struct Manager(AsyncDieselConnectionManager<AsyncMysqlConnection>);
+
+impl deadpool::managed::Manager for Manager {
+    type Type = AsyncMysqlConnection;
+    type Error = PoolError;
+
+    async fn create(&self) -> std::result::Result<AsyncMysqlConnection, PoolError> {
+        self.0.create().await
+    }
+
+    async fn recycle(
+        &self,
+        conn: &mut AsyncMysqlConnection,
+        metrics: &Metrics,
+    ) -> RecycleResult<PoolError> {
+        if metrics.last_used() > CHECK_IF_UNUSED_FOR {
+            return self.0.recycle(conn, metrics).await;
+        }
+        if conn.is_broken() {
+            return Err(RecycleError::message("broken connection"));
+        }
+        Ok(())
+    }
+}
+
 /// How full the pool is, for metrics.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PoolStatus {
@@ -51,7 +89,7 @@ pub struct PoolStatus {
 /// through it.
 #[derive(Clone)]
 pub struct Database {
-    pool: Pool<AsyncMysqlConnection>,
+    pool: Pool<Manager>,
     /// The open transaction's connection; `None` once it committed or rolled back.
     bound: Option<Arc<Mutex<Option<Conn>>>>,
 }
@@ -74,7 +112,7 @@ impl std::fmt::Debug for Database {
 /// good by [`Conn::release`] only; dropped without it, it is marked broken, and the pool
 /// closes it instead of reusing it. [`with_conn!`] does both.
 pub(crate) struct Conn {
-    connection: Object<AsyncMysqlConnection>,
+    connection: Object<Manager>,
     released: bool,
 }
 
@@ -114,9 +152,51 @@ impl std::ops::DerefMut for Conn {
     }
 }
 
+/// How work on a pooled connection ended, as far as the connection is concerned.
+pub(crate) trait Outcome {
+    /// Whether the connection may serve the next query: after success, or after an error
+    /// MariaDB answered in full (no row, a broken constraint). After any other error (the
+    /// connection dropped or timed out, a protocol error, a server error of no known kind)
+    /// it is closed and the pool opens a fresh one, since a connection used moments ago
+    /// goes back into use unchecked ([`CHECK_IF_UNUSED_FOR`]).
+    fn leaves_connection_usable(&self) -> bool;
+}
+
+impl<T> Outcome for std::result::Result<T, diesel::result::Error> {
+    fn leaves_connection_usable(&self) -> bool {
+        self.as_ref().err().is_none_or(answered_in_full)
+    }
+}
+
+impl<T> Outcome for Result<T> {
+    fn leaves_connection_usable(&self) -> bool {
+        match self {
+            Ok(_) => true,
+            Err(Error::Query(e)) => answered_in_full(e),
+            Err(_) => false,
+        }
+    }
+}
+
+fn answered_in_full(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind as Kind, Error as E};
+    match e {
+        E::NotFound => true,
+        E::DatabaseError(kind, _) => matches!(
+            kind,
+            Kind::UniqueViolation
+                | Kind::ForeignKeyViolation
+                | Kind::NotNullViolation
+                | Kind::CheckViolation
+        ),
+        _ => false,
+    }
+}
+
 /// `with_conn!(db, |c| work)`: runs the future `work` with `c` bound to a pooled
 /// `&mut AsyncMysqlConnection`, then hands the connection back; if the caller is dropped
-/// before `work` finishes, the connection is closed instead (see [`Conn`]). Evaluates to
+/// before `work` finishes, or `work` failed in a way that may have left the connection
+/// unusable ([`Outcome`]), the connection is closed instead (see [`Conn`]). Evaluates to
 /// `work`'s output; a connection that cannot be had returns early with the error. In a
 /// transaction, `c` is the transaction's connection.
 macro_rules! with_conn {
@@ -132,7 +212,9 @@ macro_rules! with_conn {
                 let mut conn = $db.conn().await?;
                 let $c: &mut diesel_async::AsyncMysqlConnection = &mut conn;
                 let output = $work.await;
-                conn.release();
+                if crate::database::Outcome::leaves_connection_usable(&output) {
+                    conn.release();
+                }
                 output
             }
         }
@@ -154,8 +236,10 @@ impl Database {
             }
             .boxed()
         });
-        let manager =
-            AsyncDieselConnectionManager::new_with_config(url.expose().to_owned(), config);
+        let manager = Manager(AsyncDieselConnectionManager::new_with_config(
+            url.expose().to_owned(),
+            config,
+        ));
         let pool = Pool::builder(manager)
             .max_size(options.max_size)
             .create_timeout(Some(options.timeout))

@@ -46,3 +46,36 @@ async fn a_query_dropped_mid_flight_does_not_answer_the_next_one() {
         );
     }
 }
+
+/// A connection used moments ago goes back into use without a `SELECT 1`; one that died
+/// under a query must then be closed, not handed to the next query (which would fail too,
+/// and so on for as long as the pool stays busy).
+#[tokio::test]
+async fn a_connection_that_died_is_replaced_not_reused() {
+    let t = TestDatabase::new().await;
+    let bob = crate::user(t.database(), "bob").await;
+    let options = PoolOptions {
+        max_size: 1,
+        ..PoolOptions::default()
+    };
+    let db = Database::connect_lazy(t.url(), options).expect("pool builds");
+    UserStore::by_id(&db, bob.id).await.expect("warm-up query");
+
+    // MariaDB ends every connection to this database (as a restart or a KILL would).
+    const OTHERS: &str = "SELECT COALESCE(MIN(id), 0) FROM information_schema.processlist \
+                          WHERE db = DATABASE() AND id <> CONNECTION_ID()";
+    loop {
+        let id = t.count(OTHERS).await;
+        if id == 0 {
+            break;
+        }
+        t.execute(&format!("KILL CONNECTION {id}")).await;
+    }
+
+    // The query on the dead connection may fail; the one after it runs on a new one.
+    let _ = UserStore::by_id(&db, bob.id).await;
+    let found = UserStore::by_id(&db, bob.id)
+        .await
+        .expect("a query after the connection died");
+    assert_eq!(found.map(|u| u.username), Some(bob.username));
+}
