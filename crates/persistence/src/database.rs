@@ -127,7 +127,7 @@ impl Drop for Conn {
     fn drop(&mut self) {
         if !self.released {
             tracing::debug!(
-                "a database connection was abandoned mid-query or mid-transaction; it will be closed"
+                "a database connection was abandoned mid-query or mid-transaction, or its query failed; it will be closed"
             );
             let connection: &mut AsyncMysqlConnection = &mut self.connection;
             <AsyncMysqlConnection as AsyncConnection>::TransactionManager::transaction_manager_status_mut(

@@ -32,14 +32,21 @@ impl Error {
 
     /// True when the failure means "the database is not there" rather than a bad query.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            Error::Unavailable(_)
-                | Error::Query(DieselError::DatabaseError(
-                    DatabaseErrorKind::ClosedConnection,
-                    _
-                ))
-        )
+        match self {
+            Error::Unavailable(_) => true,
+            Error::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => {
+                true
+            }
+            // diesel-async reports the connection failing under a query (MariaDB restarted,
+            // the connection was killed or timed out) as an error of unknown kind whose
+            // message is mysql_async's for an I/O or driver error; MariaDB's own errors
+            // never start so.
+            Error::Query(DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
+                let message = info.message();
+                message.starts_with("Input/output error") || message.starts_with("Driver error")
+            }
+            _ => false,
+        }
     }
 }
 
