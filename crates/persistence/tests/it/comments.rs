@@ -158,3 +158,39 @@ async fn a_client_id_is_unique_per_author_and_video() {
     db.soft_delete(first.id).await.expect("deleted");
     assert_eq!(found("v1").await, Some(Posted::Deleted));
 }
+
+#[tokio::test]
+async fn a_page_names_each_of_many_authors() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    // 1, 8 and 9 authors: the lookup of their names is padded to 8, 8 and 16 ids.
+    let mut authors = Vec::new();
+    for n in 0..9 {
+        authors.push(crate::user(db, &format!("author{n}")).await);
+    }
+    for (count, on) in [(1, "v1"), (8, "v8"), (9, "v9")] {
+        for author in &authors[..count] {
+            db.insert(NewComment {
+                video_id: video(on),
+                user_id: author.id,
+                username: author.username.clone(),
+                body: body(&format!("from {}", author.username.as_str())),
+                client_id: None,
+            })
+            .await
+            .expect("inserted");
+        }
+        let page = db
+            .newest_for_video(&video(on), PageRequest::new(50, None).expect("valid limit"))
+            .await
+            .expect("page");
+        assert_eq!(page.items.len(), count);
+        for comment in &page.items {
+            assert_eq!(
+                comment.body.as_str(),
+                format!("from {}", comment.username.as_str()),
+                "on {on}"
+            );
+        }
+    }
+}
