@@ -1,26 +1,20 @@
 // The page itself: its size budget, one round trip for all its modules, the vendored phoenix
 // client, the Content-Security-Policy (no violations), the keyboard, labels and a narrow screen.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, existsSync } from "node:fs";
 import {
-  SCREENSHOTS, WEB, byTestId, commentItem, ensureScreenshotDir, launchBrowser, openPage, openRoom,
-  register, signIn, startServer, uniqueVideo,
+  SCREENSHOTS, WEB, byTestId, commentItem, ensureScreenshotDir, openPage, openRoom,
+  register, serverAndBrowser, signIn, uniqueVideo,
 } from "./support.mjs";
 
 const BUDGET_BYTES = 100 * 1024; // docs: the page's own files, phoenix.mjs aside
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 async function get(path) {

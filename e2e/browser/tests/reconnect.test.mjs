@@ -1,23 +1,17 @@
 // A server restart: the page says "reconnecting", comes back by itself, and shows the comments
 // posted while it was away (the rejoin's `since`), each once.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  byTestId, commentItem, commentTexts, launchBrowser, openPage, openRoom, postComment, register,
-  signIn, startServer, uniqueVideo, waitForState,
+  byTestId, commentItem, commentTexts, openPage, openRoom, postComment, register,
+  serverAndBrowser, signIn, uniqueVideo, waitForState,
 } from "./support.mjs";
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 test("after a server restart the page reconnects and shows the comments posted meanwhile, once", async () => {

@@ -1,24 +1,18 @@
 // Two people in one room, each in their own browser context: presence, comments, edits,
 // deletions and reactions reach the other page live.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync } from "node:fs";
 import {
-  SCREENSHOTS, byTestId, commentItem, commentTexts, demoUser, ensureScreenshotDir, launchBrowser,
-  login, openPage, openRoom, openTab, postComment, register, signIn, startServer, uniqueVideo,
+  SCREENSHOTS, byTestId, commentItem, commentTexts, demoUser, ensureScreenshotDir,
+  login, openPage, openRoom, openTab, postComment, register, serverAndBrowser, signIn, uniqueVideo,
 } from "./support.mjs";
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
 });
 
 const presenceNames = (page) =>

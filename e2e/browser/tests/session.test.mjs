@@ -1,10 +1,10 @@
 // Sessions in the page: devices and revoking one, signing out, refreshing tokens before they
 // expire (the socket reconnecting with the new one), and errors shown as the API states them.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  byTestId, commentItem, launchBrowser, openPage, openRoom, postComment, register, rest, signIn,
-  startServer, uniqueVideo, waitForState,
+  byTestId, commentItem, openPage, openRoom, postComment, register, rest, serverAndBrowser,
+  signIn, uniqueVideo, waitForState,
 } from "./support.mjs";
 
 const TOKEN_TTL_SECS = 30; // the shortest the server allows
@@ -12,18 +12,12 @@ const COMMENTS_PER_MINUTE = 3;
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer({
-    RTS_ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS),
-    RTS_RATE_COMMENTS_PER_USER: String(COMMENTS_PER_MINUTE),
-  });
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
+serverAndBrowser((s, b) => {
+  server = s;
+  browser = b;
+}, {
+  RTS_ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS),
+  RTS_RATE_COMMENTS_PER_USER: String(COMMENTS_PER_MINUTE),
 });
 
 const deviceIdOf = (page) => page.evaluate(() => localStorage.getItem("rts.device_id"));

@@ -3,6 +3,7 @@
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 import { eventually as poll, freePort, serverProcess } from "../../shared/server.mjs";
 
@@ -63,6 +64,22 @@ export function launchBrowser() {
     executablePath: CHROMIUM,
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+}
+
+/** A server (with `settings`) and a browser for a whole test file: started before its tests,
+ * handed to `use`, and stopped after them. */
+export function serverAndBrowser(use, settings = {}) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer(settings);
+    browser = await launchBrowser();
+    use(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
   });
 }
 
