@@ -1,6 +1,6 @@
 // What the Node end-to-end suites (e2e/phoenix-js, e2e/browser) share: a free port, polling
-// until something holds, and a realtime-server process that can be stopped and started again
-// on the same port. Node built-ins only, so either package can import it.
+// until something holds, the settings a test server starts from, and a realtime-server process
+// that can be stopped and started again on the same port. Node built-ins only, so either package can import it.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -26,6 +26,22 @@ export async function eventually(check, ms = 5000, what = "condition", every = 2
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(every);
   }
+}
+
+/** The settings every e2e server starts from: its database, a test secret, quiet logs and no
+ * rate limits (a test that needs one sets it in its own settings). */
+export function testServerEnv(databaseUrl, jwtSecret) {
+  return {
+    PATH: process.env.PATH,
+    RTS_DATABASE_URL: databaseUrl,
+    RTS_JWT_SECRET: jwtSecret,
+    RTS_LOG_LEVEL: "warn",
+    RTS_RATE_COMMENTS_PER_USER: "0",
+    RTS_RATE_COMMENTS_PER_DEVICE: "0",
+    RTS_RATE_LOGINS_PER_IP: "0",
+    RTS_RATE_LOGINS_PER_ACCOUNT: "0",
+    RTS_RATE_REGISTRATIONS_PER_IP: "0",
+  };
 }
 
 /** `bin serve` on `port` with `env` (its RTS_HTTP_ADDR set here), up once /healthz answers;

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { after, before } from "node:test";
 import { chromium } from "playwright-core";
-import { eventually as poll, freePort, serverProcess } from "../../shared/server.mjs";
+import { eventually as poll, freePort, serverProcess, testServerEnv } from "../../shared/server.mjs";
 
 const BIN = process.env.RTS_E2E_SERVER_BIN;
 const DATABASE_URL = process.env.RTS_E2E_DATABASE_URL;
@@ -21,15 +21,7 @@ export const eventually = (check, ms = 5000, what = "condition") => poll(check, 
 
 function serverEnv(settings) {
   return {
-    PATH: process.env.PATH,
-    RTS_DATABASE_URL: DATABASE_URL,
-    RTS_JWT_SECRET: "browser-e2e-secret-0123456789abcdef",
-    RTS_LOG_LEVEL: "warn",
-    RTS_RATE_COMMENTS_PER_USER: "0",
-    RTS_RATE_COMMENTS_PER_DEVICE: "0",
-    RTS_RATE_LOGINS_PER_IP: "0",
-    RTS_RATE_LOGINS_PER_ACCOUNT: "0",
-    RTS_RATE_REGISTRATIONS_PER_IP: "0",
+    ...testServerEnv(DATABASE_URL, "browser-e2e-secret-0123456789abcdef"),
     // Stopping waits this long for idle keep-alive connections (the tests' own fetches).
     RTS_HTTP_SHUTDOWN_TIMEOUT_SECS: "1",
     // The page is read from disk only when asked (for editing without a rebuild); by default

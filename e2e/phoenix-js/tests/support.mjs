@@ -7,7 +7,7 @@ import { join as joinPath } from "node:path";
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import { Socket } from "phoenix";
-import { eventually, freePort, serverProcess } from "../../shared/server.mjs";
+import { eventually, freePort, serverProcess, testServerEnv } from "../../shared/server.mjs";
 
 const BIN = process.env.RTS_E2E_SERVER_BIN;
 const DATABASE_URL = process.env.RTS_E2E_DATABASE_URL;
@@ -22,15 +22,7 @@ export { eventually };
 export async function startServer(settings = {}) {
   const port = await freePort();
   const server = await serverProcess(BIN, port, {
-    PATH: process.env.PATH,
-    RTS_DATABASE_URL: DATABASE_URL,
-    RTS_JWT_SECRET: "phoenix-js-e2e-secret-0123456789abcdef",
-    RTS_LOG_LEVEL: "warn",
-    RTS_RATE_COMMENTS_PER_USER: "0",
-    RTS_RATE_COMMENTS_PER_DEVICE: "0",
-    RTS_RATE_LOGINS_PER_IP: "0",
-    RTS_RATE_LOGINS_PER_ACCOUNT: "0",
-    RTS_RATE_REGISTRATIONS_PER_IP: "0",
+    ...testServerEnv(DATABASE_URL, "phoenix-js-e2e-secret-0123456789abcdef"),
     ...settings,
   });
   const restart = async () => {
