@@ -69,7 +69,7 @@ async fn live_by_id(conn: &mut AsyncMysqlConnection, id: CommentId) -> Result<Op
 /// The comment `new` becomes, with the client id it was posted with: its id and times are
 /// chosen here, so nothing of the stored row has to be read back.
 fn to_store(new: NewComment) -> (Comment, Option<ClientId>) {
-    let at = from_column(to_column(now()));
+    let at = now();
     let comment = Comment {
         id: CommentId::generate(),
         video_id: new.video_id,
