@@ -49,7 +49,9 @@ pub enum Scenario {
         #[arg(long, requires = "floor")]
         floor_no_presence: bool,
         /// Run this many nodes sharing the database and Redis (2 or more): subscribers are
-        /// spread over them, publishers stay on the first; CPU and memory are summed.
+        /// spread over them, publishers stay on the first; CPU and memory are summed. Each
+        /// node gets its share of the cores (`RTS_HTTP_WORKERS` = cores / nodes) unless a
+        /// `--server-setting` says otherwise.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
         nodes: u16,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -119,6 +121,15 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
             nodes,
             ..
         } => {
+            if *nodes > 1 {
+                // Nodes sharing this machine each get their share of its cores, as an
+                // operator running several on one host would size them: left at one
+                // worker per core each, two nodes run twice as many threads as there are
+                // cores, and every broadcast wakes all of them (docs/benchmarks.md).
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                let workers = (cores / usize::from(*nodes)).max(1);
+                settings.push(("RTS_HTTP_WORKERS".to_owned(), workers.to_string()));
+            }
             settings.extend(server_settings.iter().cloned());
             *nodes
         }

@@ -88,7 +88,13 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init_tracing(config.log_format, &config.log_level);
+    // Requests and sockets run on the HTTP workers (`RTS_HTTP_WORKERS`, each a runtime of
+    // its own); this runtime carries only the background work: the Redis broker, presence,
+    // the Firebase mirror. One thread is plenty for it, and hand-offs between those tasks
+    // stay on it instead of waking a second thread (docs/benchmarks.md, "Two nodes beside
+    // one").
     let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
         .enable_all()
         .build()
     {
