@@ -158,16 +158,32 @@ async fn a_thousand_comments_arrive_exactly_once_through_503s_429s_and_hangs() {
 
     // Firebase answers 503 to every write, then 429 with Retry-After, then hangs; the
     // posts meanwhile are as quick as ever, and nothing is lost.
+    // Each phase lasts until the worker has met its fault: posting alone may take less time
+    // than the circuit stays open, and then a phase would pass unseen.
+    let met = |status: u16, what: &'static str| {
+        let fake = Arc::clone(&m.fake);
+        async move {
+            eventually(&fake, Duration::from_secs(30), what, |f| {
+                f.journal()
+                    .iter()
+                    .any(|r| r.method == "PATCH" && r.status == status)
+            })
+            .await;
+        }
+    };
     m.fake.inject(Fault::status(503).always().on("PATCH", ""));
     posted.extend(post_over_rest(&m.api, &ann, "v1", texts("rest", 400)).await);
+    met(503, "a PATCH answered 503").await;
     m.fake.clear_faults();
     m.fake
         .inject(Fault::too_many_requests(1).always().on("PATCH", ""));
     posted.extend(post_over_socket(&m.api, &ann, "v1", texts("socket", 300)).await);
+    met(429, "a PATCH answered 429").await;
     m.fake.clear_faults();
     m.fake.inject(Fault::hang().always().on("PATCH", ""));
     posted.extend(post_over_rest(&m.api, &ann, "v1", texts("late", 300)).await);
     tokio::time::sleep(Duration::from_secs(1)).await;
+    met(0, "a PATCH hanging").await;
     m.fake.clear_faults();
     m.fake.release_hangs();
 
