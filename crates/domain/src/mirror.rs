@@ -69,7 +69,8 @@ pub trait MirrorOutbox: Send + Sync {
     async fn enqueue(&self, change: &MirrorChange) -> Result<()>;
 }
 
-/// Changes a worker has leased: its own until `lease` expires or it reports on them.
+/// Changes a worker took while it held the sender lease: its own until `lease` expires or
+/// it releases it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Claim {
     pub lease: uuid::Uuid,
@@ -106,16 +107,18 @@ pub struct DeadLetter {
 }
 
 /// The mirror workers' side of the outbox. Safe with any number of workers on any number
-/// of nodes: a change is leased to one worker at a time, and of the pending changes to
-/// one subject only the oldest can be leased.
+/// of nodes: one at a time holds the sender lease and sends, oldest change first, so no
+/// change is sent by two at once and no change overtakes an older one.
 #[async_trait]
 pub trait MirrorQueue: Send + Sync {
-    /// Leases up to `limit` due changes for `lease_for`, oldest first, at most one per
-    /// subject; counts an attempt on each.
+    /// Takes the sender lease for `lease_for` and up to `limit` pending changes, oldest
+    /// first, stopping before a second change to one subject; nothing while another worker holds the lease or the queue waits after a
+    /// failure. Claimed changes are the worker's until it releases the lease (or retries).
     async fn claim(&self, limit: u32, lease_for: Duration) -> Result<Claim>;
-    /// The changes arrived: done. Changes whose lease was lost are left alone.
+    /// The changes arrived: done, deleted. Left alone if the lease was lost.
     async fn sent(&self, lease: uuid::Uuid, ids: &[u64]) -> Result<()>;
-    /// Try again after `after`.
+    /// The changes failed: counts the try, and ends the lease with the whole queue waiting
+    /// `after`, so nothing overtakes them.
     async fn retry(
         &self,
         lease: uuid::Uuid,
@@ -125,8 +128,8 @@ pub trait MirrorQueue: Send + Sync {
     ) -> Result<()>;
     /// Give up: the changes become dead letters.
     async fn bury(&self, lease: uuid::Uuid, ids: &[u64], error: &str) -> Result<()>;
-    /// Deletes up to `limit` sent changes finished before `before`; returns how many.
-    async fn prune(&self, before: DateTime<Utc>, limit: u32) -> Result<u64>;
+    /// Ends the lease, so the next batch can be taken by any worker.
+    async fn release(&self, lease: uuid::Uuid) -> Result<()>;
     async fn status(&self) -> Result<OutboxStatus>;
     /// The newest dead letters, at most `limit`.
     async fn dead_letters(&self, limit: u32) -> Result<Vec<DeadLetter>>;

@@ -1,8 +1,10 @@
-//! The outbox worker: leases due changes in batches, writes each batch with one
-//! multi-path PATCH, and reports back: sent, retry later (exponential backoff with jitter,
-//! at least what `Retry-After` asked), or dead after too many attempts. A batch Firebase
+//! The outbox worker: takes the oldest pending changes in batches while it holds the
+//! sender lease, writes each batch with one multi-path PATCH, and reports back: sent, retry
+//! later (exponential backoff with jitter, at least what `Retry-After` asked), or dead
+//! after too many attempts. A batch Firebase
 //! refuses outright (400) is split, so one bad change does not hold up the others. Every
-//! node runs one; the queue makes sure no change is sent by two at once.
+//! node runs one; the queue lets one send at a time, so no change is sent by two at once
+//! and none overtakes an older one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,8 +40,6 @@ pub struct WorkerOptions {
     pub breaker_threshold: u32,
     pub breaker_open: Duration,
     pub breaker_max_open: Duration,
-    /// Sent changes are deleted after this long.
-    pub keep_sent: Duration,
 }
 
 impl Default for WorkerOptions {
@@ -54,7 +54,6 @@ impl Default for WorkerOptions {
             breaker_threshold: 5,
             breaker_open: Duration::from_secs(5),
             breaker_max_open: Duration::from_secs(120),
-            keep_sent: Duration::from_secs(3600),
         }
     }
 }
@@ -111,7 +110,6 @@ impl OutboxWorker {
 
     /// Runs until `stop` turns true; the batch in flight is finished first.
     pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
-        let mut last_prune = Instant::now();
         let mut last_status = Instant::now() - Duration::from_secs(60);
         loop {
             if *stop.borrow() {
@@ -120,10 +118,6 @@ impl OutboxWorker {
             if last_status.elapsed() >= Duration::from_secs(5) {
                 last_status = Instant::now();
                 self.report_status().await;
-            }
-            if last_prune.elapsed() >= Duration::from_secs(60) {
-                last_prune = Instant::now();
-                self.prune().await;
             }
             match self.step().await {
                 Next::Continue => {}
@@ -158,6 +152,11 @@ impl OutboxWorker {
         }
         let full = claim.entries.len() >= limit as usize && limit > 1;
         self.send(&claim, &claim.entries).await;
+        // After a retry the lease is already given back, with the queue waiting; this
+        // then does nothing.
+        if let Err(e) = self.queue.release(claim.lease).await {
+            tracing::warn!(error = %e, "firebase mirror: cannot release the sender lease; it will run out instead");
+        }
         if full {
             Next::Continue
         } else {
@@ -270,21 +269,6 @@ impl OutboxWorker {
                 metrics::gauge!("firebase_outbox_oldest_pending_seconds").set(age.as_secs_f64());
             }
             Err(e) => tracing::debug!(error = %e, "firebase mirror: no outbox status"),
-        }
-    }
-
-    async fn prune(&self) {
-        let keep = chrono::Duration::from_std(self.options.keep_sent).unwrap_or_default();
-        let before = Utc::now() - keep;
-        loop {
-            match self.queue.prune(before, 5000).await {
-                Ok(5000) => continue,
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::debug!(error = %e, "firebase mirror: cannot prune the outbox");
-                    break;
-                }
-            }
         }
     }
 }

@@ -1,20 +1,24 @@
 //! `mirror_outbox` rows: the [`MirrorOutbox`] port (a use case's transaction writes one
-//! row per change) and the [`MirrorQueue`] port (the mirror's workers lease, report on and
-//! prune them).
+//! row per change) and the [`MirrorQueue`] port (the mirror's workers take, report on and
+//! delete them).
 //!
-//! Leasing takes no table lock and holds no transaction: a worker reads candidate ids, then
-//! leases those still free with one conditional UPDATE, so two workers racing for a row
-//! cannot both win it. Of the pending rows about one subject only the oldest is a
-//! candidate, so a later change to a comment waits until the earlier one is sent (or given
-//! up on), and an edit never overtakes an older one.
+//! One worker sends at a time, in the whole deployment: it holds the single row of
+//! `mirror_sender`, a lease with an expiry taken with one conditional UPDATE, while it
+//! sends one batch of the oldest pending rows (up to the second change to one subject); a
+//! row that arrived is deleted. Order per comment follows from there being one sender
+//! going through the rows in id order, and a failed batch keeps its place at the head of
+//! the queue while the whole queue waits. So
+//! a row costs MariaDB its INSERT, its share of one read and one DELETE by primary key,
+//! and nothing per row in between (migration 000013 says what that replaced).
 
+use std::collections::HashSet;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::mysql::Mysql;
 use diesel::prelude::*;
-use diesel::sql_types::{Binary, Datetime, Unsigned};
+use diesel::sql_types::{BigInt, Binary, Datetime, Nullable, Text, Unsigned};
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use domain::mirror::{
     Claim, Claimed, DeadLetter, MirrorChange, MirrorOutbox, MirrorQueue, OutboxStatus,
@@ -28,7 +32,6 @@ use crate::error::{Error, Result};
 use crate::schema::mirror_outbox::{self, dsl};
 
 const PENDING: &str = "pending";
-const SENT: &str = "sent";
 const DEAD: &str = "dead";
 
 const COMMENT_SAVED: &str = "comment_saved";
@@ -45,7 +48,6 @@ struct NewRow<'a> {
     kind: &'static str,
     video_id: Option<&'a str>,
     payload: Option<serde_json::Value>,
-    due_at: chrono::NaiveDateTime,
     enqueued_at: chrono::NaiveDateTime,
 }
 
@@ -64,7 +66,7 @@ struct Row {
 
 #[derive(QueryableByName)]
 struct Candidate {
-    #[diesel(sql_type = Unsigned<diesel::sql_types::BigInt>)]
+    #[diesel(sql_type = Unsigned<BigInt>)]
     id: u64,
 }
 
@@ -92,7 +94,6 @@ fn new_row(change: &MirrorChange) -> NewRow<'_> {
         kind,
         video_id,
         payload,
-        due_at: at,
         enqueued_at: at,
     }
 }
@@ -159,76 +160,131 @@ fn after(d: Duration) -> chrono::NaiveDateTime {
     )
 }
 
-/// Due, free, and the oldest pending row of its subject.
-const CANDIDATES: &str = "\
-SELECT o.id FROM mirror_outbox o \
-WHERE o.state = 'pending' AND o.due_at <= ? \
-  AND (o.leased_until IS NULL OR o.leased_until <= ?) \
-  AND NOT EXISTS (SELECT 1 FROM mirror_outbox e \
-                  WHERE e.subject = o.subject AND e.state = 'pending' AND e.id < o.id) \
-ORDER BY o.id LIMIT ?";
+/// Takes the sender lease if nobody holds it and the queue is not waiting.
+const ACQUIRE: &str = "\
+UPDATE mirror_sender SET lease = ?, leased_until = ? \
+WHERE id = 1 AND (leased_until IS NULL OR leased_until <= ?)";
 
-/// Dead rows that are the latest change to their subject.
+/// Ends `lease` (if it is still the holder) and lets the queue go on at `leased_until`
+/// (NULL: at once).
+const RELEASE: &str = "\
+UPDATE mirror_sender SET lease = NULL, leased_until = ? WHERE id = 1 AND lease = ?";
+
+/// Dead rows that are the latest change to their subject. One scan of the outbox, which
+/// holds only what is still to send: an operator's command, not the worker's.
 const LIVE_DEAD: &str = "\
 SELECT o.id FROM mirror_outbox o \
-WHERE o.state = 'dead' \
-  AND NOT EXISTS (SELECT 1 FROM mirror_outbox l WHERE l.subject = o.subject AND l.id > o.id)";
+JOIN (SELECT subject, MAX(id) AS latest FROM mirror_outbox GROUP BY subject) l \
+  ON l.subject = o.subject AND l.latest = o.id \
+WHERE o.state = 'dead'";
 
-/// Leases the rows of `n` ids that are still free. Through the primary key, as every other
-/// write to these rows goes: left to itself MariaDB may find them through the `(state, id)`
-/// index, locking that index before the rows, while a worker marking rows sent locks the
-/// rows before that index, and the two deadlock (seen with four workers racing).
-fn lease_sql(n: usize) -> String {
-    let ids = vec!["?"; n].join(", ");
-    format!(
-        "UPDATE mirror_outbox FORCE INDEX (PRIMARY) \
-         SET lease = ?, leased_until = ?, attempts = attempts + 1 \
-         WHERE id IN ({ids}) AND state = 'pending' \
-           AND (leased_until IS NULL OR leased_until <= ?)"
-    )
+fn id_list(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// `ids`, if `lease` still holds the queue: deleted (sent), or with this try counted and
+/// `error` kept, and with `state` set (a retry keeps them pending).
+fn report_sql(n: usize, sent: bool) -> String {
+    let held = "JOIN mirror_sender s ON s.id = 1 AND s.lease = ?";
+    let ids = id_list(n);
+    if sent {
+        format!("DELETE o FROM mirror_outbox o {held} WHERE o.id IN ({ids})")
+    } else {
+        format!(
+            "UPDATE mirror_outbox o {held} \
+             SET o.attempts = o.attempts + 1, o.last_error = ?, o.state = ?, o.finished_at = ? \
+             WHERE o.id IN ({ids})"
+        )
+    }
+}
+
+async fn report(
+    conn: &mut AsyncMysqlConnection,
+    lease: Uuid,
+    ids: &[u64],
+    outcome: Option<(&'static str, &str)>,
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let mut query = diesel::sql_query(report_sql(ids.len(), outcome.is_none()))
+        .into_boxed::<Mysql>()
+        .bind::<Binary, _>(lease.as_bytes().to_vec());
+    if let Some((state, error)) = outcome {
+        let finished = (state == DEAD).then(|| to_column(now()));
+        query = query
+            .bind::<Text, _>(clip(error).to_owned())
+            .bind::<Text, _>(state)
+            .bind::<Nullable<Datetime>, _>(finished);
+    }
+    for id in ids {
+        query = query.bind::<Unsigned<BigInt>, _>(*id);
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
+async fn release(
+    conn: &mut AsyncMysqlConnection,
+    lease: Uuid,
+    wait: Option<Duration>,
+) -> Result<()> {
+    diesel::sql_query(RELEASE)
+        .bind::<Nullable<Datetime>, _>(wait.map(after))
+        .bind::<Binary, _>(lease.as_bytes().to_vec())
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 async fn claim(conn: &mut AsyncMysqlConnection, limit: u32, lease_for: Duration) -> Result<Claim> {
-    let at = to_column(now());
     let lease = Uuid::now_v7();
-    let ids: Vec<u64> = diesel::sql_query(CANDIDATES)
-        .bind::<Datetime, _>(at)
-        .bind::<Datetime, _>(at)
-        .bind::<Unsigned<diesel::sql_types::BigInt>, _>(u64::from(limit))
-        .load::<Candidate>(conn)
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    if ids.is_empty() {
-        return Ok(Claim {
-            lease,
-            entries: Vec::new(),
-        });
+    let nothing = || Claim {
+        lease,
+        entries: Vec::new(),
+    };
+    // The idle poll: one read by the primary key, no write.
+    let anything: Option<u64> = dsl::mirror_outbox
+        .filter(dsl::state.eq(PENDING))
+        .select(dsl::id)
+        .first(conn)
+        .await
+        .optional()?;
+    if anything.is_none() {
+        return Ok(nothing());
     }
-    let mut lease_them = diesel::sql_query(lease_sql(ids.len()))
-        .into_boxed::<Mysql>()
+    let at = to_column(now());
+    let acquired = diesel::sql_query(ACQUIRE)
         .bind::<Binary, _>(lease.as_bytes().to_vec())
-        .bind::<Datetime, _>(after(lease_for));
-    for id in &ids {
-        lease_them = lease_them.bind::<Unsigned<diesel::sql_types::BigInt>, _>(*id);
+        .bind::<Datetime, _>(after(lease_for))
+        .bind::<Datetime, _>(at)
+        .execute(conn)
+        .await?;
+    if acquired == 0 {
+        return Ok(nothing());
     }
-    lease_them.bind::<Datetime, _>(at).execute(conn).await?;
-    // By id: the primary key finds them; the lease says which are ours.
+    // Read only once the lease is ours: read before, a row could be sent by the previous
+    // holder meanwhile and then sent again, older than what followed it.
     let rows: Vec<Row> = dsl::mirror_outbox
-        .filter(dsl::id.eq_any(&ids))
-        .filter(dsl::lease.eq(lease.as_bytes().to_vec()))
+        .filter(dsl::state.eq(PENDING))
         .order(dsl::id.asc())
+        .limit(i64::from(limit))
         .select(Row::as_select())
         .load(conn)
         .await?;
     let mut entries = Vec::with_capacity(rows.len());
     let mut unreadable = Vec::new();
+    let mut subjects = HashSet::with_capacity(rows.len());
     for row in rows {
+        // A second change to a subject waits for the next batch, so every version is
+        // written, each after the one before.
+        if !subjects.insert(row.subject.clone()) {
+            break;
+        }
         match change_of(&row) {
             Ok(change) => entries.push(Claimed {
                 id: row.id,
-                attempts: u32::from(row.attempts),
+                attempts: u32::from(row.attempts) + 1,
                 enqueued_at: from_column(row.enqueued_at),
                 change,
             }),
@@ -238,39 +294,11 @@ async fn claim(conn: &mut AsyncMysqlConnection, limit: u32, lease_for: Duration)
             }
         }
     }
-    if !unreadable.is_empty() {
-        finish(conn, lease, &unreadable, DEAD, Some("unreadable row")).await?;
+    report(conn, lease, &unreadable, Some((DEAD, "unreadable row"))).await?;
+    if entries.is_empty() {
+        release(conn, lease, None).await?;
     }
     Ok(Claim { lease, entries })
-}
-
-/// Ends the lease of `ids` in `state` (sent or dead).
-async fn finish(
-    conn: &mut AsyncMysqlConnection,
-    lease: Uuid,
-    ids: &[u64],
-    state: &'static str,
-    error: Option<&str>,
-) -> Result<()> {
-    let target = dsl::mirror_outbox
-        .filter(dsl::id.eq_any(ids))
-        .filter(dsl::lease.eq(lease.as_bytes().to_vec()));
-    let ended = (
-        dsl::state.eq(state),
-        dsl::lease.eq(None::<Vec<u8>>),
-        dsl::leased_until.eq(None::<chrono::NaiveDateTime>),
-        dsl::finished_at.eq(Some(to_column(now()))),
-    );
-    match error {
-        Some(error) => {
-            diesel::update(target)
-                .set((ended, dsl::last_error.eq(Some(clip(error)))))
-                .execute(conn)
-                .await?
-        }
-        None => diesel::update(target).set(ended).execute(conn).await?,
-    };
-    Ok(())
 }
 
 #[async_trait]
@@ -292,7 +320,7 @@ impl MirrorQueue for Database {
     }
 
     async fn sent(&self, lease: Uuid, ids: &[u64]) -> domain::Result<()> {
-        Ok(with_conn!(self, |c| finish(c, lease, ids, SENT, None))?)
+        Ok(with_conn!(self, |c| report(c, lease, ids, None))?)
     }
 
     async fn retry(
@@ -302,72 +330,51 @@ impl MirrorQueue for Database {
         wait: Duration,
         error: &str,
     ) -> domain::Result<()> {
-        let target = dsl::mirror_outbox
-            .filter(dsl::id.eq_any(ids))
-            .filter(dsl::lease.eq(lease.as_bytes().to_vec()));
-        let change = (
-            dsl::due_at.eq(after(wait)),
-            dsl::lease.eq(None::<Vec<u8>>),
-            dsl::leased_until.eq(None::<chrono::NaiveDateTime>),
-            dsl::last_error.eq(Some(clip(error))),
-        );
-        with_conn!(self, |c| diesel::update(target).set(change).execute(c)).map_err(Error::from)?;
-        Ok(())
+        Ok(with_conn!(self, |c| async move {
+            report(c, lease, ids, Some((PENDING, error))).await?;
+            release(c, lease, Some(wait)).await
+        })?)
     }
 
     async fn bury(&self, lease: Uuid, ids: &[u64], error: &str) -> domain::Result<()> {
-        Ok(with_conn!(self, |c| finish(
+        Ok(with_conn!(self, |c| report(
             c,
             lease,
             ids,
-            DEAD,
-            Some(error)
+            Some((DEAD, error))
         ))?)
     }
 
-    async fn prune(&self, before: DateTime<Utc>, limit: u32) -> domain::Result<u64> {
-        let ids: Vec<u64> = with_conn!(self, |c| dsl::mirror_outbox
-            .filter(dsl::state.eq(SENT))
-            .filter(dsl::finished_at.lt(to_column(before)))
-            .select(dsl::id)
-            .limit(i64::from(limit))
-            .load(c))
-        .map_err(Error::from)?;
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let deleted = with_conn!(self, |c| diesel::delete(
-            dsl::mirror_outbox
-                .filter(dsl::id.eq_any(&ids))
-                .filter(dsl::state.eq(SENT))
-        )
-        .execute(c))
-        .map_err(Error::from)?;
-        Ok(deleted as u64)
+    async fn release(&self, lease: Uuid) -> domain::Result<()> {
+        Ok(with_conn!(self, |c| release(c, lease, None))?)
     }
 
-    /// Pending and dead rows only: sent rows are kept an hour, millions at a high rate,
-    /// and counting them every few seconds would cost more than the rest of the mirror.
+    /// One scan of the outbox, which holds only what is still to send (and dead letters):
+    /// small while Firebase keeps up, as long as the backlog while it does not.
     async fn status(&self) -> domain::Result<OutboxStatus> {
-        let (pending, oldest): (i64, Option<chrono::NaiveDateTime>) =
+        let counts: Vec<(String, i64, Option<chrono::NaiveDateTime>)> =
             with_conn!(self, |c| dsl::mirror_outbox
-                .filter(dsl::state.eq(PENDING))
+                .group_by(dsl::state)
                 .select((
+                    dsl::state,
                     diesel::dsl::count_star(),
                     diesel::dsl::min(dsl::enqueued_at),
                 ))
-                .first(c))
+                .load(c))
             .map_err(Error::from)?;
-        let dead: i64 = with_conn!(self, |c| dsl::mirror_outbox
-            .filter(dsl::state.eq(DEAD))
-            .count()
-            .get_result(c))
-        .map_err(Error::from)?;
-        Ok(OutboxStatus {
-            pending: u64::try_from(pending).unwrap_or_default(),
-            oldest_pending: oldest.map(from_column),
-            dead: u64::try_from(dead).unwrap_or_default(),
-        })
+        let mut status = OutboxStatus::default();
+        for (state, count, oldest) in counts {
+            let count = u64::try_from(count).unwrap_or_default();
+            match state.as_str() {
+                PENDING => {
+                    status.pending = count;
+                    status.oldest_pending = oldest.map(from_column);
+                }
+                DEAD => status.dead = count,
+                _ => {}
+            }
+        }
+        Ok(status)
     }
 
     async fn dead_letters(&self, limit: u32) -> domain::Result<Vec<DeadLetter>> {
@@ -410,7 +417,6 @@ impl MirrorQueue for Database {
         .set((
             dsl::state.eq(PENDING),
             dsl::attempts.eq(0),
-            dsl::due_at.eq(to_column(now())),
             dsl::finished_at.eq(None::<chrono::NaiveDateTime>),
         ))
         .execute(c))

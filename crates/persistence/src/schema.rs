@@ -79,12 +79,18 @@ diesel::table! {
         payload -> Nullable<Json>,
         state -> Varchar,
         attempts -> Unsigned<Smallint>,
-        due_at -> Datetime,
-        lease -> Nullable<Binary>,
-        leased_until -> Nullable<Datetime>,
         last_error -> Nullable<Varchar>,
         enqueued_at -> Datetime,
         finished_at -> Nullable<Datetime>,
+    }
+}
+
+diesel::table! {
+    /// The one sender lease (migration 000013): its single row has id 1.
+    mirror_sender (id) {
+        id -> Unsigned<Tinyint>,
+        lease -> Nullable<Binary>,
+        leased_until -> Nullable<Datetime>,
     }
 }
 
@@ -98,5 +104,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     comments,
     refresh_tokens,
     audit_log,
-    mirror_outbox
+    mirror_outbox,
+    mirror_sender
 );

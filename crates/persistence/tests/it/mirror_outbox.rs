@@ -1,5 +1,5 @@
-//! The mirror outbox: rows written in the change's transaction, leased one subject at a
-//! time and in order, by any number of workers without a row leased twice.
+//! The mirror outbox: rows written in the change's transaction, sent by one worker at a
+//! time, oldest first, by any number of workers without a row taken twice.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -17,7 +17,7 @@ fn video(id: &str) -> VideoId {
     VideoId::parse(id).expect("valid video id")
 }
 
-/// Whether nothing can be leased now.
+/// Whether nothing can be claimed now.
 async fn nothing_due(db: &persistence::Database) -> bool {
     db.claim(10, LEASE)
         .await
@@ -72,8 +72,19 @@ async fn a_rolled_back_change_leaves_no_row() {
     assert_eq!(t.count("SELECT COUNT(*) FROM mirror_outbox").await, 0);
 }
 
+fn contents(claim: &domain::mirror::Claim) -> Vec<String> {
+    claim
+        .entries
+        .iter()
+        .map(|e| match &e.change {
+            MirrorChange::CommentSaved { comment, .. } => comment["content"].to_string(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn changes_to_one_subject_are_leased_one_at_a_time_in_order() {
+async fn one_worker_at_a_time_takes_the_oldest_changes_in_order() {
     let t = TestDatabase::new().await;
     let db = t.database();
     let (a, b) = (CommentId::generate(), CommentId::generate());
@@ -86,27 +97,32 @@ async fn changes_to_one_subject_are_leased_one_at_a_time_in_order() {
         db.enqueue(&change).await.expect("enqueued");
     }
     let first = db.claim(10, LEASE).await.expect("claimed");
-    let texts: Vec<String> = first
-        .entries
-        .iter()
-        .map(|e| match &e.change {
-            MirrorChange::CommentSaved { comment, .. } => comment["content"].to_string(),
-            other => panic!("{other:?}"),
-        })
-        .collect();
-    assert_eq!(texts, ["\"a1\"", "\"b1\""]);
-    // While a1 is out, a2 waits, even for another worker.
+    assert_eq!(
+        contents(&first),
+        ["\"a1\"", "\"b1\""],
+        "a2 waits for the next batch"
+    );
+    // While the first worker holds the lease, no other takes anything.
     assert!(nothing_due(db).await);
     let ids: Vec<u64> = first.entries.iter().map(|e| e.id).collect();
-    db.sent(first.lease, &ids).await.expect("marked");
+    db.sent(first.lease, &ids).await.expect("deleted");
+    assert!(
+        nothing_due(db).await,
+        "still the first worker's until released"
+    );
+    db.release(first.lease).await.expect("released");
     let second = db.claim(10, LEASE).await.expect("claimed");
-    assert_eq!(second.entries.len(), 1, "only a2, not a3");
-    assert!(matches!(&second.entries[0].change,
-        MirrorChange::CommentSaved { comment, .. } if comment["content"] == "a2"));
+    assert_eq!(contents(&second), ["\"a2\""]);
+    let ids: Vec<u64> = second.entries.iter().map(|e| e.id).collect();
+    db.sent(second.lease, &ids).await.expect("deleted");
+    db.release(second.lease).await.expect("released");
+    let third = db.claim(10, LEASE).await.expect("claimed");
+    assert_eq!(contents(&third), ["\"a3\""]);
+    assert_eq!(t.count("SELECT COUNT(*) FROM mirror_outbox").await, 1);
 }
 
 #[tokio::test]
-async fn workers_racing_never_lease_a_change_twice() {
+async fn workers_racing_never_take_a_change_twice() {
     let t = TestDatabase::new().await;
     let db = t.database().clone();
     for _ in 0..400 {
@@ -122,10 +138,16 @@ async fn workers_racing_never_lease_a_change_twice() {
             loop {
                 let claim = db.claim(25, LEASE).await.expect("claimed");
                 if claim.entries.is_empty() {
-                    return mine;
+                    // Another worker's turn, or nothing left.
+                    if MirrorQueue::status(&db).await.expect("status").pending == 0 {
+                        return mine;
+                    }
+                    tokio::task::yield_now().await;
+                    continue;
                 }
                 let ids: Vec<u64> = claim.entries.iter().map(|e| e.id).collect();
-                db.sent(claim.lease, &ids).await.expect("marked");
+                db.sent(claim.lease, &ids).await.expect("deleted");
+                db.release(claim.lease).await.expect("released");
                 mine.extend(ids);
             }
         }));
@@ -133,16 +155,11 @@ async fn workers_racing_never_lease_a_change_twice() {
     let mut seen = HashSet::new();
     for worker in workers {
         for id in worker.await.expect("worker ran") {
-            assert!(seen.insert(id), "change {id} leased twice");
+            assert!(seen.insert(id), "change {id} taken twice");
         }
     }
     assert_eq!(seen.len(), 400);
-    assert_eq!(MirrorQueue::status(&db).await.expect("status").pending, 0);
-    assert_eq!(
-        t.count("SELECT COUNT(*) FROM mirror_outbox WHERE state = 'sent'")
-            .await,
-        400
-    );
+    assert_eq!(t.count("SELECT COUNT(*) FROM mirror_outbox").await, 0);
 }
 
 #[tokio::test]
@@ -158,10 +175,11 @@ async fn retried_changes_wait_and_a_lost_lease_reports_nothing() {
         .expect("claimed");
     let ids: Vec<u64> = claim.entries.iter().map(|e| e.id).collect();
     tokio::time::sleep(Duration::from_millis(20)).await;
-    // The lease ran out: another worker takes the change over...
+    // The lease ran out: another worker takes the change over (the first one reported no
+    // failure, so this is still the first counted try)...
     let again = db.claim(10, LEASE).await.expect("claimed");
     assert_eq!(again.entries.len(), 1);
-    assert_eq!(again.entries[0].attempts, 2);
+    assert_eq!(again.entries[0].attempts, 1);
     // ...and the first worker's late report changes nothing.
     db.sent(claim.lease, &ids).await.expect("no-op");
     assert_eq!(MirrorQueue::status(db).await.expect("status").pending, 1);
@@ -173,10 +191,34 @@ async fn retried_changes_wait_and_a_lost_lease_reports_nothing() {
     )
     .await
     .expect("rescheduled");
+    // The whole queue waits, a change enqueued since included.
+    db.enqueue(&saved(CommentId::generate(), "y"))
+        .await
+        .expect("enqueued");
     assert!(nothing_due(db).await);
     let status = MirrorQueue::status(db).await.expect("status");
-    assert_eq!(status.pending, 1);
+    assert_eq!(status.pending, 2);
     assert!(status.oldest_pending.is_some());
+}
+
+#[tokio::test]
+async fn a_retried_change_counts_its_try_and_keeps_its_place() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    for text in ["first", "second"] {
+        db.enqueue(&saved(CommentId::generate(), text))
+            .await
+            .expect("enqueued");
+    }
+    let claim = db.claim(1, LEASE).await.expect("claimed");
+    let ids: Vec<u64> = claim.entries.iter().map(|e| e.id).collect();
+    db.retry(claim.lease, &ids, Duration::ZERO, "503 unavailable")
+        .await
+        .expect("rescheduled");
+    let again = db.claim(10, LEASE).await.expect("claimed");
+    assert_eq!(contents(&again), ["\"first\"", "\"second\""]);
+    assert_eq!(again.entries[0].attempts, 2);
+    assert_eq!(again.entries[1].attempts, 1);
 }
 
 #[tokio::test]
@@ -200,26 +242,6 @@ async fn dead_letters_are_listed_and_revived_unless_superseded() {
     assert_eq!(db.revive_dead().await.expect("revived"), 1);
     let status = MirrorQueue::status(db).await.expect("status");
     assert_eq!((status.pending, status.dead), (2, 1));
-}
-
-#[tokio::test]
-async fn sent_changes_are_pruned_after_they_are_kept() {
-    let t = TestDatabase::new().await;
-    let db = t.database();
-    for _ in 0..3 {
-        db.enqueue(&saved(CommentId::generate(), "x"))
-            .await
-            .expect("enqueued");
-    }
-    let claim = db.claim(10, LEASE).await.expect("claimed");
-    let ids: Vec<u64> = claim.entries.iter().map(|e| e.id).collect();
-    db.sent(claim.lease, &ids).await.expect("marked");
-    let an_hour_ago = Utc::now() - chrono::Duration::hours(1);
-    assert_eq!(db.prune(an_hour_ago, 100).await.expect("pruned"), 0);
-    let soon = Utc::now() + chrono::Duration::seconds(1);
-    assert_eq!(db.prune(soon, 2).await.expect("pruned"), 2);
-    assert_eq!(db.prune(soon, 2).await.expect("pruned"), 1);
-    assert_eq!(t.count("SELECT COUNT(*) FROM mirror_outbox").await, 0);
 }
 
 #[tokio::test]
