@@ -31,6 +31,11 @@ pub enum Scenario {
         /// Posts per second in the lag run.
         #[arg(long, default_value_t = 1000.0)]
         rate: f64,
+        /// Rounds of the three posting runs (off, on, hanging), each round in another
+        /// order; with more than one, a summary of the medians follows. On a shared VM a
+        /// single run moves by 10 to 20%, more than the difference being measured.
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=50))]
+        rounds: u16,
     },
     /// WebSocket rooms; arguments go to `loadgen ws` (see `loadgen ws --help`), e.g.
     /// `cargo xtask bench ws --name fanout --sockets 1000 --publish-rate 50 --seconds 30`.
@@ -96,9 +101,10 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
         seconds,
         clients,
         rate,
+        rounds,
     } = scenario
     {
-        return run_firebase(env, seconds, clients, rate);
+        return run_firebase(env, seconds, clients, rate, rounds);
     }
     let dir = server::build(true, &["server", "loadgen"])?;
     let mut settings = server::settings(env, "rts_bench")?;
@@ -252,24 +258,29 @@ impl Drop for Fake {
 }
 
 /// Posts with the mirror off, on, and on with the fake hanging, each on a fresh database
-/// and server; then a run at `rate` posts per second that waits for the mirror and reports
-/// its lag.
-fn run_firebase(env: &cargo::Env, seconds: u64, clients: usize, rate: f64) -> Result<(), String> {
+/// and server, `rounds` times in rotating order; then a run at `rate` posts per second that
+/// waits for the mirror and reports its lag.
+fn run_firebase(
+    env: &cargo::Env,
+    seconds: u64,
+    clients: usize,
+    rate: f64,
+    rounds: u16,
+) -> Result<(), String> {
     let dir = server::build(true, &["server", "loadgen", "firebase-fake"])?;
     let binary = dir.join("realtime-server");
     let fake_binary = dir.join("firebase-fake");
     let settings = server::settings(env, "rts_bench")?;
     println!("machine: {}", machine());
     println!(
-        "scenario: firebase, {clients} clients, {seconds} s per run, lag at {rate}/s (release build, rate limits off, the fake Realtime Database on loopback)"
+        "scenario: firebase, {clients} clients, {seconds} s per run, {rounds} round(s), lag at {rate}/s (release build, rate limits off, the fake Realtime Database on loopback)"
     );
-    let runs: [(&str, Option<bool>, f64); 4] = [
-        ("mirror off", None, 0.0),
-        ("mirror on", Some(false), 0.0),
-        ("mirror on, Firebase hanging", Some(true), 0.0),
-        ("mirror on, sustained", Some(false), rate),
+    let modes: [(&str, Option<bool>); 3] = [
+        ("mirror off", None),
+        ("mirror on", Some(false)),
+        ("mirror on, Firebase hanging", Some(true)),
     ];
-    for (label, fake, rate) in runs {
+    let run = |label: &str, fake: Option<bool>, rate: f64| -> Result<Option<f64>, String> {
         let fake = fake
             .map(|hang| Fake::start(&fake_binary, hang))
             .transpose()?;
@@ -288,10 +299,87 @@ fn run_firebase(env: &cargo::Env, seconds: u64, clients: usize, rate: f64) -> Re
             cmd.arg("--mirror-lag");
         }
         println!();
-        run_loadgen(&mut cmd)?;
+        let out = loadgen_output(&mut cmd)?;
         drop(running);
+        Ok(posts_per_second(&out, label))
+    };
+    // rates[mode][round]
+    let mut rates = vec![Vec::new(); modes.len()];
+    for round in 0..usize::from(rounds) {
+        for k in 0..modes.len() {
+            let m = (k + round) % modes.len();
+            let (label, fake) = modes[m];
+            let posted = run(label, fake, 0.0)?
+                .ok_or_else(|| format!("no posting rate in the output of {label:?}"))?;
+            rates[m].push(posted);
+        }
     }
+    if rounds > 1 {
+        summarize(&modes.map(|(label, _)| label), &rates);
+    }
+    run("mirror on, sustained", Some(false), rate)?;
     Ok(())
+}
+
+/// Medians of each mode's rate and of each round's ratio to the first mode.
+fn summarize(labels: &[&str], rates: &[Vec<f64>]) {
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(f64::total_cmp);
+        let n = v.len();
+        if n == 0 {
+            f64::NAN
+        } else if n % 2 == 1 {
+            v[n / 2]
+        } else {
+            (v[n / 2 - 1] + v[n / 2]) / 2.0
+        }
+    }
+    println!();
+    println!(
+        "| mode | rounds | median posts/s | median ratio to {} | ratio range |",
+        labels[0]
+    );
+    println!("|---|---|---|---|---|");
+    for (label, mine) in labels.iter().zip(rates) {
+        let ratios: Vec<f64> = mine
+            .iter()
+            .zip(&rates[0])
+            .map(|(r, base)| r / base)
+            .collect();
+        let lo = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        println!(
+            "| {label} | {} | {:.0} | {:.2}x | {lo:.2}x to {hi:.2}x |",
+            mine.len(),
+            median(mine.clone()),
+            median(ratios),
+        );
+    }
+}
+
+/// Runs the load generator to its end, echoing and returning what it printed.
+fn loadgen_output(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run loadgen: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    print!("{text}");
+    if out.status.success() {
+        Ok(text)
+    } else {
+        Err(format!("loadgen failed ({})", out.status))
+    }
+}
+
+/// The rate column of the `| label | posts | rate/s | ...` row loadgen prints.
+fn posts_per_second(out: &str, label: &str) -> Option<f64> {
+    out.lines().find_map(|line| {
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        (cells.get(1) == Some(&label))
+            .then(|| cells.get(3)?.strip_suffix("/s")?.parse().ok())
+            .flatten()
+    })
 }
 
 /// Runs the load generator to its end.
