@@ -75,13 +75,12 @@ pub(crate) fn post(state: &mut State, path: &[String], options: &Options, body: 
 /// PATCH: each key is a relative path that is set (not merged); all checked, then applied
 /// together. Echoes the body with server values resolved.
 pub(crate) fn patch(state: &mut State, path: &[String], options: &Options, body: &[u8]) -> Handled {
-    if !parse(body)?.is_object() {
+    // One parse for a good body; a bad one is parsed again to say what is wrong with it.
+    let Ok(Entries(entries)) = serde_json::from_slice::<Entries>(body) else {
+        parse(body)?;
         return Err(bad(
             "Invalid data; PATCH needs a JSON object of paths to values.",
         ));
-    }
-    let Ok(Entries(entries)) = serde_json::from_slice::<Entries>(body) else {
-        return Err(bad(BAD_JSON));
     };
     if entries.is_empty() {
         return Err(bad("Invalid data; PATCH needs at least one path."));
