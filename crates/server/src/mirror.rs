@@ -65,7 +65,10 @@ pub(crate) fn start(
         backoff: Duration::from_secs(1).min(max_retry),
         breaker_max_open: Duration::from_secs(120).min(max_retry),
         breaker_open: Duration::from_secs(5).min(max_retry),
-        lease: (timeout * 3).max(Duration::from_secs(60)),
+        // A batch is at most three requests (a PATCH, a token renewal on 401, the PATCH
+        // again), then two quick statements. The lease is held for one batch only, and a
+        // node that dies holding it keeps every node from sending until it runs out.
+        lease: timeout * 3 + Duration::from_secs(5),
         ..WorkerOptions::default()
     };
     let alone = async move {
