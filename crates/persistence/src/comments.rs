@@ -6,9 +6,8 @@ use async_trait::async_trait;
 use diesel::mysql::Mysql;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Binary, Datetime, Nullable, Text};
+use diesel::sql_types::{Binary, Bool, Datetime, Nullable, Text};
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
-use domain::mirror::{MirrorChange, MirrorOutbox};
 use domain::ports::{CommentStore, Posted};
 use domain::{
     ClientId, Comment, CommentBody, CommentId, NewComment, Page, PageRequest, UserId, Username,
@@ -18,7 +17,6 @@ use domain::{
 use crate::columns::{from_column, now, to_column, uuid_from_column};
 use crate::database::{Database, with_conn};
 use crate::error::{Error, Result};
-use crate::mirror_outbox;
 use crate::schema::{comments, users};
 
 #[derive(Queryable, Selectable)]
@@ -66,6 +64,28 @@ async fn live_by_id(conn: &mut AsyncMysqlConnection, id: CommentId) -> Result<Op
         .transpose()
 }
 
+/// The live comments among `ids` (raw column values), by id; deleted and unknown ones are
+/// absent. One query by primary key, for the mirror's worker, which sends comments as
+/// they are when it sends them.
+pub(crate) async fn live_by_ids(
+    conn: &mut AsyncMysqlConnection,
+    ids: &[Vec<u8>],
+) -> Result<HashMap<Vec<u8>, Comment>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<AuthoredRow> = live_comments!()
+        .filter(comments::id.eq_any(ids))
+        .load(conn)
+        .await?;
+    rows.into_iter()
+        .map(|row| {
+            let id = row.0.id.clone();
+            Ok((id, into_comment(row)?))
+        })
+        .collect()
+}
+
 /// The comment `new` becomes, with the client id it was posted with: its id and times are
 /// chosen here, so nothing of the stored row has to be read back.
 fn to_store(new: NewComment) -> (Comment, Option<ClientId>) {
@@ -82,60 +102,53 @@ fn to_store(new: NewComment) -> (Comment, Option<ClientId>) {
     (comment, new.client_id)
 }
 
-/// One round trip.
-async fn insert(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comment> {
+/// One round trip, one autocommitted statement. `mirrored`: the comments table's trigger
+/// writes the change's outbox row in the same statement (migration 000014).
+async fn insert(
+    conn: &mut AsyncMysqlConnection,
+    new: NewComment,
+    mirrored: bool,
+) -> Result<Comment> {
     let (comment, client_id) = to_store(new);
-    NewCommentRow::of(&comment, client_id.as_ref())
-        .insert()
-        .execute(conn)
-        .await?;
+    InsertComment {
+        id: comment.id.to_bytes(),
+        video_id: comment.video_id.as_str(),
+        user_id: comment.user_id.to_bytes(),
+        content: comment.body.as_str(),
+        client_id: client_id.as_ref().map(ClientId::as_str),
+        at: to_column(comment.inserted_at),
+        mirrored,
+    }
+    .execute(conn)
+    .await?;
     Ok(comment)
 }
 
-/// The comment and its outbox row in one transaction and one round trip: migration
-/// 000012's procedure. Not for a connection with a transaction open (the procedure's own
-/// `START TRANSACTION` would commit it).
-async fn insert_mirrored(conn: &mut AsyncMysqlConnection, new: NewComment) -> Result<Comment> {
-    let (comment, client_id) = to_store(new);
-    let payload = mirror_outbox::saved_payload(&comment);
-    NewCommentRow::of(&comment, client_id.as_ref())
-        .post_mirrored(&payload)
-        .execute(conn)
-        .await?;
-    Ok(comment)
-}
-
-/// A new comment's column values, in the order both statements below bind them.
-struct NewCommentRow<'a> {
+/// `INSERT INTO comments ...`, spelled out rather than built with diesel's `insert_into`:
+/// diesel does not prepare an `insert_into` once per connection (it may render `DEFAULT`),
+/// so every post cost a prepare and a close on top of the execute. This has a static
+/// query id, so each connection prepares it once and then only executes it.
+struct InsertComment<'a> {
     id: [u8; 16],
     video_id: &'a str,
     user_id: [u8; 16],
     content: &'a str,
     client_id: Option<&'a str>,
     at: chrono::NaiveDateTime,
+    mirrored: bool,
 }
 
-impl<'a> NewCommentRow<'a> {
-    fn of(comment: &'a Comment, client_id: Option<&'a ClientId>) -> Self {
-        Self {
-            id: comment.id.to_bytes(),
-            video_id: comment.video_id.as_str(),
-            user_id: comment.user_id.to_bytes(),
-            content: comment.body.as_str(),
-            client_id: client_id.map(ClientId::as_str),
-            at: to_column(comment.inserted_at),
-        }
-    }
+impl QueryId for InsertComment<'_> {
+    type QueryId = InsertComment<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
 
-    fn insert(self) -> InsertComment<'a> {
-        InsertComment(self)
-    }
-
-    fn post_mirrored(self, payload: &'a str) -> PostMirroredComment<'a> {
-        PostMirroredComment { row: self, payload }
-    }
-
-    fn bind<'b>(&'b self, out: &mut AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+impl QueryFragment<Mysql> for InsertComment<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO comments (id, video_id, user_id, content, client_id, inserted_at, \
+             updated_at, mirrored) VALUES (",
+        );
         out.push_bind_param::<Binary, _>(&self.id[..])?;
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(self.video_id)?;
@@ -146,55 +159,11 @@ impl<'a> NewCommentRow<'a> {
         out.push_sql(", ");
         out.push_bind_param::<Nullable<Text>, _>(&self.client_id)?;
         out.push_sql(", ");
-        out.push_bind_param::<Datetime, _>(&self.at)
-    }
-}
-
-// The two statements a post is written with, spelled out rather than built with diesel's
-// `insert_into` or `sql_query`: diesel prepares neither of those once per connection (an
-// insert may render `DEFAULT`, raw SQL is opaque to it), so every post cost a prepare and a
-// close on top of the execute. Each of these has a static query id, so each connection
-// prepares it once and then only executes it.
-
-/// `INSERT INTO comments ...`, the post with the mirror off.
-struct InsertComment<'a>(NewCommentRow<'a>);
-
-impl QueryId for InsertComment<'_> {
-    type QueryId = InsertComment<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl QueryFragment<Mysql> for InsertComment<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO comments \
-             (id, video_id, user_id, content, client_id, inserted_at, updated_at) VALUES (",
-        );
-        self.0.bind(&mut out)?;
+        out.push_bind_param::<Datetime, _>(&self.at)?;
         out.push_sql(", ");
-        out.push_bind_param::<Datetime, _>(&self.0.at)?;
-        out.push_sql(")");
-        Ok(())
-    }
-}
-
-/// `CALL post_mirrored_comment(...)`, the post with the mirror on.
-struct PostMirroredComment<'a> {
-    row: NewCommentRow<'a>,
-    payload: &'a str,
-}
-
-impl QueryId for PostMirroredComment<'_> {
-    type QueryId = PostMirroredComment<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl QueryFragment<Mysql> for PostMirroredComment<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Mysql>) -> QueryResult<()> {
-        out.push_sql("CALL post_mirrored_comment(");
-        self.row.bind(&mut out)?;
+        out.push_bind_param::<Datetime, _>(&self.at)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(self.payload)?;
+        out.push_bind_param::<Bool, _>(&self.mirrored)?;
         out.push_sql(")");
         Ok(())
     }
@@ -375,17 +344,11 @@ fn comment_result<T>(r: Result<T>) -> domain::Result<T> {
 #[async_trait]
 impl CommentStore for Database {
     async fn insert(&self, comment: NewComment) -> domain::Result<Comment> {
-        Ok(with_conn!(self, |c| insert(c, comment))?)
+        Ok(with_conn!(self, |c| insert(c, comment, false))?)
     }
 
     async fn insert_mirrored(&self, comment: NewComment) -> domain::Result<Comment> {
-        if self.bound().is_some() {
-            // In a transaction already: the two rows are written in it.
-            let comment = CommentStore::insert(self, comment).await?;
-            self.enqueue(&MirrorChange::saved(&comment)).await?;
-            return Ok(comment);
-        }
-        Ok(with_conn!(self, |c| insert_mirrored(c, comment))?)
+        Ok(with_conn!(self, |c| insert(c, comment, true))?)
     }
 
     async fn by_client_id(

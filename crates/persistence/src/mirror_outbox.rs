@@ -11,7 +11,7 @@
 //! a row costs MariaDB its INSERT, its share of one read and one DELETE by primary key,
 //! and nothing per row in between (migration 000013 says what that replaced).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -27,6 +27,7 @@ use domain::{Comment, CommentId, UserId, VideoId};
 use uuid::Uuid;
 
 use crate::columns::{from_column, now, to_column, uuid_from_column};
+use crate::comments;
 use crate::database::{Database, with_conn};
 use crate::error::{Error, Result};
 use crate::schema::mirror_outbox::{self, dsl};
@@ -73,13 +74,10 @@ struct Candidate {
 fn new_row(change: &MirrorChange) -> NewRow<'_> {
     let at = to_column(now());
     let (kind, video_id, payload) = match change {
-        MirrorChange::CommentSaved {
-            video_id, comment, ..
-        } => (
-            COMMENT_SAVED,
-            Some(video_id.as_str()),
-            Some(comment.clone()),
-        ),
+        // Sent as the comment is when it is sent (migration 000014).
+        MirrorChange::CommentSaved { video_id, .. } => {
+            (COMMENT_SAVED, Some(video_id.as_str()), None)
+        }
         MirrorChange::CommentDeleted { video_id, .. } => {
             (COMMENT_DELETED, Some(video_id.as_str()), None)
         }
@@ -98,29 +96,21 @@ fn new_row(change: &MirrorChange) -> NewRow<'_> {
     }
 }
 
-/// The payload of a saved comment's row, as the text the column holds.
-pub(crate) fn saved_payload(comment: &Comment) -> String {
-    new_row(&MirrorChange::saved(comment))
-        .payload
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn change_of(row: &Row) -> Result<MirrorChange> {
+/// The change `row` stands for. A saved comment is sent as it is now (`live`, read with
+/// the batch): a comment deleted since is sent as deleted.
+fn change_of(row: &Row, live: &HashMap<Vec<u8>, Comment>) -> Result<MirrorChange> {
     let subject = uuid_from_column(&row.subject)?;
     let video = || -> Result<VideoId> {
         let raw = row.video_id.as_deref().unwrap_or_default();
         VideoId::parse(raw).map_err(Error::corrupt)
     };
     match row.kind.as_str() {
-        COMMENT_SAVED => Ok(MirrorChange::CommentSaved {
-            id: CommentId::from_uuid(subject),
-            video_id: video()?,
-            comment: row
-                .payload
-                .clone()
-                .filter(serde_json::Value::is_object)
-                .ok_or_else(|| Error::corrupt("a saved comment without its comment"))?,
+        COMMENT_SAVED => Ok(match live.get(&row.subject) {
+            Some(comment) => MirrorChange::saved(comment),
+            None => MirrorChange::CommentDeleted {
+                id: CommentId::from_uuid(subject),
+                video_id: video()?,
+            },
         }),
         COMMENT_DELETED => Ok(MirrorChange::CommentDeleted {
             id: CommentId::from_uuid(subject),
@@ -224,6 +214,19 @@ async fn report(
     Ok(())
 }
 
+/// The live comments the saved-comment rows among `rows` are about.
+async fn live_comments_of(
+    conn: &mut AsyncMysqlConnection,
+    rows: &[Row],
+) -> Result<HashMap<Vec<u8>, Comment>> {
+    let ids: Vec<Vec<u8>> = rows
+        .iter()
+        .filter(|r| r.kind == COMMENT_SAVED)
+        .map(|r| r.subject.clone())
+        .collect();
+    comments::live_by_ids(conn, &ids).await
+}
+
 async fn release(
     conn: &mut AsyncMysqlConnection,
     lease: Uuid,
@@ -272,16 +275,17 @@ async fn claim(conn: &mut AsyncMysqlConnection, limit: u32, lease_for: Duration)
         .select(Row::as_select())
         .load(conn)
         .await?;
+    // A second change to a subject waits for the next batch.
+    let mut subjects = HashSet::with_capacity(rows.len());
+    let rows: Vec<Row> = rows
+        .into_iter()
+        .take_while(|row| subjects.insert(row.subject.clone()))
+        .collect();
+    let live = live_comments_of(conn, &rows).await?;
     let mut entries = Vec::with_capacity(rows.len());
     let mut unreadable = Vec::new();
-    let mut subjects = HashSet::with_capacity(rows.len());
     for row in rows {
-        // A second change to a subject waits for the next batch, so every version is
-        // written, each after the one before.
-        if !subjects.insert(row.subject.clone()) {
-            break;
-        }
-        match change_of(&row) {
+        match change_of(&row, &live) {
             Ok(change) => entries.push(Claimed {
                 id: row.id,
                 attempts: u32::from(row.attempts) + 1,
@@ -378,20 +382,24 @@ impl MirrorQueue for Database {
     }
 
     async fn dead_letters(&self, limit: u32) -> domain::Result<Vec<DeadLetter>> {
-        let rows: Vec<Row> = with_conn!(self, |c| dsl::mirror_outbox
-            .filter(dsl::state.eq(DEAD))
-            .order(dsl::id.desc())
-            .limit(i64::from(limit))
-            .select(Row::as_select())
-            .load(c))
-        .map_err(Error::from)?;
+        let (rows, live) = with_conn!(self, |c| async move {
+            let rows: Vec<Row> = dsl::mirror_outbox
+                .filter(dsl::state.eq(DEAD))
+                .order(dsl::id.desc())
+                .limit(i64::from(limit))
+                .select(Row::as_select())
+                .load(c)
+                .await?;
+            let live = live_comments_of(c, &rows).await?;
+            Ok::<_, Error>((rows, live))
+        })?;
         let mut letters = Vec::with_capacity(rows.len());
         for row in rows {
             letters.push(DeadLetter {
                 id: row.id,
                 attempts: u32::from(row.attempts),
                 enqueued_at: from_column(row.enqueued_at),
-                change: change_of(&row)?,
+                change: change_of(&row, &live)?,
                 error: row.last_error.clone().unwrap_or_default(),
             });
         }

@@ -39,6 +39,9 @@ diesel::table! {
         inserted_at -> Datetime,
         updated_at -> Datetime,
         deleted_at -> Nullable<Datetime>,
+        /// Posted with the Firebase mirror on: its trigger wrote the outbox row
+        /// (migration 000014).
+        mirrored -> Bool,
     }
 }
 

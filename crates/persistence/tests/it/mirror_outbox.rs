@@ -9,7 +9,6 @@ use domain::mirror::{MirrorChange, MirrorOutbox, MirrorQueue, MirrorSource};
 use domain::ports::{CommentStore, UnitOfWork};
 use domain::{ClientId, CommentBody, CommentId, NewComment, UserId, VideoId};
 use persistence::test_db::TestDatabase;
-use serde_json::json;
 
 const LEASE: Duration = Duration::from_secs(60);
 
@@ -26,37 +25,75 @@ async fn nothing_due(db: &persistence::Database) -> bool {
         .is_empty()
 }
 
-fn saved(id: CommentId, text: &str) -> MirrorChange {
-    MirrorChange::CommentSaved {
+/// A change about `id` that reads back as written, whatever is in `comments`.
+fn change(id: CommentId) -> MirrorChange {
+    MirrorChange::CommentDeleted {
         id,
         video_id: video("v1"),
-        comment: json!({ "id": id.to_string(), "content": text }),
     }
 }
 
+/// A comment by a new user, stored with the mirror on or off.
+async fn post(db: &persistence::Database, text: &str, mirrored: bool) -> domain::Comment {
+    let author = crate::user(
+        db,
+        &format!("u{}", &CommentId::generate().to_string()[24..]),
+    )
+    .await;
+    let new = NewComment {
+        video_id: video("v1"),
+        user_id: author.id,
+        username: author.username.clone(),
+        body: CommentBody::parse(text).expect("valid body"),
+        client_id: None,
+    };
+    if mirrored {
+        db.insert_mirrored(new).await.expect("posted")
+    } else {
+        db.insert(new).await.expect("posted")
+    }
+}
+
+/// The subjects of a claim's changes, in order.
+fn subjects(claim: &domain::mirror::Claim) -> Vec<uuid::Uuid> {
+    claim.entries.iter().map(|e| e.change.subject()).collect()
+}
+
 #[tokio::test]
-async fn every_kind_of_change_reads_back_as_written() {
+async fn every_kind_of_change_reads_back_and_a_saved_comment_as_it_is_now() {
     let t = TestDatabase::new().await;
     let db = t.database();
-    let comment = CommentId::generate();
+    let edited = post(db, "before", false).await;
+    let edited = db
+        .update_body(edited.id, CommentBody::parse("after").expect("valid body"))
+        .await
+        .expect("edited");
+    let gone = post(db, "short-lived", false).await;
     let at = Utc::now().with_timezone(&Utc);
-    let changes = [
-        saved(comment, "hello"),
-        MirrorChange::CommentDeleted {
-            id: CommentId::generate(),
-            video_id: video("v2"),
-        },
-        MirrorChange::SignedIn {
-            user: UserId::generate(),
-            at: chrono::SubsecRound::trunc_subsecs(at, 6),
-        },
-    ];
-    for change in &changes {
-        db.enqueue(change).await.expect("enqueued");
+    let user = UserId::generate();
+    let at = chrono::SubsecRound::trunc_subsecs(at, 6);
+    for change in [
+        MirrorChange::saved(&edited),
+        MirrorChange::saved(&gone),
+        change(CommentId::generate()),
+        MirrorChange::SignedIn { user, at },
+    ] {
+        db.enqueue(&change).await.expect("enqueued");
     }
+    db.soft_delete(gone.id).await.expect("deleted");
     let claim = db.claim(10, LEASE).await.expect("claimed");
     let read: Vec<MirrorChange> = claim.entries.iter().map(|e| e.change.clone()).collect();
-    assert_eq!(read, changes);
+    assert_eq!(read[0], MirrorChange::saved(&edited));
+    assert_eq!(
+        read[1],
+        MirrorChange::CommentDeleted {
+            id: gone.id,
+            video_id: video("v1")
+        },
+        "deleted since it was saved: sent as deleted"
+    );
+    assert!(matches!(read[2], MirrorChange::CommentDeleted { .. }));
+    assert_eq!(read[3], MirrorChange::SignedIn { user, at });
     assert!(claim.entries.iter().all(|e| e.attempts == 1));
 }
 
@@ -65,22 +102,11 @@ async fn a_rolled_back_change_leaves_no_row() {
     let t = TestDatabase::new().await;
     let tx = t.database().begin().await.expect("begins");
     tx.outbox()
-        .enqueue(&saved(CommentId::generate(), "never"))
+        .enqueue(&change(CommentId::generate()))
         .await
         .expect("enqueued");
     tx.rollback().await;
     assert_eq!(t.count("SELECT COUNT(*) FROM mirror_outbox").await, 0);
-}
-
-fn contents(claim: &domain::mirror::Claim) -> Vec<String> {
-    claim
-        .entries
-        .iter()
-        .map(|e| match &e.change {
-            MirrorChange::CommentSaved { comment, .. } => comment["content"].to_string(),
-            other => panic!("{other:?}"),
-        })
-        .collect()
 }
 
 #[tokio::test]
@@ -88,19 +114,17 @@ async fn one_worker_at_a_time_takes_the_oldest_changes_in_order() {
     let t = TestDatabase::new().await;
     let db = t.database();
     let (a, b) = (CommentId::generate(), CommentId::generate());
-    for change in [
-        saved(a, "a1"),
-        saved(b, "b1"),
-        saved(a, "a2"),
-        saved(a, "a3"),
-    ] {
-        db.enqueue(&change).await.expect("enqueued");
+    let (a, b) = (*a.as_uuid(), *b.as_uuid());
+    for id in [a, b, a, a] {
+        db.enqueue(&change(CommentId::from_uuid(id)))
+            .await
+            .expect("enqueued");
     }
     let first = db.claim(10, LEASE).await.expect("claimed");
     assert_eq!(
-        contents(&first),
-        ["\"a1\"", "\"b1\""],
-        "a2 waits for the next batch"
+        subjects(&first),
+        [a, b],
+        "a's second change waits for the next batch"
     );
     // While the first worker holds the lease, no other takes anything.
     assert!(nothing_due(db).await);
@@ -112,12 +136,13 @@ async fn one_worker_at_a_time_takes_the_oldest_changes_in_order() {
     );
     db.release(first.lease).await.expect("released");
     let second = db.claim(10, LEASE).await.expect("claimed");
-    assert_eq!(contents(&second), ["\"a2\""]);
+    assert_eq!(subjects(&second), [a]);
+    assert!(second.entries[0].id > first.entries[0].id);
     let ids: Vec<u64> = second.entries.iter().map(|e| e.id).collect();
     db.sent(second.lease, &ids).await.expect("deleted");
     db.release(second.lease).await.expect("released");
     let third = db.claim(10, LEASE).await.expect("claimed");
-    assert_eq!(contents(&third), ["\"a3\""]);
+    assert_eq!(subjects(&third), [a]);
     assert_eq!(t.count("SELECT COUNT(*) FROM mirror_outbox").await, 1);
 }
 
@@ -126,7 +151,7 @@ async fn workers_racing_never_take_a_change_twice() {
     let t = TestDatabase::new().await;
     let db = t.database().clone();
     for _ in 0..400 {
-        db.enqueue(&saved(CommentId::generate(), "x"))
+        db.enqueue(&change(CommentId::generate()))
             .await
             .expect("enqueued");
     }
@@ -166,7 +191,7 @@ async fn workers_racing_never_take_a_change_twice() {
 async fn retried_changes_wait_and_a_lost_lease_reports_nothing() {
     let t = TestDatabase::new().await;
     let db = t.database();
-    db.enqueue(&saved(CommentId::generate(), "x"))
+    db.enqueue(&change(CommentId::generate()))
         .await
         .expect("enqueued");
     let claim = db
@@ -192,7 +217,7 @@ async fn retried_changes_wait_and_a_lost_lease_reports_nothing() {
     .await
     .expect("rescheduled");
     // The whole queue waits, a change enqueued since included.
-    db.enqueue(&saved(CommentId::generate(), "y"))
+    db.enqueue(&change(CommentId::generate()))
         .await
         .expect("enqueued");
     assert!(nothing_due(db).await);
@@ -205,10 +230,9 @@ async fn retried_changes_wait_and_a_lost_lease_reports_nothing() {
 async fn a_retried_change_counts_its_try_and_keeps_its_place() {
     let t = TestDatabase::new().await;
     let db = t.database();
-    for text in ["first", "second"] {
-        db.enqueue(&saved(CommentId::generate(), text))
-            .await
-            .expect("enqueued");
+    let (first, second) = (CommentId::generate(), CommentId::generate());
+    for id in [first, second] {
+        db.enqueue(&change(id)).await.expect("enqueued");
     }
     let claim = db.claim(1, LEASE).await.expect("claimed");
     let ids: Vec<u64> = claim.entries.iter().map(|e| e.id).collect();
@@ -216,7 +240,7 @@ async fn a_retried_change_counts_its_try_and_keeps_its_place() {
         .await
         .expect("rescheduled");
     let again = db.claim(10, LEASE).await.expect("claimed");
-    assert_eq!(contents(&again), ["\"first\"", "\"second\""]);
+    assert_eq!(subjects(&again), [*first.as_uuid(), *second.as_uuid()]);
     assert_eq!(again.entries[0].attempts, 2);
     assert_eq!(again.entries[1].attempts, 1);
 }
@@ -226,15 +250,15 @@ async fn dead_letters_are_listed_and_revived_unless_superseded() {
     let t = TestDatabase::new().await;
     let db = t.database();
     let (a, b) = (CommentId::generate(), CommentId::generate());
-    db.enqueue(&saved(a, "a1")).await.expect("enqueued");
-    db.enqueue(&saved(b, "b1")).await.expect("enqueued");
+    db.enqueue(&change(a)).await.expect("enqueued");
+    db.enqueue(&change(b)).await.expect("enqueued");
     let claim = db.claim(10, LEASE).await.expect("claimed");
     let ids: Vec<u64> = claim.entries.iter().map(|e| e.id).collect();
     db.bury(claim.lease, &ids, "400 Invalid data")
         .await
         .expect("buried");
     // a changed again since: its dead change is superseded.
-    db.enqueue(&saved(a, "a2")).await.expect("enqueued");
+    db.enqueue(&change(a)).await.expect("enqueued");
     let letters = db.dead_letters(10).await.expect("listed");
     assert_eq!(letters.len(), 2);
     assert!(letters.iter().all(|l| l.error == "400 Invalid data"));
@@ -288,7 +312,7 @@ async fn a_mirrored_post_stores_its_change_with_it_or_neither() {
         )
     };
 
-    // Outside a transaction: the procedure, in one round trip.
+    // Outside a transaction: one statement, the outbox row written by the trigger.
     let posted = db
         .insert_mirrored(new("mirrored 🎉 — ünïcode", "tab-1:1"))
         .await
@@ -324,4 +348,7 @@ async fn a_mirrored_post_stores_its_change_with_it_or_neither() {
         .expect("posted");
     tx.commit().await.expect("committed");
     assert_eq!(count().await, (2, 2));
+    // With the mirror off, no outbox row.
+    post(db, "plain", false).await;
+    assert_eq!(count().await, (3, 2));
 }
