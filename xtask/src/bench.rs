@@ -275,6 +275,8 @@ fn run_firebase(
     println!(
         "scenario: firebase, {clients} clients, {seconds} s per run, {rounds} round(s), lag at {rate}/s (release build, rate limits off, the fake Realtime Database on loopback)"
     );
+    // The database's CPU counts only when it runs here (as `mariadbd` or `mysqld`).
+    let local_database = process_named(&["mariadbd", "mysqld"]);
     let modes: [(&str, Option<bool>); 3] = [
         ("mirror off", None),
         ("mirror on", Some(false)),
@@ -292,7 +294,14 @@ fn run_firebase(
         let mut cmd = Command::new(dir.join("loadgen"));
         cmd.args(["--base", &format!("http://{}", running.addr)])
             .args(["comments", "--label", label])
-            .args(["--seconds", &seconds.to_string()])
+            .args(["--cpu", &format!("server={}", running.pid())]);
+        if let Some(pid) = local_database {
+            cmd.args(["--cpu", &format!("MariaDB={pid}")]);
+        }
+        if let Some(fake) = &fake {
+            cmd.args(["--cpu", &format!("fake={}", fake.child.id())]);
+        }
+        cmd.args(["--seconds", &seconds.to_string()])
             .args(["--clients", &clients.to_string()])
             .args(["--rate", &rate.to_string()]);
         if rate > 0.0 {
@@ -319,6 +328,18 @@ fn run_firebase(
     }
     run("mirror on, sustained", Some(false), rate)?;
     Ok(())
+}
+
+/// The id of a running process whose name is one of `names`.
+fn process_named(names: &[&str]) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let comm = std::fs::read_to_string(entry.path().join("comm")).ok()?;
+            names.contains(&comm.trim()).then_some(pid)
+        })
 }
 
 /// Medians of each mode's rate and of each round's ratio to the first mode.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::Client;
 
+use crate::procfs;
 use crate::rest::{phase, post_comment, register};
 
 /// What to run.
@@ -20,6 +21,8 @@ pub struct Plan {
     pub rate: f64,
     /// Wait for the mirror to send every post, and report its lag.
     pub mirror_lag: bool,
+    /// Processes whose CPU time per post to report, by name (the server, the database...).
+    pub watch: Vec<(String, u32)>,
 }
 
 pub async fn run(base: &str, plan: Plan) -> Result<(), String> {
@@ -34,6 +37,12 @@ pub async fn run(base: &str, plan: Plan) -> Result<(), String> {
     let sent_before = metric(&client, base, "firebase_changes_sent_total").await;
     // Each client's share of the rate, as a gap between its posts.
     let gap = (plan.rate > 0.0).then(|| Duration::from_secs_f64(plan.clients as f64 / plan.rate));
+    let mut watched: Vec<(String, u32)> = plan.watch.clone();
+    watched.push(("loadgen".into(), std::process::id()));
+    let cpu_before: Vec<Option<Duration>> = watched
+        .iter()
+        .map(|(_, pid)| procfs::cpu_time(*pid))
+        .collect();
     let (c, t, url) = (client.clone(), tokens.clone(), api.clone());
     let mut posts = phase(
         "POST comments",
@@ -51,6 +60,9 @@ pub async fn run(base: &str, plan: Plan) -> Result<(), String> {
     println!("|---|---|---|---|---|---|---|");
     posts.name_as(&plan.label);
     posts.report();
+    if !plan.watch.is_empty() && posted > 0.0 {
+        report_cpu(&plan.label, &watched, &cpu_before, posted);
+    }
     if !plan.mirror_lag {
         return Ok(());
     }
@@ -90,6 +102,29 @@ pub async fn run(base: &str, plan: Plan) -> Result<(), String> {
         drained.as_secs_f64()
     );
     Ok(())
+}
+
+/// CPU time per post of each watched process since `before` (10 ms resolution, so a run
+/// of seconds reads to a few percent).
+fn report_cpu(label: &str, watched: &[(String, u32)], before: &[Option<Duration>], posted: f64) {
+    let per_post: Vec<Option<f64>> = watched
+        .iter()
+        .zip(before)
+        .map(|((_, pid), before)| {
+            let spent = procfs::cpu_time(*pid)?.checked_sub((*before)?)?;
+            Some(spent.as_secs_f64() * 1e6 / posted)
+        })
+        .collect();
+    let names: Vec<&str> = watched.iter().map(|(name, _)| name.as_str()).collect();
+    println!();
+    println!("| CPU per post, µs | {} | in all |", names.join(" | "));
+    println!("|---|{}---|", "---|".repeat(names.len()));
+    let cells: Vec<String> = per_post
+        .iter()
+        .map(|v| v.map_or("?".into(), |v| format!("{v:.0}")))
+        .collect();
+    let total: f64 = per_post.iter().flatten().sum();
+    println!("| {label} | {} | {total:.0} |", cells.join(" | "));
 }
 
 /// The value of the first `/metrics` line that starts with `name` (a full series, or a

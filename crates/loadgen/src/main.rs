@@ -40,6 +40,10 @@ enum Scenario {
         rate: f64,
         #[arg(long)]
         mirror_lag: bool,
+        /// Report the CPU time per post of this process, `NAME=PID` (repeatable), e.g.
+        /// `--cpu server=1234`; the load generator's own is always reported with them.
+        #[arg(long = "cpu", value_name = "NAME=PID", value_parser = named_pid)]
+        cpu: Vec<(String, u32)>,
     },
     /// Logins, comment writes and comment reads per second, and /healthz latency during a
     /// login burst.
@@ -109,6 +113,7 @@ fn main() -> ExitCode {
                 clients,
                 rate,
                 mirror_lag,
+                cpu,
             } => {
                 let plan = comments::Plan {
                     label,
@@ -116,6 +121,7 @@ fn main() -> ExitCode {
                     duration: Duration::from_secs(seconds),
                     rate,
                     mirror_lag,
+                    watch: cpu,
                 };
                 comments::run(&cli.base, plan).await
             }
@@ -162,4 +168,15 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `NAME=PID`.
+fn named_pid(raw: &str) -> Result<(String, u32), String> {
+    let (name, pid) = raw
+        .split_once('=')
+        .ok_or_else(|| format!("{raw:?} is not NAME=PID"))?;
+    let pid = pid
+        .parse()
+        .map_err(|_| format!("{pid:?} is not a process id"))?;
+    Ok((name.to_owned(), pid))
 }
