@@ -1,7 +1,7 @@
 DROP TRIGGER comments_mirror_outbox;
 ALTER TABLE comments DROP COLUMN mirrored;
 -- Rows written since carry no payload; the worker of before needs one, so they are sent as
--- the comment is now.
+-- the comment is now: a live comment with its payload, anything else as deleted.
 UPDATE mirror_outbox o
 JOIN comments c ON c.id = o.subject
 JOIN users u ON u.id = c.user_id
@@ -15,7 +15,9 @@ SET o.payload = JSON_OBJECT(
     'content', c.content,
     'inserted_at', DATE_FORMAT(c.inserted_at, '%Y-%m-%dT%H:%i:%s.%fZ'),
     'updated_at', DATE_FORMAT(c.updated_at, '%Y-%m-%dT%H:%i:%s.%fZ'))
-WHERE o.kind = 'comment_saved' AND o.payload IS NULL;
+WHERE o.kind = 'comment_saved' AND o.payload IS NULL AND c.deleted_at IS NULL;
+UPDATE mirror_outbox SET kind = 'comment_deleted'
+WHERE kind = 'comment_saved' AND payload IS NULL;
 CREATE PROCEDURE post_mirrored_comment(
     IN p_id BINARY(16),
     IN p_video_id VARCHAR(64) CHARACTER SET ascii,

@@ -75,6 +75,8 @@ pub trait MirrorOutbox: Send + Sync {
 pub struct Claim {
     pub lease: uuid::Uuid,
     pub entries: Vec<Claimed>,
+    /// More changes may be pending: the batch was full or cut short.
+    pub more: bool,
 }
 
 /// One leased change.
@@ -128,6 +130,9 @@ pub trait MirrorQueue: Send + Sync {
     ) -> Result<()>;
     /// Give up: the changes become dead letters.
     async fn bury(&self, lease: uuid::Uuid, ids: &[u64], error: &str) -> Result<()>;
+    /// Keeps the lease `lease_for` longer; false if it is no longer held (it ran out and
+    /// another worker took it, or a retry gave it back): then send nothing more of it.
+    async fn renew(&self, lease: uuid::Uuid, lease_for: Duration) -> Result<bool>;
     /// Ends the lease, so the next batch can be taken by any worker.
     async fn release(&self, lease: uuid::Uuid) -> Result<()>;
     async fn status(&self) -> Result<OutboxStatus>;

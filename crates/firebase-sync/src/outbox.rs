@@ -150,7 +150,7 @@ impl OutboxWorker {
         if claim.entries.is_empty() {
             return Next::Sleep(self.options.poll);
         }
-        let full = claim.entries.len() >= limit as usize && limit > 1;
+        let full = claim.more && limit > 1;
         self.send(&claim, &claim.entries).await;
         // After a retry the lease is already given back, with the queue waiting; this
         // then does nothing.
@@ -164,8 +164,9 @@ impl OutboxWorker {
         }
     }
 
-    /// Sends `entries` (all leased under `claim`) as one PATCH and reports the outcome.
-    async fn send(&mut self, claim: &Claim, entries: &[Claimed]) {
+    /// Sends `entries` (all leased under `claim`) as one PATCH and reports the outcome;
+    /// false if the lease is no longer held afterwards (a retry gave it back).
+    async fn send(&mut self, claim: &Claim, entries: &[Claimed]) -> bool {
         let updates: Map<String, serde_json::Value> = entries
             .iter()
             .map(|e| layout::update_of(&e.change))
@@ -191,19 +192,30 @@ impl OutboxWorker {
                     // every write sets absolute values.
                     tracing::warn!(error = %e, count = ids.len(), "firebase mirror: sent, but cannot mark the outbox");
                 }
+                true
             }
             Err(e) if e.is_permanent() && entries.len() > 1 => {
                 tracing::warn!(error = %e, count = entries.len(), "firebase mirror: batch refused; sending its changes one by one");
                 metrics::counter!("firebase_failures_total", "kind" => e.kind.as_str())
                     .increment(1);
+                // One by one takes longer than a lease: renew it before each, and stop
+                // once it is lost or given back, so no change goes out without it.
                 for entry in entries {
-                    Box::pin(self.send(claim, std::slice::from_ref(entry))).await;
+                    let held = self.queue.renew(claim.lease, self.options.lease).await;
+                    if !matches!(held, Ok(true)) {
+                        return false;
+                    }
+                    if !Box::pin(self.send(claim, std::slice::from_ref(entry))).await {
+                        return false;
+                    }
                 }
+                true
             }
             Err(e) if e.is_permanent() => {
                 metrics::counter!("firebase_failures_total", "kind" => e.kind.as_str())
                     .increment(1);
                 self.bury(claim, &ids, &e).await;
+                true
             }
             Err(e) => {
                 metrics::counter!("firebase_failures_total", "kind" => e.kind.as_str())
@@ -215,6 +227,7 @@ impl OutboxWorker {
                 }
                 metrics::gauge!("firebase_breaker_state").set(self.breaker.gauge());
                 self.retry(claim, entries, &e).await;
+                false
             }
         }
     }

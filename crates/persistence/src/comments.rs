@@ -64,13 +64,14 @@ async fn live_by_id(conn: &mut AsyncMysqlConnection, id: CommentId) -> Result<Op
         .transpose()
 }
 
-/// The live comments among `ids` (raw column values), by id; deleted and unknown ones are
-/// absent. One query by primary key, for the mirror's worker, which sends comments as
-/// they are when it sends them.
+/// The live comments among `ids` (raw column values), by id, each read on its own: one
+/// that no longer reads as a valid comment is an error of its own, not of the batch.
+/// Deleted and unknown ones are absent. One query by primary key, for the mirror's worker,
+/// which sends comments as they are when it sends them.
 pub(crate) async fn live_by_ids(
     conn: &mut AsyncMysqlConnection,
     ids: &[Vec<u8>],
-) -> Result<HashMap<Vec<u8>, Comment>> {
+) -> Result<HashMap<Vec<u8>, std::result::Result<Comment, String>>> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -78,12 +79,13 @@ pub(crate) async fn live_by_ids(
         .filter(comments::id.eq_any(ids))
         .load(conn)
         .await?;
-    rows.into_iter()
+    Ok(rows
+        .into_iter()
         .map(|row| {
             let id = row.0.id.clone();
-            Ok((id, into_comment(row)?))
+            (id, into_comment(row).map_err(|e| e.to_string()))
         })
-        .collect()
+        .collect())
 }
 
 /// The comment `new` becomes, with the client id it was posted with: its id and times are

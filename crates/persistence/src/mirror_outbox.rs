@@ -96,17 +96,54 @@ fn new_row(change: &MirrorChange) -> NewRow<'_> {
     }
 }
 
-/// The change `row` stands for. A saved comment is sent as it is now (`live`, read with
-/// the batch): a comment deleted since is sent as deleted.
-fn change_of(row: &Row, live: &HashMap<Vec<u8>, Comment>) -> Result<MirrorChange> {
+/// What the rows of a batch are about, as it is now: the live comments (each read on its
+/// own) and the users' last sign-ins.
+#[derive(Default)]
+struct Current {
+    comments: HashMap<Vec<u8>, std::result::Result<Comment, String>>,
+    logins: HashMap<Vec<u8>, chrono::NaiveDateTime>,
+}
+
+impl Current {
+    async fn of(conn: &mut AsyncMysqlConnection, rows: &[Row]) -> Result<Self> {
+        use crate::schema::users;
+        let subjects = |kind: &str| -> Vec<Vec<u8>> {
+            rows.iter()
+                .filter(|r| r.kind == kind)
+                .map(|r| r.subject.clone())
+                .collect()
+        };
+        let comments = comments::live_by_ids(conn, &subjects(COMMENT_SAVED)).await?;
+        let signed_in = subjects(SIGNED_IN);
+        let logins = if signed_in.is_empty() {
+            HashMap::new()
+        } else {
+            users::table
+                .filter(users::id.eq_any(&signed_in))
+                .filter(users::last_login_at.is_not_null())
+                .select((users::id, users::last_login_at.assume_not_null()))
+                .load::<(Vec<u8>, chrono::NaiveDateTime)>(conn)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        Ok(Self { comments, logins })
+    }
+}
+
+/// The change `row` stands for, sent as things are now: a saved comment as it reads now
+/// (deleted since: as deleted), a sign-in as the user's last one. So nothing sent later,
+/// a revived dead letter included, is older than what was sent before.
+fn change_of(row: &Row, now: &Current) -> Result<MirrorChange> {
     let subject = uuid_from_column(&row.subject)?;
     let video = || -> Result<VideoId> {
         let raw = row.video_id.as_deref().unwrap_or_default();
         VideoId::parse(raw).map_err(Error::corrupt)
     };
     match row.kind.as_str() {
-        COMMENT_SAVED => Ok(match live.get(&row.subject) {
-            Some(comment) => MirrorChange::saved(comment),
+        COMMENT_SAVED => Ok(match now.comments.get(&row.subject) {
+            Some(Ok(comment)) => MirrorChange::saved(comment),
+            Some(Err(e)) => return Err(Error::corrupt(format!("unreadable comment: {e}"))),
             None => MirrorChange::CommentDeleted {
                 id: CommentId::from_uuid(subject),
                 video_id: video()?,
@@ -117,19 +154,37 @@ fn change_of(row: &Row, live: &HashMap<Vec<u8>, Comment>) -> Result<MirrorChange
             video_id: video()?,
         }),
         SIGNED_IN => {
-            let at = row
-                .payload
-                .as_ref()
-                .and_then(|p| p.get("at"))
-                .and_then(serde_json::Value::as_str)
-                .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
-                .ok_or_else(|| Error::corrupt("a sign-in without its time"))?;
+            let at = match now.logins.get(&row.subject) {
+                Some(last) => from_column(*last),
+                None => row
+                    .payload
+                    .as_ref()
+                    .and_then(|p| p.get("at"))
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+                    .ok_or_else(|| Error::corrupt("a sign-in without its time"))?
+                    .with_timezone(&Utc),
+            };
             Ok(MirrorChange::SignedIn {
                 user: UserId::from_uuid(subject),
-                at: at.with_timezone(&Utc),
+                at,
             })
         }
         other => Err(Error::corrupt(format!("unknown outbox kind {other:?}"))),
+    }
+}
+
+/// A dead letter's change for an operator to read: as [`change_of`], but a comment that
+/// no longer reads (often why it died) is still named, with no content.
+fn letter_change(row: &Row, now: &Current) -> Result<MirrorChange> {
+    match change_of(row, now) {
+        Err(_) if row.kind == COMMENT_SAVED => Ok(MirrorChange::CommentSaved {
+            id: CommentId::from_uuid(uuid_from_column(&row.subject)?),
+            video_id: VideoId::parse(row.video_id.as_deref().unwrap_or_default())
+                .map_err(Error::corrupt)?,
+            comment: serde_json::Value::Null,
+        }),
+        other => other,
     }
 }
 
@@ -141,24 +196,31 @@ fn clip(error: &str) -> &str {
     }
 }
 
-fn after(d: Duration) -> chrono::NaiveDateTime {
-    let d = chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
-    to_column(
-        now()
-            .checked_add_signed(d)
-            .unwrap_or(DateTime::<Utc>::MAX_UTC),
-    )
-}
+// The lease's times are the database's clock (UTC_TIMESTAMP), one for every node, so a
+// node whose clock is off cannot take a lease early or keep it late.
 
-/// Takes the sender lease if nobody holds it and the queue is not waiting.
+/// Takes the sender lease for `?` microseconds if nobody holds it and the queue is not
+/// waiting.
 const ACQUIRE: &str = "\
-UPDATE mirror_sender SET lease = ?, leased_until = ? \
-WHERE id = 1 AND (leased_until IS NULL OR leased_until <= ?)";
+UPDATE mirror_sender \
+SET lease = ?, leased_until = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND \
+WHERE id = 1 AND (leased_until IS NULL OR leased_until <= UTC_TIMESTAMP(6))";
 
-/// Ends `lease` (if it is still the holder) and lets the queue go on at `leased_until`
-/// (NULL: at once).
+/// Keeps `lease` for `?` microseconds more, if it still holds the queue.
+const RENEW: &str = "\
+UPDATE mirror_sender SET leased_until = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND \
+WHERE id = 1 AND lease = ?";
+
+/// Ends `lease` (if it still holds the queue) and lets the queue go on in `?`
+/// microseconds (0: at once).
 const RELEASE: &str = "\
-UPDATE mirror_sender SET lease = NULL, leased_until = ? WHERE id = 1 AND lease = ?";
+UPDATE mirror_sender SET lease = NULL, leased_until = UTC_TIMESTAMP(6) + INTERVAL ? MICROSECOND \
+WHERE id = 1 AND lease = ?";
+
+/// `d` in whole microseconds, for `INTERVAL ? MICROSECOND`.
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}
 
 /// Dead rows that are the latest change to their subject. One scan of the outbox, which
 /// holds only what is still to send: an operator's command, not the worker's.
@@ -214,26 +276,9 @@ async fn report(
     Ok(())
 }
 
-/// The live comments the saved-comment rows among `rows` are about.
-async fn live_comments_of(
-    conn: &mut AsyncMysqlConnection,
-    rows: &[Row],
-) -> Result<HashMap<Vec<u8>, Comment>> {
-    let ids: Vec<Vec<u8>> = rows
-        .iter()
-        .filter(|r| r.kind == COMMENT_SAVED)
-        .map(|r| r.subject.clone())
-        .collect();
-    comments::live_by_ids(conn, &ids).await
-}
-
-async fn release(
-    conn: &mut AsyncMysqlConnection,
-    lease: Uuid,
-    wait: Option<Duration>,
-) -> Result<()> {
+async fn release(conn: &mut AsyncMysqlConnection, lease: Uuid, wait: Duration) -> Result<()> {
     diesel::sql_query(RELEASE)
-        .bind::<Nullable<Datetime>, _>(wait.map(after))
+        .bind::<BigInt, _>(micros(wait))
         .bind::<Binary, _>(lease.as_bytes().to_vec())
         .execute(conn)
         .await?;
@@ -245,8 +290,10 @@ async fn claim(conn: &mut AsyncMysqlConnection, limit: u32, lease_for: Duration)
     let nothing = || Claim {
         lease,
         entries: Vec::new(),
+        more: false,
     };
-    // The idle poll: one read by the primary key, no write.
+    // The idle poll: one read in primary-key order, no write (it passes over dead letters,
+    // which are few unless something is wrong).
     let anything: Option<u64> = dsl::mirror_outbox
         .filter(dsl::state.eq(PENDING))
         .select(dsl::id)
@@ -256,18 +303,32 @@ async fn claim(conn: &mut AsyncMysqlConnection, limit: u32, lease_for: Duration)
     if anything.is_none() {
         return Ok(nothing());
     }
-    let at = to_column(now());
     let acquired = diesel::sql_query(ACQUIRE)
         .bind::<Binary, _>(lease.as_bytes().to_vec())
-        .bind::<Datetime, _>(after(lease_for))
-        .bind::<Datetime, _>(at)
+        .bind::<BigInt, _>(micros(lease_for))
         .execute(conn)
         .await?;
     if acquired == 0 {
         return Ok(nothing());
     }
-    // Read only once the lease is ours: read before, a row could be sent by the previous
-    // holder meanwhile and then sent again, older than what followed it.
+    match take(conn, lease, limit).await {
+        Ok(claim) if claim.entries.is_empty() => {
+            release(conn, lease, Duration::ZERO).await?;
+            Ok(claim)
+        }
+        Ok(claim) => Ok(claim),
+        Err(e) => {
+            // Give the lease back rather than keep every node waiting for it to run out;
+            // if the connection is what failed, it runs out instead.
+            let _ = release(conn, lease, Duration::ZERO).await;
+            Err(e)
+        }
+    }
+}
+
+/// Reads the batch `lease` may send: only once the lease is ours, since a row read before
+/// could be sent by the previous holder meanwhile and then again, older than what followed.
+async fn take(conn: &mut AsyncMysqlConnection, lease: Uuid, limit: u32) -> Result<Claim> {
     let rows: Vec<Row> = dsl::mirror_outbox
         .filter(dsl::state.eq(PENDING))
         .order(dsl::id.asc())
@@ -275,17 +336,19 @@ async fn claim(conn: &mut AsyncMysqlConnection, limit: u32, lease_for: Duration)
         .select(Row::as_select())
         .load(conn)
         .await?;
+    let read = rows.len();
     // A second change to a subject waits for the next batch.
     let mut subjects = HashSet::with_capacity(rows.len());
     let rows: Vec<Row> = rows
         .into_iter()
         .take_while(|row| subjects.insert(row.subject.clone()))
         .collect();
-    let live = live_comments_of(conn, &rows).await?;
+    let cut = rows.len() < read;
+    let now = Current::of(conn, &rows).await?;
     let mut entries = Vec::with_capacity(rows.len());
     let mut unreadable = Vec::new();
     for row in rows {
-        match change_of(&row, &live) {
+        match change_of(&row, &now) {
             Ok(change) => entries.push(Claimed {
                 id: row.id,
                 attempts: u32::from(row.attempts) + 1,
@@ -299,10 +362,11 @@ async fn claim(conn: &mut AsyncMysqlConnection, limit: u32, lease_for: Duration)
         }
     }
     report(conn, lease, &unreadable, Some((DEAD, "unreadable row"))).await?;
-    if entries.is_empty() {
-        release(conn, lease, None).await?;
-    }
-    Ok(Claim { lease, entries })
+    Ok(Claim {
+        lease,
+        more: cut || read >= limit as usize || !unreadable.is_empty(),
+        entries,
+    })
 }
 
 #[async_trait]
@@ -336,7 +400,7 @@ impl MirrorQueue for Database {
     ) -> domain::Result<()> {
         Ok(with_conn!(self, |c| async move {
             report(c, lease, ids, Some((PENDING, error))).await?;
-            release(c, lease, Some(wait)).await
+            release(c, lease, wait).await
         })?)
     }
 
@@ -349,8 +413,17 @@ impl MirrorQueue for Database {
         ))?)
     }
 
+    async fn renew(&self, lease: Uuid, lease_for: Duration) -> domain::Result<bool> {
+        let renewed = with_conn!(self, |c| diesel::sql_query(RENEW)
+            .bind::<BigInt, _>(micros(lease_for))
+            .bind::<Binary, _>(lease.as_bytes().to_vec())
+            .execute(c))
+        .map_err(Error::from)?;
+        Ok(renewed == 1)
+    }
+
     async fn release(&self, lease: Uuid) -> domain::Result<()> {
-        Ok(with_conn!(self, |c| release(c, lease, None))?)
+        Ok(with_conn!(self, |c| release(c, lease, Duration::ZERO))?)
     }
 
     /// One scan of the outbox, which holds only what is still to send (and dead letters):
@@ -390,8 +463,8 @@ impl MirrorQueue for Database {
                 .select(Row::as_select())
                 .load(c)
                 .await?;
-            let live = live_comments_of(c, &rows).await?;
-            Ok::<_, Error>((rows, live))
+            let now = Current::of(c, &rows).await?;
+            Ok::<_, Error>((rows, now))
         })?;
         let mut letters = Vec::with_capacity(rows.len());
         for row in rows {
@@ -399,7 +472,7 @@ impl MirrorQueue for Database {
                 id: row.id,
                 attempts: u32::from(row.attempts),
                 enqueued_at: from_column(row.enqueued_at),
-                change: change_of(&row, &live)?,
+                change: letter_change(&row, &live)?,
                 error: row.last_error.clone().unwrap_or_default(),
             });
         }

@@ -65,10 +65,11 @@ pub(crate) fn start(
         backoff: Duration::from_secs(1).min(max_retry),
         breaker_max_open: Duration::from_secs(120).min(max_retry),
         breaker_open: Duration::from_secs(5).min(max_retry),
-        // A batch is at most three requests (a PATCH, a token renewal on 401, the PATCH
-        // again), then two quick statements. The lease is held for one batch only, and a
-        // node that dies holding it keeps every node from sending until it runs out.
-        lease: timeout * 3 + Duration::from_secs(5),
+        // A send is at most four requests (a token, the PATCH, a new token on 401, the
+        // PATCH again), then two quick statements; a batch sent change by change renews
+        // the lease before each. A node that dies holding it keeps every node from
+        // sending until it runs out.
+        lease: timeout * 4 + Duration::from_secs(5),
         ..WorkerOptions::default()
     };
     let alone = async move {

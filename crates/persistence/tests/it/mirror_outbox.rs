@@ -352,3 +352,76 @@ async fn a_mirrored_post_stores_its_change_with_it_or_neither() {
     post(db, "plain", false).await;
     assert_eq!(count().await, (3, 2));
 }
+
+#[tokio::test]
+async fn a_comment_that_no_longer_reads_becomes_a_dead_letter_and_holds_nothing_up() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let bad = post(db, "fine when posted", true).await;
+    // Stored before a stricter rule, say: only invisible characters.
+    t.execute(&format!(
+        "UPDATE comments SET content = '\u{200B}' WHERE id = x'{}'",
+        bad.id.as_uuid().simple()
+    ))
+    .await;
+    let good = post(db, "fine", true).await;
+    let claim = db.claim(10, LEASE).await.expect("claimed");
+    assert_eq!(subjects(&claim), [*good.id.as_uuid()]);
+    assert_eq!(MirrorQueue::status(db).await.expect("status").dead, 1);
+    let letters = db.dead_letters(10).await.expect("listed");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].change.subject(), *bad.id.as_uuid());
+    assert_eq!(letters[0].error, "unreadable row");
+    // Nothing is left to hold the queue up.
+    let ids: Vec<u64> = claim.entries.iter().map(|e| e.id).collect();
+    db.sent(claim.lease, &ids).await.expect("deleted");
+    db.release(claim.lease).await.expect("released");
+    assert!(nothing_due(db).await);
+    assert_eq!(MirrorQueue::status(db).await.expect("status").pending, 0);
+}
+
+#[tokio::test]
+async fn a_lease_is_renewed_while_held_and_not_after() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    db.enqueue(&change(CommentId::generate()))
+        .await
+        .expect("enqueued");
+    let claim = db.claim(10, LEASE).await.expect("claimed");
+    assert!(db.renew(claim.lease, LEASE).await.expect("renewed"));
+    db.release(claim.lease).await.expect("released");
+    assert!(!db.renew(claim.lease, LEASE).await.expect("asked"));
+    // A lost lease cannot be renewed either: it ran out, and another worker took it.
+    let short = db
+        .claim(10, Duration::from_millis(1))
+        .await
+        .expect("claimed");
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let other = db.claim(10, LEASE).await.expect("claimed");
+    assert_eq!(other.entries.len(), 1);
+    assert!(!db.renew(short.lease, LEASE).await.expect("asked"));
+}
+
+#[tokio::test]
+async fn a_sign_in_is_sent_as_the_users_last() {
+    let t = TestDatabase::new().await;
+    let db = t.database();
+    let ann = crate::user(db, "ann").await;
+    let earlier = chrono::SubsecRound::trunc_subsecs(Utc::now() - chrono::Duration::hours(1), 6);
+    db.enqueue(&MirrorChange::SignedIn {
+        user: ann.id,
+        at: earlier,
+    })
+    .await
+    .expect("enqueued");
+    t.execute(&format!(
+        "UPDATE users SET last_login_at = '2030-01-02 03:04:05.000006' WHERE id = x'{}'",
+        ann.id.as_uuid().simple()
+    ))
+    .await;
+    let claim = db.claim(10, LEASE).await.expect("claimed");
+    let MirrorChange::SignedIn { at, .. } = &claim.entries[0].change else {
+        panic!("{:?}", claim.entries[0].change);
+    };
+    assert_eq!(domain::wire::timestamp(*at), "2030-01-02T03:04:05.000006Z");
+}
