@@ -114,8 +114,9 @@ pub struct DeadLetter {
 #[async_trait]
 pub trait MirrorQueue: Send + Sync {
     /// Takes the sender lease for `lease_for` and up to `limit` pending changes, oldest
-    /// first, stopping before a second change to one subject; nothing while another worker holds the lease or the queue waits after a
-    /// failure. Claimed changes are the worker's until it releases the lease (or retries).
+    /// first, stopping before a second change to one subject; nothing while another worker
+    /// holds the lease or the queue waits after a failure. Claimed changes are the
+    /// worker's until it releases the lease (or retries).
     async fn claim(&self, limit: u32, lease_for: Duration) -> Result<Claim>;
     /// The changes arrived: done, deleted. Left alone if the lease was lost.
     async fn sent(&self, lease: uuid::Uuid, ids: &[u64]) -> Result<()>;

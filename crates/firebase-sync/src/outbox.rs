@@ -1,10 +1,9 @@
 //! The outbox worker: takes the oldest pending changes in batches while it holds the
 //! sender lease, writes each batch with one multi-path PATCH, and reports back: sent, retry
 //! later (exponential backoff with jitter, at least what `Retry-After` asked), or dead
-//! after too many attempts. A batch Firebase
-//! refuses outright (400) is split, so one bad change does not hold up the others. Every
-//! node runs one; the queue lets one send at a time, so no change is sent by two at once
-//! and none overtakes an older one.
+//! after too many attempts. A batch Firebase refuses outright (400) is split, so one bad
+//! change does not hold up the others. Every node runs one; the queue lets one send at a
+//! time, so no change is sent by two at once and none overtakes an older one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,9 +23,9 @@ use crate::layout;
 pub struct WorkerOptions {
     /// Changes per PATCH at most.
     pub batch: u32,
-    /// How long a worker owns what it leased. Longer than a request can take
-    /// ([`crate::client::REQUEST_TIMEOUT`]), so a worker that gave up on a request is not
-    /// overtaken by one that took its changes over.
+    /// How long the sender lease lasts, taken for a batch and renewed before each change
+    /// of a batch sent change by change. Longer than one send can take (see
+    /// [`crate::client::REQUEST_TIMEOUT`]), so a worker is never overtaken mid-send.
     pub lease: Duration,
     /// How often an idle worker looks for new changes: the mirror's added latency.
     pub poll: Duration,
