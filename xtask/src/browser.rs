@@ -9,16 +9,14 @@ use crate::cargo;
 use crate::node::{self, NodeCounts};
 use crate::server::{self, workspace};
 
-/// The Chromium to drive: `RTS_E2E_CHROMIUM`, else the Debian package's.
+/// The Chromium to drive (checked with the other prerequisites before this runs).
 fn chromium() -> Result<PathBuf, String> {
-    let path = std::env::var_os("RTS_E2E_CHROMIUM")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
+    let path = crate::prerequisites::chromium();
     if path.is_file() {
         Ok(path)
     } else {
         Err(format!(
-            "the browser tests need Chromium at {} (`sudo apt-get install -y chromium`, or set RTS_E2E_CHROMIUM to another Chromium)",
+            "no Chromium at {} (set RTS_E2E_CHROMIUM)",
             path.display()
         ))
     }

@@ -2,6 +2,7 @@
 //! environment.
 
 use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 /// Environment variables to pass on: name, value.
@@ -25,11 +26,32 @@ pub fn run(env: &Env, args: &[&str]) -> Result<(), String> {
     }
 }
 
+/// The target directory cargo builds into.
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| crate::server::workspace().join("target"))
+}
+
+/// Says so before a build that starts from nothing (`profile`: "debug" or "release"), so a
+/// first run's minutes of compiling are expected rather than mistaken for a hang.
+pub fn note_first_build(profile: &str) {
+    let built = std::fs::read_dir(target_dir().join(profile).join("deps"))
+        .map(|entries| entries.count())
+        .unwrap_or(0);
+    // A built workspace leaves well over a thousand files there; a fresh one none.
+    if built < 200 {
+        println!(
+            "==> the first {profile} build compiles about 450 crates: a few minutes (later runs take seconds)"
+        );
+    }
+}
+
 /// `realtime-server <args>`, built from this workspace.
 pub fn server(env: &Env, args: &[&str]) -> Result<(), String> {
+    note_first_build("debug");
     let mut full = vec![
         "run",
-        "--quiet",
         "--package",
         "server",
         "--bin",
@@ -50,6 +72,7 @@ pub struct TestCounts {
 
 /// `cargo test <args>`, its output passed through, with the results counted.
 pub fn test(env: &Env, args: &[&str]) -> Result<TestCounts, String> {
+    note_first_build("debug");
     let mut child = cargo_command()
         .arg("test")
         .args(args)

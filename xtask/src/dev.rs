@@ -90,22 +90,11 @@ fn finished(status: ExitStatus) -> Result<(), String> {
     }
 }
 
-/// The installed nginx, or what to install.
+/// The installed nginx (checked with the other prerequisites before this runs).
 pub(crate) fn find_nginx() -> Result<String, String> {
-    [
-        "/usr/sbin/nginx",
-        "/usr/local/sbin/nginx",
-        "/opt/homebrew/bin/nginx",
-        "/usr/local/bin/nginx",
-    ]
-    .into_iter()
-    .find(|p| std::path::Path::new(p).exists())
-    .map(str::to_owned)
-    .ok_or_else(|| {
-        "--nodes 2 runs the nodes behind nginx, which is not installed: \
-             sudo apt-get install -y nginx-light (Debian/Ubuntu) or brew install nginx (macOS)"
-            .to_owned()
-    })
+    crate::prerequisites::nginx()
+        .map(|p| p.to_string_lossy().into_owned())
+        .ok_or_else(|| "nginx is not installed: sudo apt-get install -y nginx-light".to_owned())
 }
 
 /// A free port on 127.0.0.1 for a node.
@@ -233,7 +222,6 @@ fn build_binary(package: &str, bin: &str) -> Result<String, String> {
     let output = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned()))
         .args([
             "build",
-            "--quiet",
             "--package",
             package,
             "--bin",

@@ -8,6 +8,7 @@ mod cargo;
 mod dev;
 mod node;
 mod phoenix_js;
+mod prerequisites;
 mod schemathesis;
 mod server;
 mod services;
@@ -15,6 +16,7 @@ mod services;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use prerequisites::Piece::{Chromium, MariaDb, Nginx, Node, Promtool, PythonVenv, Redis};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Development tasks for realtime-server")]
@@ -109,15 +111,40 @@ fn main() -> ExitCode {
         Command::Dev {
             nodes,
             firebase_fake,
-        } => dev::run(nodes, firebase_fake),
-        Command::Test => test(),
-        Command::PhoenixJs => services::ensure().and_then(|env| phoenix_js::run(&env).map(|_| ())),
-        Command::Browser => services::ensure().and_then(|env| browser::run(&env).map(|_| ())),
-        Command::Schemathesis => services::ensure().and_then(|env| schemathesis::run(&env)),
+        } => {
+            let needs: &[_] = if nodes > 1 {
+                &[MariaDb, Redis, Nginx]
+            } else {
+                &[MariaDb, Redis]
+            };
+            prerequisites::ensure(needs, "cargo xtask dev")
+                .and_then(|()| dev::run(nodes, firebase_fake))
+        }
+        Command::Test => {
+            prerequisites::ensure(prerequisites::FOR_TEST, "cargo xtask test").and_then(|()| test())
+        }
+        Command::PhoenixJs => {
+            prerequisites::ensure(&[MariaDb, Redis, Node, Nginx], "cargo xtask phoenix-js")
+                .and_then(|()| services::ensure())
+                .and_then(|env| phoenix_js::run(&env).map(|_| ()))
+        }
+        Command::Browser => {
+            prerequisites::ensure(&[MariaDb, Redis, Node, Chromium], "cargo xtask browser")
+                .and_then(|()| services::ensure())
+                .and_then(|env| browser::run(&env).map(|_| ()))
+        }
+        Command::Schemathesis => prerequisites::ensure(
+            &[MariaDb, Redis, PythonVenv, Promtool],
+            "cargo xtask schemathesis",
+        )
+        .and_then(|()| services::ensure())
+        .and_then(|env| schemathesis::run(&env)),
         Command::Bench { scenario } => {
             services::ensure().and_then(|env| bench::run(&env, scenario))
         }
-        Command::Ci => ci(),
+        Command::Ci => {
+            prerequisites::ensure(prerequisites::FOR_TEST, "cargo xtask ci").and_then(|()| ci())
+        }
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -6,8 +6,8 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use crate::cargo;
 use crate::server::{self, http, workspace};
+use crate::{cargo, prerequisites};
 
 /// Pinned so every run (and CI) fuzzes the same way.
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
@@ -85,11 +85,45 @@ pub fn run(env: &cargo::Env) -> Result<(), String> {
         .args(["--exclude-path", "/api/auth/logout"])
         .status()
         .map_err(|e| format!("cannot run schemathesis: {e}"))?;
+    if !status.success() {
+        return Err(format!(
+            "schemathesis found problems ({status}); see its report above"
+        ));
+    }
+    // After the fuzzing, so every route and status has left its series behind.
+    check_metrics(addr)
+}
+
+/// `promtool check metrics` on the server's /metrics page: what a Prometheus scraper reads
+/// parses, and its names and types follow Prometheus's conventions.
+fn check_metrics(addr: std::net::SocketAddr) -> Result<(), String> {
+    use std::io::Write;
+    let promtool = prerequisites::promtool().ok_or("promtool is not installed")?;
+    let (status, page) =
+        http(addr, "GET", "/metrics", None).map_err(|e| format!("GET /metrics: {e}"))?;
+    if status != 200 {
+        return Err(format!("GET /metrics answered {status}: {page}"));
+    }
+    println!(
+        "==> promtool check metrics on /metrics ({} lines)",
+        page.lines().count()
+    );
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run promtool: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin
+            .write_all(page.as_bytes())
+            .map_err(|e| format!("cannot feed promtool: {e}"))?;
+    }
+    let status = child.wait().map_err(|e| format!("promtool: {e}"))?;
     if status.success() {
         Ok(())
     } else {
         Err(format!(
-            "schemathesis found problems ({status}); see its report above"
+            "promtool found problems in /metrics ({status}); see above"
         ))
     }
 }

@@ -179,7 +179,8 @@ pub fn http(
 
 /// Builds `packages` (`--release` if asked) and returns the target directory used.
 pub fn build(release: bool, packages: &[&str]) -> Result<PathBuf, String> {
-    let mut args = vec!["build", "--quiet"];
+    cargo::note_first_build(if release { "release" } else { "debug" });
+    let mut args = vec!["build"];
     if release {
         args.push("--release");
     }

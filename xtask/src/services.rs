@@ -40,9 +40,33 @@ pub fn ensure() -> Result<Vec<(String, String)>, String> {
     ])
 }
 
+fn configured_database_url() -> String {
+    std::env::var("RTS_DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
+}
+
+fn configured_redis_url() -> String {
+    std::env::var("RTS_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned())
+}
+
+/// MariaDB answers at the configured URL, or a private one can be started.
+pub fn mariadb_available() -> bool {
+    local_services::find_mariadbd().is_some()
+        || address(&configured_database_url(), 3306)
+            .is_ok_and(|(_, addr)| local_services::mariadb_answers(&addr, PROBE_TIMEOUT))
+}
+
+/// Redis answers at the configured URL, or a private one can be started.
+pub fn redis_available() -> bool {
+    local_services::find_redis_server().is_some()
+        || address(&configured_redis_url(), 6379)
+            .is_ok_and(|(_, addr)| local_services::redis_answers(&addr, PROBE_TIMEOUT))
+}
+
 fn database() -> Result<String, String> {
-    let configured =
-        std::env::var("RTS_DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned());
+    let configured = configured_database_url();
     let (url, addr) = address(&configured, 3306)?;
     if local_services::mariadb_answers(&addr, PROBE_TIMEOUT) {
         println!("==> MariaDB answers at {addr}");
@@ -75,10 +99,7 @@ fn database() -> Result<String, String> {
 }
 
 fn redis() -> Result<String, String> {
-    let configured = std::env::var("RTS_REDIS_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| DEFAULT_REDIS_URL.to_owned());
+    let configured = configured_redis_url();
     let (_, addr) = address(&configured, 6379)?;
     if local_services::redis_answers(&addr, PROBE_TIMEOUT) {
         println!("==> Redis answers at {addr}");

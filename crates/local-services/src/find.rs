@@ -53,7 +53,9 @@ pub(crate) fn require(
     })
 }
 
-fn find_program(name: &str) -> Option<PathBuf> {
+/// Where program `name` is: on PATH, else in the sbin and Homebrew directories searched for the
+/// servers (nginx and promtool live there too).
+pub fn find_program(name: &str) -> Option<PathBuf> {
     let on_path = env::var_os("PATH")
         .map(|path| env::split_paths(&path).collect::<Vec<_>>())
         .unwrap_or_default();

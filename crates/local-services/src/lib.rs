@@ -31,7 +31,7 @@ mod redis;
 
 pub use error::Error;
 pub use find::{
-    MARIADB_INSTALL_HINT, REDIS_INSTALL_HINT, find_mariadb_install_db, find_mariadbd,
+    MARIADB_INSTALL_HINT, REDIS_INSTALL_HINT, find_mariadb_install_db, find_mariadbd, find_program,
     find_redis_server,
 };
 pub use mariadb::MariaDb;
