@@ -264,15 +264,24 @@ fn install(missing: &[Piece], sudo: bool) -> Result<(), String> {
         c.args(["-c", &script]);
         c
     };
-    let status = command
-        .status()
+    // dpkg's hundreds of lines go to a log, shown only if something fails.
+    let output = command
+        .output()
         .map_err(|e| format!("cannot run apt-get: {e}"))?;
-    if status.success() {
-        println!("==> installed {packages}");
+    let log = crate::server::workspace().join("target/xtask-apt.log");
+    let _ = std::fs::create_dir_all(log.parent().unwrap_or(&log));
+    let _ = std::fs::write(&log, [&output.stdout[..], &output.stderr[..]].concat());
+    if output.status.success() {
+        println!(
+            "==> installed {packages} (apt-get's output: {})",
+            log.display()
+        );
         Ok(())
     } else {
         Err(format!(
-            "apt-get could not install them ({status}); try it yourself:\n  sudo apt-get update && {}",
+            "apt-get could not install them ({}):\n{}\nTry it yourself:\n  sudo apt-get update && {}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim_end(),
             apt_command(missing)
         ))
     }
