@@ -89,6 +89,7 @@ pub fn prometheus() -> PrometheusHandle {
                             "a metrics recorder was already installed; /metrics may be empty"
                         );
                     }
+                    crate::metrics_help::describe();
                     handle
                 }
                 Err(e) => {
