@@ -194,15 +194,18 @@ impl Session {
             }
             other => other,
         };
-        let video = match video {
-            Ok(video) => video,
-            Err(reason) => {
+        let checked = video
+            .map_err(|reason| json!({ "reason": reason }))
+            .and_then(|video| Ok((video, video::check_join(&frame)?)));
+        let (video, since) = match checked {
+            Ok(checked) => checked,
+            Err(response) => {
                 out.push(frame::reply(
                     &frame.join_ref,
                     &frame.reference,
                     &frame.topic,
                     "error",
-                    json!({ "reason": reason }),
+                    response,
                 ));
                 return;
             }
@@ -230,7 +233,7 @@ impl Session {
             out.extend(replaced);
             return;
         }
-        match video::join(self, &frame, video).await {
+        match video::join(self, &frame, video, since).await {
             Ok(frames) => out.extend(frames),
             Err(reply) => out.push(reply),
         }

@@ -46,11 +46,32 @@ fn reason(error: &Error) -> (&'static str, Value) {
     (reason, json!({ "reason": reason }))
 }
 
-/// The join reply's response: the latest comments, or those since the one given.
-async fn history(session: &Session, frame: &Inbound, video: &VideoId) -> Result<Value, Value> {
+/// What a join asks for: the latest comments, or every one since a comment it has.
+pub(crate) enum Since {
+    Latest,
+    Comment(CommentId),
+}
+
+/// The join's payload (its `since`), checked before the join touches anything: a join
+/// refused for its payload leaves the socket's channels and subscriptions as they were
+/// (subscribing makes the other nodes send their members of the room, which a client
+/// must not be able to set off at will).
+pub(crate) fn check_join(frame: &Inbound) -> Result<Since, Value> {
     let invalid_since = || json!({ "reason": "invalid since: give a comment id" });
-    let found = match frame.payload.get("since") {
-        None | Some(Value::Null) => {
+    match frame.payload.get("since") {
+        None | Some(Value::Null) => Ok(Since::Latest),
+        Some(Value::String(since)) => since
+            .parse::<CommentId>()
+            .map(Since::Comment)
+            .map_err(|_| invalid_since()),
+        Some(_) => Err(invalid_since()),
+    }
+}
+
+/// The join reply's response: the latest comments, or those since the one given.
+async fn history(session: &Session, since: Since, video: &VideoId) -> Result<Value, Value> {
+    let found = match since {
+        Since::Latest => {
             let page = PageRequest::new(session.rt.config.join_history, None)
                 .map_err(|_| json!({ "reason": "internal" }))?;
             session.rt.comments.list(video, page).await.map(|p| {
@@ -59,8 +80,7 @@ async fn history(session: &Session, frame: &Inbound, video: &VideoId) -> Result<
                 json!({ "comments": items })
             })
         }
-        Some(Value::String(since)) => {
-            let since = since.parse::<CommentId>().map_err(|_| invalid_since())?;
+        Since::Comment(since) => {
             let limit = session.rt.config.since_limit;
             session
                 .rt
@@ -75,7 +95,6 @@ async fn history(session: &Session, frame: &Inbound, video: &VideoId) -> Result<
                     json!({ "comments": comments, "complete": complete && !cut })
                 })
         }
-        Some(_) => return Err(invalid_since()),
     };
     found.map_err(|e| reason(&e).1)
 }
@@ -102,16 +121,17 @@ pub(crate) async fn join(
     session: &mut Session,
     frame: &Inbound,
     video: VideoId,
+    since: Since,
 ) -> Result<Vec<Encoded>, Encoded> {
+    let topic = frame.topic.clone();
     // Subscribe before reading the history, so a comment stored meanwhile is not lost
     // between the two (it may then arrive twice: in the reply and as new_comment; clients
     // dedupe by id). The transport writes broadcasts queued now after the reply.
-    let topic = frame.topic.clone();
     session
         .rt
         .hub
         .subscribe(&topic, session.id, session.outbox.clone());
-    let response = match history(session, frame, &video).await {
+    let response = match history(session, since, &video).await {
         Ok(response) => response,
         Err(response) => {
             session.rt.hub.unsubscribe(&topic, session.id);
