@@ -152,6 +152,16 @@ impl Gate {
         .shared()
     }
 
+    /// Whether `user` is active and `device` one of theirs and not revoked, as of at most
+    /// `ttl` ago.
+    pub(crate) async fn admits(&self, user: UserId, device: DeviceRowId) -> Result<bool> {
+        Ok(self.verdict((user, device)).await?.is_some())
+    }
+
+    pub(crate) fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
     pub(crate) fn forget_user(&self, user: UserId) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.cache.retain(|(u, _), _| *u != user);

@@ -352,6 +352,20 @@ impl Sessions {
         self.gate.forget_user(user);
     }
 
+    /// Whether the user and device behind an open socket are still allowed in (the user
+    /// active, the device not revoked), as of at most [`admission_lifetime`] ago. Sockets
+    /// are checked with it in case the news of a revocation was lost (a Redis outage).
+    ///
+    /// [`admission_lifetime`]: Self::admission_lifetime
+    pub async fn still_admitted(&self, user: UserId, device: DeviceRowId) -> Result<bool> {
+        self.gate.admits(user, device).await
+    }
+
+    /// How long an answer about a user and device is reused before it is read again.
+    pub fn admission_lifetime(&self) -> std::time::Duration {
+        self.gate.ttl()
+    }
+
     /// The actor behind a bearer access token, if the token is ours, unexpired, and its
     /// user and device are still active.
     pub async fn authenticate(&self, bearer: &str) -> Result<Actor> {

@@ -281,6 +281,20 @@ impl Realtime {
             .count()
     }
 
+    /// The user and device of every socket open on this node, each pair once.
+    pub fn connected_devices(&self) -> Vec<(UserId, DeviceRowId)> {
+        let registry = self.lock_registry();
+        let mut pairs: Vec<(UserId, DeviceRowId)> = registry
+            .sockets
+            .values()
+            .map(|r| (r.user, r.device))
+            .collect();
+        drop(registry);
+        pairs.sort_unstable_by_key(|(u, d)| (*u.as_uuid(), *d.as_uuid()));
+        pairs.dedup();
+        pairs
+    }
+
     /// Sockets counted as open: from [`open`](Self::open) until their registration is
     /// dropped.
     pub fn open_sockets(&self) -> usize {

@@ -158,6 +158,7 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         let (sessions, realtime) = (sessions.clone(), realtime.clone());
         cluster.on_access_change(move |change| apply_remote(&sessions, &realtime, change));
     }
+    crate::access::spawn_recheck(sessions.clone(), realtime.clone(), redis.clone());
     let accounts = Accounts::new(sessions.clone(), policy);
     let metrics = telemetry::prometheus();
     let pool = database.clone();
@@ -296,9 +297,12 @@ impl HealthProbe for RedisProbe {
 
     async fn check(&self) -> Result<(), String> {
         if self.0.is_connected() {
-            Ok(())
-        } else {
-            Err("unreachable: serving this node's sockets only".to_owned())
+            return Ok(());
         }
+        let mut reason = "unreachable: serving this node's sockets only".to_owned();
+        if let Some(error) = self.0.last_error() {
+            reason.push_str(&format!(" (last error: {error})"));
+        }
+        Err(reason)
     }
 }

@@ -5,6 +5,7 @@
 mod access;
 mod envelope;
 mod redis;
+mod sync;
 
 use std::sync::Arc;
 

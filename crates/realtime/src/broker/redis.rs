@@ -27,6 +27,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 use super::envelope::{self, CONTROL_CHANNEL};
+use super::sync::SyncBook;
 use super::{AccessChange, Broker, deliver_locally};
 use crate::frame::Encoded;
 use crate::hub::{Hub, SocketId, TopicChange};
@@ -45,6 +46,11 @@ const NODE_TIMEOUT: Duration = Duration::from_secs(6);
 const HEARTBEAT_EVENT: &str = "heartbeat";
 const SYNC_REQUEST: &str = "presence_sync_request";
 const SYNC_ANSWER: &str = "presence_sync";
+/// Said on the control channel by a node whose connection to Redis is new (a start, or
+/// back after an outage): whatever the others think it has, they ask it again.
+const HELLO_EVENT: &str = "hello";
+/// How often deferred syncs and unanswered asks are looked at.
+const HOUSEKEEPING: Duration = Duration::from_millis(250);
 
 /// Why the broker could not be set up (a malformed URL; never an unreachable Redis).
 #[derive(Debug, thiserror::Error)]
@@ -57,11 +63,51 @@ pub struct BrokerStatus {
     connected: AtomicBool,
     /// Other nodes heard from lately.
     peers: std::sync::atomic::AtomicUsize,
+    /// Why the last connection attempt failed, and when that was logged.
+    last_error: std::sync::Mutex<Option<(String, Instant)>>,
+    /// Told at every connection, the first and each after an outage.
+    connections: tokio::sync::Notify,
 }
+
+/// A failed connection attempt is logged at once, then, while the same error repeats,
+/// at most this often.
+const LOG_REPEATED_ERROR: Duration = Duration::from_secs(30);
 
 impl BrokerStatus {
     pub fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Waits for the next connection to Redis (or returns at once if one was made since
+    /// the last call): what other nodes announced meanwhile may have been lost.
+    pub async fn connected_again(&self) {
+        self.connections.notified().await;
+    }
+
+    /// Why Redis could not be reached, as it said last (a wrong password, something that
+    /// is not Redis, a refused connection); `None` while connected.
+    pub fn last_error(&self) -> Option<String> {
+        if self.is_connected() {
+            return None;
+        }
+        let last = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
+        last.as_ref().map(|(message, _)| message.clone())
+    }
+
+    /// Notes a failed attempt; logs it when it is new or not logged for a while.
+    fn failed(&self, error: &fred::error::Error) {
+        let message = error.to_string();
+        let mut last = self.last_error.lock().unwrap_or_else(|p| p.into_inner());
+        let log = match &*last {
+            Some((same, at)) if *same == message => at.elapsed() >= LOG_REPEATED_ERROR,
+            _ => true,
+        };
+        if log {
+            tracing::warn!(error = %message, "cannot use Redis; trying again");
+            *last = Some((message, Instant::now()));
+        } else if let Some((same, _)) = &mut *last {
+            same.clone_from(&message);
+        }
     }
 
     /// How many other nodes this one has heard from lately (within the node timeout).
@@ -134,7 +180,7 @@ impl RedisBroker {
         let status = Arc::new(BrokerStatus::default());
         metrics::gauge!("realtime_broker_connected").set(0.0);
         let (outgoing, queue) = mpsc::channel(PUBLISH_QUEUE);
-        let node: Arc<str> = Arc::from(node);
+        let node = incarnation(node);
         let on_access = Arc::new(std::sync::OnceLock::new());
         // Receivers first, so the first connection is not missed.
         let presence = Arc::new(std::sync::OnceLock::new());
@@ -146,6 +192,8 @@ impl RedisBroker {
             outgoing: outgoing.clone(),
             last_heard: HashMap::new(),
             wanted: HashSet::new(),
+            syncs: SyncBook::default(),
+            resync: false,
             messages: subscriber.message_rx(),
             connected: subscriber.reconnect_rx(),
             errors: subscriber.error_rx(),
@@ -220,6 +268,21 @@ impl Broker for RedisBroker {
     }
 }
 
+/// This node's name on Redis: `<node id>/<incarnation>`, the incarnation new at every
+/// start. A node restarted under the same id (a container restarted in place, or PID 1
+/// again) is thus a new node to the others, which drop what its previous life held as
+/// soon as they hear the new one.
+fn incarnation(node: &str) -> Arc<str> {
+    // The low bits of a v7 id are random.
+    let random = uuid::Uuid::now_v7().as_u128() as u32;
+    Arc::from(format!("{node}/{random:08x}"))
+}
+
+/// The node id of a name on Redis (`<node id>/<incarnation>`).
+fn node_id(name: &str) -> &str {
+    name.split_once('/').map_or(name, |(id, _)| id)
+}
+
 /// Publishes queued broadcasts one after another (so their order holds).
 async fn publish(client: Client, sharded: bool, mut queue: mpsc::Receiver<(String, Bytes)>) {
     while let Some((channel, message)) = queue.recv().await {
@@ -265,6 +328,10 @@ struct Listener {
     last_heard: HashMap<Arc<str>, Instant>,
     /// The topics this node's sockets are in.
     wanted: HashSet<String>,
+    /// Presence syncs asked, answered, deferred and awaited.
+    syncs: SyncBook,
+    /// Connected anew: say hello and ask about every topic once publishing works.
+    resync: bool,
     subscriber: SubscriberClient,
     messages: tokio::sync::broadcast::Receiver<Message>,
     connected: tokio::sync::broadcast::Receiver<fred::types::config::Server>,
@@ -286,9 +353,12 @@ impl Listener {
         let control = CONTROL_CHANNEL.to_owned();
         let mut beat = tokio::time::interval(HEARTBEAT);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = beat.tick() => self.heartbeat(),
+                _ = housekeeping.tick() => self.housekeeping(),
                 change = changes.recv() => match change {
                     Some(TopicChange::Added(topic)) => {
                         let channel = envelope::channel(&topic);
@@ -302,6 +372,7 @@ impl Listener {
                         if let Some(presence) = self.presence.get() {
                             presence.forget_remote(&topic);
                         }
+                        self.syncs.forget_topic(&topic);
                         self.wanted.remove(&topic);
                         if self.subscriber.is_connected() {
                             let channel = envelope::channel(&topic);
@@ -330,6 +401,7 @@ impl Listener {
                         return;
                     }
                     self.status.set(true);
+                    self.status.connections.notify_one();
                     // Every connection (the first and each after an outage) starts with
                     // no subscriptions: make them all.
                     let channels = self
@@ -339,32 +411,21 @@ impl Listener {
                         .chain(std::iter::once(control.clone()))
                         .collect();
                     self.subscribe(channels).await;
-                    // What the other nodes' members are now, whatever was missed: asked
-                    // once the publishing connection is back too (it reconnects on its own
-                    // schedule, and a request sent before would be dropped).
-                    let (publisher, outgoing, node) =
-                        (self.publisher.clone(), self.outgoing.clone(), Arc::clone(&self.node));
-                    let topics: Vec<String> = self.wanted.iter().cloned().collect();
-                    tokio::spawn(async move {
-                        for _ in 0..200 {
-                            if publisher.is_connected() {
-                                break;
-                            }
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                        }
-                        for topic in topics {
-                            metrics::counter!("realtime_presence_syncs_total", "step" => "asked")
-                                .increment(1);
-                            send(&outgoing, &node, envelope::channel(&topic), SYNC_REQUEST, b"");
-                        }
-                    });
+                    // What the other nodes' members are now, whatever was missed, and
+                    // what they hold of this node's: once the publishing connection is
+                    // back too (it reconnects on its own schedule, and a message sent
+                    // before would be dropped).
+                    self.resync = true;
                 }
                 error = self.errors.recv() => {
-                    if matches!(error, Err(RecvError::Closed)) {
-                        return;
-                    }
+                    let error = match error {
+                        Err(RecvError::Closed) => return,
+                        Err(RecvError::Lagged(_)) => continue,
+                        Ok((error, _)) => error,
+                    };
                     if !self.subscriber.is_connected() {
                         self.status.set(false);
+                        self.status.failed(&error);
                     }
                 }
             }
@@ -411,22 +472,83 @@ impl Listener {
             .map(|(node, _)| Arc::clone(node))
             .collect();
         for node in silent {
-            self.last_heard.remove(&node);
-            self.status
-                .peers
-                .store(self.last_heard.len(), Ordering::Relaxed);
             tracing::warn!(node = %node, "a node went silent: its members leave");
-            metrics::counter!("realtime_presence_nodes_dropped_total").increment(1);
-            if let Some(presence) = self.presence.get() {
-                presence.drop_node(&node);
-            }
+            self.drop_node(&node);
         }
     }
 
-    /// Asks the other nodes for their members of `topic`.
-    fn ask_members(&self, topic: &str) {
+    /// Forgets `node` (silent, or restarted as a new incarnation) and its members.
+    fn drop_node(&mut self, node: &str) {
+        self.last_heard.remove(node);
+        self.status
+            .peers
+            .store(self.last_heard.len(), Ordering::Relaxed);
+        self.syncs.forget_node(node);
+        metrics::counter!("realtime_presence_nodes_dropped_total").increment(1);
+        if let Some(presence) = self.presence.get() {
+            presence.drop_node(node);
+        }
+    }
+
+    /// Asks the other nodes for their members of `topic` (or soon: asks about one topic
+    /// are spaced, see `sync`).
+    fn ask_members(&mut self, topic: &str) {
+        if self.syncs.ask(topic, Instant::now()) {
+            self.send_ask(topic);
+        }
+    }
+
+    fn send_ask(&self, topic: &str) {
         metrics::counter!("realtime_presence_syncs_total", "step" => "asked").increment(1);
         self.send(envelope::channel(topic), SYNC_REQUEST, b"");
+    }
+
+    /// Tells the other nodes this node's members of `topic`, none included.
+    fn send_answer(&self, topic: &str) {
+        if let Some(presence) = self.presence.get() {
+            metrics::counter!("realtime_presence_syncs_total", "step" => "answered").increment(1);
+            let members = presence.local_members(topic);
+            self.send(envelope::channel(topic), SYNC_ANSWER, members.as_bytes());
+        }
+    }
+
+    fn ask_about_every_topic(&mut self) {
+        let topics: Vec<String> = self.wanted.iter().cloned().collect();
+        for topic in topics {
+            self.ask_members(&topic);
+        }
+    }
+
+    /// Deferred asks and answers, the hello after a new connection, and the members of
+    /// nodes that did not answer an ask about a topic (they no longer listen to it: their
+    /// members there left while the news could not travel).
+    fn housekeeping(&mut self) {
+        if self.resync && self.publisher.is_connected() {
+            self.resync = false;
+            self.send(CONTROL_CHANNEL.to_owned(), HELLO_EVENT, b"");
+            self.ask_about_every_topic();
+        }
+        let now = Instant::now();
+        let (asks, answers) = self.syncs.due(now);
+        for topic in asks.iter().filter(|t| self.wanted.contains(*t)) {
+            self.send_ask(topic);
+        }
+        for topic in answers.iter().filter(|t| self.wanted.contains(*t)) {
+            self.send_answer(topic);
+        }
+        let Some(presence) = self.presence.get() else {
+            return;
+        };
+        for (topic, asked) in self.syncs.overdue(now) {
+            for node in presence.remote_nodes(&topic) {
+                if self.syncs.silent_since(&topic, &node, asked) {
+                    tracing::debug!(node = %node, topic, "no answer about a topic: its members there leave");
+                    metrics::counter!("realtime_presence_syncs_total", "step" => "unanswered")
+                        .increment(1);
+                    presence.forget_node_in(&topic, &node);
+                }
+            }
+        }
     }
 
     fn send(&self, channel: String, event: &str, body: &[u8]) {
@@ -445,9 +567,15 @@ impl Listener {
             return;
         }
         metrics::counter!("realtime_broker_received_total").increment(1);
-        self.heard(envelope.node);
-        if envelope.event == HEARTBEAT_EVENT {
-            return;
+        let from = self.heard(envelope.node);
+        match envelope.event {
+            HEARTBEAT_EVENT => return,
+            HELLO_EVENT => {
+                // Newly connected: what this node holds of it may be stale.
+                self.ask_about_every_topic();
+                return;
+            }
+            _ => {}
         }
         if &*message.channel == CONTROL_CHANNEL {
             let change = std::str::from_utf8(&envelope.frame)
@@ -463,13 +591,11 @@ impl Listener {
         let Some(topic) = envelope::topic(&message.channel) else {
             return;
         };
-        if let Some(presence) = self.presence.get() {
+        if let Some(presence) = self.presence.get().cloned() {
             match envelope.event {
                 SYNC_REQUEST => {
-                    if let Some(members) = presence.local_members(topic) {
-                        metrics::counter!("realtime_presence_syncs_total", "step" => "answered")
-                            .increment(1);
-                        self.send(envelope::channel(topic), SYNC_ANSWER, members.as_bytes());
+                    if self.syncs.answer(topic, Instant::now()) {
+                        self.send_answer(topic);
                     }
                     return;
                 }
@@ -478,7 +604,8 @@ impl Listener {
                         Ok(members) => {
                             metrics::counter!("realtime_presence_syncs_total", "step" => "applied")
                                 .increment(1);
-                            presence.replace_remote(envelope.node, topic, &members);
+                            self.syncs.heard(topic, &from, Instant::now());
+                            presence.replace_remote(&from, topic, &members);
                         }
                         Err(_) => metrics::counter!("realtime_broker_malformed_total").increment(1),
                     }
@@ -487,7 +614,8 @@ impl Listener {
                 "presence_diff" => {
                     if let Ok(frame) = serde_json::from_slice::<serde_json::Value>(&envelope.frame)
                     {
-                        presence.apply_remote_diff(envelope.node, topic, &frame[4]);
+                        self.syncs.heard(topic, &from, Instant::now());
+                        presence.apply_remote_diff(&from, topic, &frame[4]);
                     }
                 }
                 _ => {}
@@ -517,23 +645,34 @@ fn send(
 }
 
 impl Listener {
-    /// Notes that `node` is alive. A node heard for the first time (new, or back after
-    /// being dropped as silent) is asked for its members of every topic here: whatever
-    /// it had, this node does not have it.
-    fn heard(&mut self, node: &str) {
-        match self.last_heard.get_mut(node) {
-            Some(at) => *at = Instant::now(),
-            None => {
-                self.last_heard.insert(Arc::from(node), Instant::now());
-                self.status
-                    .peers
-                    .store(self.last_heard.len(), Ordering::Relaxed);
-                let topics: Vec<String> = self.wanted.iter().cloned().collect();
-                for topic in topics {
-                    self.ask_members(&topic);
-                }
-            }
+    /// Notes that `node` is alive; returns its name, shared. A node heard for the first
+    /// time (new, or back after being dropped as silent) is asked for its members of
+    /// every topic here: whatever it had, this node does not have it. A new incarnation of
+    /// a node id replaces the old one at once, with the members the old one held.
+    fn heard(&mut self, node: &str) -> Arc<str> {
+        if let Some(at) = self.last_heard.get_mut(node) {
+            *at = Instant::now();
         }
+        if let Some((name, _)) = self.last_heard.get_key_value(node) {
+            return Arc::clone(name);
+        }
+        let name: Arc<str> = Arc::from(node);
+        let earlier: Vec<Arc<str>> = self
+            .last_heard
+            .keys()
+            .filter(|known| node_id(known) == node_id(node))
+            .cloned()
+            .collect();
+        for old in earlier {
+            tracing::info!(node = %old, now = %name, "a node restarted: its previous members leave");
+            self.drop_node(&old);
+        }
+        self.last_heard.insert(Arc::clone(&name), Instant::now());
+        self.status
+            .peers
+            .store(self.last_heard.len(), Ordering::Relaxed);
+        self.ask_about_every_topic();
+        name
     }
 }
 

@@ -85,11 +85,47 @@ impl Presence {
         state.state_frames.clear();
     }
 
-    /// This node's own members of `topic`, as a Phoenix.Presence map, to answer a sync.
-    pub(crate) fn local_members(&self, topic: &str) -> Option<String> {
+    /// This node's own members of `topic`, as a Phoenix.Presence map (`{}` for none), to
+    /// answer a sync.
+    pub(crate) fn local_members(&self, topic: &str) -> String {
         let topics = self.lock();
-        let state = topics.get(topic)?;
-        (!state.live.is_empty()).then(|| metas_json(&state.live))
+        topics
+            .get(topic)
+            .map_or_else(|| "{}".to_owned(), |state| metas_json(&state.live))
+    }
+
+    /// The other nodes this node holds members of in `topic`.
+    pub(crate) fn remote_nodes(&self, topic: &str) -> Vec<Arc<str>> {
+        let topics = self.lock();
+        topics.get(topic).map_or_else(Vec::new, |state| {
+            state
+                .remote
+                .iter()
+                .filter(|(_, metas)| !metas.is_empty())
+                .map(|(node, _)| Arc::clone(node))
+                .collect()
+        })
+    }
+
+    /// Forgets `node`'s members of `topic` (it did not answer an ask about it, so it no
+    /// longer has any there); this node's sockets see them leave.
+    pub(crate) fn forget_node_in(&self, topic: &str, node: &str) {
+        let gone = {
+            let mut topics = self.lock();
+            let Some(state) = topics.get_mut(topic) else {
+                return;
+            };
+            let Some(metas) = state.remote.remove(node) else {
+                return;
+            };
+            state.snapshot = None;
+            state.state_frames.clear();
+            metas
+        };
+        self.tell_local(topic, &BTreeMap::new(), &gone);
+        for key in gone.keys() {
+            self.tell_observer(topic, key);
+        }
     }
 
     /// `node`'s answer to a sync: its members of `topic` are exactly `members`. What that
@@ -108,6 +144,10 @@ impl Presence {
             (minus(&members, &old), minus(&old, &members))
         };
         self.tell_local(topic, &joins, &leaves);
+        let keys: std::collections::BTreeSet<&String> = joins.keys().chain(leaves.keys()).collect();
+        for key in keys {
+            self.tell_observer(topic, key);
+        }
     }
 
     /// This node no longer listens to `topic` (its last socket left): the other nodes'

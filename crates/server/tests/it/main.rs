@@ -9,6 +9,7 @@ mod api_users;
 mod binary;
 mod browser;
 mod cluster;
+mod cluster_faults;
 mod docs;
 mod firebase;
 mod health;
