@@ -17,6 +17,27 @@ use crate::policy::{Action, Actor, Policy, Scope};
 use crate::ports::{CommentEvent, CommentEvents, CommentStore, Posted, UnitOfWork};
 use crate::values::{ClientId, CommentBody, VideoId};
 
+/// Where a rejoining client stands in a room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReplayFrom {
+    /// It holds every comment up to this position.
+    Position(u64),
+    /// It holds every comment up to this one (as positioned in the room).
+    Comment(CommentId),
+}
+
+/// Comments for a joiner, and where it then stands.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Replay {
+    /// By position, oldest first.
+    pub comments: Vec<Comment>,
+    /// Whether these are all the comments after the position asked for.
+    pub complete: bool,
+    /// The position up to which the joiner now has every comment (deleted ones aside):
+    /// the room's last position, or the last comment's when `complete` is false.
+    pub position: u64,
+}
+
 /// Posting, editing, deleting and reading comments.
 #[derive(Clone)]
 pub struct Comments {
@@ -148,21 +169,51 @@ impl Comments {
         self.store.newest_for_video(video, page).await
     }
 
-    /// Every comment after `after` (oldest first), up to `limit`; the flag says whether
-    /// that was all of them (a reconnecting client missed nothing).
-    pub async fn since(
-        &self,
-        video: &VideoId,
-        after: CommentId,
-        limit: u16,
-    ) -> Result<(Vec<Comment>, bool)> {
-        let mut items = self
+    /// The latest `limit` comments (oldest first), and the room's last position then.
+    pub async fn latest(&self, video: &VideoId, limit: u16) -> Result<Replay> {
+        // Read first: every comment up to it is stored, so the list read next has them all.
+        let position = self.store.last_position(video).await?;
+        let mut comments = self
             .store
-            .after_for_video(video, after, limit.saturating_add(1))
+            .newest_for_video(video, PageRequest::new(limit, None)?)
+            .await?
+            .items;
+        comments.reverse();
+        Ok(Replay {
+            comments,
+            complete: true,
+            position,
+        })
+    }
+
+    /// Every comment stored after `from`, by position, up to `limit`: what a client that
+    /// holds every comment up to there missed. `NotFound` for a comment not in the room.
+    pub async fn replay(&self, video: &VideoId, from: ReplayFrom, limit: u16) -> Result<Replay> {
+        let last = self.store.last_position(video).await?;
+        let after = match from {
+            ReplayFrom::Position(after) => after,
+            ReplayFrom::Comment(id) => self
+                .store
+                .position_of(video, id)
+                .await?
+                .ok_or(Error::NotFound("comment"))?,
+        };
+        let mut comments = self
+            .store
+            .after_position(video, after, limit.saturating_add(1))
             .await?;
-        let complete = items.len() <= usize::from(limit);
-        items.truncate(usize::from(limit));
-        Ok((items, complete))
+        let complete = comments.len() <= usize::from(limit);
+        comments.truncate(usize::from(limit));
+        let position = if complete {
+            last.max(after)
+        } else {
+            comments.last().map_or(after, |c| c.position)
+        };
+        Ok(Replay {
+            comments,
+            complete,
+            position,
+        })
     }
 
     /// Replaces the text of a comment; only its author may, whatever the role.

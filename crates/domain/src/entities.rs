@@ -92,6 +92,11 @@ pub struct Comment {
     pub body: CommentBody,
     pub inserted_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Its place in its room: 1, 2, 3, ... with no gaps, in the order comments were
+    /// stored, so everything up to a room's last position is stored.
+    pub position: u64,
+    /// 1 when posted, one more with every change: of two copies, the greater is newer.
+    pub version: u32,
 }
 
 /// What it takes to create a comment.

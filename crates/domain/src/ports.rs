@@ -61,13 +61,14 @@ pub trait CommentStore: Send + Sync {
         video: &VideoId,
         page: PageRequest<CommentId>,
     ) -> Result<Page<Comment, CommentId>>;
-    /// Live comments of the video after `after`, oldest first, at most `limit`.
-    async fn after_for_video(
-        &self,
-        video: &VideoId,
-        after: CommentId,
-        limit: u16,
-    ) -> Result<Vec<Comment>>;
+    /// Live comments of the video after position `after`, by position, at most `limit`.
+    async fn after_position(&self, video: &VideoId, after: u64, limit: u16)
+    -> Result<Vec<Comment>>;
+    /// The video's last position: every comment up to it is stored (0 for none yet).
+    async fn last_position(&self, video: &VideoId) -> Result<u64>;
+    /// The position of comment `id` of the video, deleted or not; `None` if the video has
+    /// no such comment.
+    async fn position_of(&self, video: &VideoId, id: CommentId) -> Result<Option<u64>>;
     /// `NotFound` if the comment does not exist or was deleted.
     async fn update_body(&self, id: CommentId, body: CommentBody) -> Result<Comment>;
     /// `NotFound` if the comment does not exist or was already deleted.

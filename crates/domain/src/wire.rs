@@ -1,8 +1,9 @@
 //! The comment object every client sees, written in one place: the REST API, the
 //! WebSocket rooms and the Firebase mirror all serialize a [`Comment`] through this impl.
 //!
-//! `{id, video_id, user_id, username, content, inserted_at, updated_at}`; ids as strings,
-//! times in RFC 3339, UTC, with microseconds (`2026-11-26T14:09:04.123456Z`).
+//! `{id, video_id, user_id, username, content, inserted_at, updated_at, position, version}`;
+//! ids as strings, times in RFC 3339, UTC, with microseconds (`2026-11-26T14:09:04.123456Z`),
+//! position and version as numbers.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::ser::{Serialize, SerializeStruct, Serializer};
@@ -16,7 +17,7 @@ pub fn timestamp(at: DateTime<Utc>) -> String {
 
 impl Serialize for Comment {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Comment", 7)?;
+        let mut s = serializer.serialize_struct("Comment", 9)?;
         s.serialize_field("id", &self.id.to_string())?;
         s.serialize_field("video_id", self.video_id.as_str())?;
         s.serialize_field("user_id", &self.user_id.to_string())?;
@@ -24,6 +25,8 @@ impl Serialize for Comment {
         s.serialize_field("content", self.body.as_str())?;
         s.serialize_field("inserted_at", &timestamp(self.inserted_at))?;
         s.serialize_field("updated_at", &timestamp(self.updated_at))?;
+        s.serialize_field("position", &self.position)?;
+        s.serialize_field("version", &self.version)?;
         s.end()
     }
 }
@@ -48,6 +51,8 @@ mod tests {
             body: CommentBody::parse("hello").unwrap_or_else(|e| panic!("{e}")),
             inserted_at: at,
             updated_at: at,
+            position: 7,
+            version: 2,
         };
         let v = serde_json::to_value(&c).unwrap_or_default();
         assert_eq!(
@@ -60,6 +65,8 @@ mod tests {
                 "content": "hello",
                 "inserted_at": "2026-11-26T14:09:04.000000Z",
                 "updated_at": "2026-11-26T14:09:04.000000Z",
+                "position": 7,
+                "version": 2,
             })
         );
     }

@@ -10,9 +10,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use domain::VideoId;
 use domain::mirror::MirrorSource;
 use domain::ports::CommentStore;
-use domain::{CommentId, VideoId};
 use serde_json::{Map, Value};
 
 use crate::client::{RealtimeDatabase, RtdbError};
@@ -134,13 +134,13 @@ async fn reconcile_video(
         _ => Map::new(),
     };
     let mut stored: BTreeMap<String, Value> = BTreeMap::new();
-    let mut after = CommentId::from_uuid(uuid::Uuid::nil());
+    let mut after = 0;
     loop {
-        let page = comments.after_for_video(video, after, PAGE).await?;
+        let page = comments.after_position(video, after, PAGE).await?;
         let Some(last) = page.last() else {
             break;
         };
-        after = last.id;
+        after = last.position;
         for comment in &page {
             stored.insert(
                 comment.id.to_string(),

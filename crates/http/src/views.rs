@@ -124,6 +124,15 @@ pub(crate) struct CommentView {
     inserted_at: String,
     #[schema(format = DateTime)]
     updated_at: String,
+    /// Its place in its room: 1, 2, 3, ... with no gaps, in the order comments were stored.
+    /// A client holding every comment up to a position misses none by asking for those
+    /// after it (docs/realtime.md).
+    #[schema(minimum = 1)]
+    position: u64,
+    /// 1 when posted, one more with every change: of two copies of a comment, keep the
+    /// one with the greater version.
+    #[schema(minimum = 1)]
+    version: u32,
 }
 
 /// One page of comments, newest first.

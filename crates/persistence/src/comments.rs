@@ -17,7 +17,7 @@ use domain::{
 use crate::columns::{from_column, now, to_column, uuid_from_column};
 use crate::database::{Database, with_conn};
 use crate::error::{Error, Result};
-use crate::schema::{comments, users};
+use crate::schema::{comments, room_positions, users};
 
 #[derive(Queryable, Selectable)]
 #[diesel(table_name = comments, check_for_backend(diesel::mysql::Mysql))]
@@ -28,6 +28,8 @@ struct CommentRow {
     content: String,
     inserted_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
+    position: u64,
+    version: u32,
 }
 
 type AuthoredRow = (CommentRow, String);
@@ -41,6 +43,8 @@ fn into_comment((row, username): AuthoredRow) -> Result<Comment> {
         body: CommentBody::parse(&row.content).map_err(Error::corrupt)?,
         inserted_at: from_column(row.inserted_at),
         updated_at: from_column(row.updated_at),
+        position: row.position,
+        version: row.version,
     })
 }
 
@@ -89,7 +93,7 @@ pub(crate) async fn live_by_ids(
 }
 
 /// The comment `new` becomes, with the client id it was posted with: its id and times are
-/// chosen here, so nothing of the stored row has to be read back.
+/// chosen here; its position, the trigger's, is read back after the INSERT.
 fn to_store(new: NewComment) -> (Comment, Option<ClientId>) {
     let at = now();
     let comment = Comment {
@@ -100,18 +104,21 @@ fn to_store(new: NewComment) -> (Comment, Option<ClientId>) {
         body: new.body,
         inserted_at: at,
         updated_at: at,
+        position: 0,
+        version: 1,
     };
     (comment, new.client_id)
 }
 
-/// One round trip, one autocommitted statement. `mirrored`: the comments table's trigger
-/// writes the change's outbox row in the same statement (migration 000014).
+/// One autocommitted statement, then the position its trigger gave it (migration 000015;
+/// a second round trip, as MySQL has no `INSERT ... RETURNING`). `mirrored`: the comments
+/// table's trigger writes the change's outbox row in the same statement (migration 000014).
 async fn insert(
     conn: &mut AsyncMysqlConnection,
     new: NewComment,
     mirrored: bool,
 ) -> Result<Comment> {
-    let (comment, client_id) = to_store(new);
+    let (mut comment, client_id) = to_store(new);
     InsertComment {
         id: comment.id.to_bytes(),
         video_id: comment.video_id.as_str(),
@@ -123,6 +130,11 @@ async fn insert(
     }
     .execute(conn)
     .await?;
+    comment.position = comments::table
+        .filter(comments::id.eq(comment.id.to_bytes().to_vec()))
+        .select(comments::position)
+        .first(conn)
+        .await?;
     Ok(comment)
 }
 
@@ -201,17 +213,18 @@ async fn newest_for_video(
     Ok(Page { items, next })
 }
 
-async fn after_for_video(
+/// By the room's positions (index `comments_video_position`).
+async fn after_position(
     conn: &mut AsyncMysqlConnection,
     video: &VideoId,
-    after: CommentId,
+    after: u64,
     limit: u16,
 ) -> Result<Vec<Comment>> {
     let rows: Vec<CommentRow> = comments::table
         .filter(comments::video_id.eq(video.as_str()))
+        .filter(comments::position.gt(after))
         .filter(comments::deleted_at.is_null())
-        .filter(comments::id.gt(after.to_bytes().to_vec()))
-        .order(comments::id.asc())
+        .order(comments::position.asc())
         .limit(i64::from(limit))
         .select(CommentRow::as_select())
         .load(conn)
@@ -305,6 +318,7 @@ async fn update_body(
     .set((
         comments::content.eq(body.as_str()),
         comments::updated_at.eq(to_column(now())),
+        comments::version.eq(comments::version + 1),
     ))
     .execute(conn)
     .await?;
@@ -326,6 +340,7 @@ async fn soft_delete(conn: &mut AsyncMysqlConnection, id: CommentId) -> Result<(
     .set((
         comments::deleted_at.eq(Some(at)),
         comments::updated_at.eq(at),
+        comments::version.eq(comments::version + 1),
     ))
     .execute(conn)
     .await?;
@@ -391,15 +406,35 @@ impl CommentStore for Database {
         Ok(with_conn!(self, |c| newest_for_video(c, video, page))?)
     }
 
-    async fn after_for_video(
+    async fn after_position(
         &self,
         video: &VideoId,
-        after: CommentId,
+        after: u64,
         limit: u16,
     ) -> domain::Result<Vec<Comment>> {
-        Ok(with_conn!(self, |c| after_for_video(
+        Ok(with_conn!(self, |c| after_position(
             c, video, after, limit
         ))?)
+    }
+
+    async fn last_position(&self, video: &VideoId) -> domain::Result<u64> {
+        let query = room_positions::table
+            .filter(room_positions::video_id.eq(video.as_str()))
+            .select(room_positions::last_position);
+        let last: Option<u64> = with_conn!(self, |c| query.first(c))
+            .optional()
+            .map_err(Error::from)?;
+        Ok(last.unwrap_or(0))
+    }
+
+    async fn position_of(&self, video: &VideoId, id: CommentId) -> domain::Result<Option<u64>> {
+        let query = comments::table
+            .filter(comments::id.eq(id.to_bytes().to_vec()))
+            .filter(comments::video_id.eq(video.as_str()))
+            .select(comments::position);
+        Ok(with_conn!(self, |c| query.first(c))
+            .optional()
+            .map_err(Error::from)?)
     }
 
     async fn update_body(&self, id: CommentId, body: CommentBody) -> domain::Result<Comment> {

@@ -42,6 +42,18 @@ diesel::table! {
         /// Posted with the Firebase mirror on: its trigger wrote the outbox row
         /// (migration 000014).
         mirrored -> Bool,
+        /// Its place in its room, set by the INSERT's trigger (migration 000015).
+        position -> Unsigned<Bigint>,
+        /// 1, then one more with every change (migration 000016).
+        version -> Unsigned<Integer>,
+    }
+}
+
+diesel::table! {
+    /// Each room's last comment position (migration 000015).
+    room_positions (video_id) {
+        video_id -> Varchar,
+        last_position -> Unsigned<Bigint>,
     }
 }
 

@@ -2,7 +2,8 @@
 //! client already has) and presence; pushes post comments through the shared use case and
 //! send ephemeral reactions to the others in the room.
 
-use domain::{ClientId, CommentBody, CommentId, Error, PageRequest, VideoId};
+use domain::comments::ReplayFrom;
+use domain::{ClientId, CommentBody, CommentId, Error, VideoId};
 use serde_json::{Map, Value, json};
 
 use crate::frame::{self, Encoded, Inbound};
@@ -46,57 +47,70 @@ fn reason(error: &Error) -> (&'static str, Value) {
     (reason, json!({ "reason": reason }))
 }
 
-/// What a join asks for: the latest comments, or every one since a comment it has.
+/// What a join asks for: the latest comments, or every one after where the client stands.
 pub(crate) enum Since {
     Latest,
-    Comment(CommentId),
+    After(ReplayFrom),
 }
 
-/// The join's payload (its `since`), checked before the join touches anything: a join
-/// refused for its payload leaves the socket's channels and subscriptions as they were
-/// (subscribing makes the other nodes send their members of the room, which a client
+/// The join's payload (`after` or `since`), checked before the join touches anything: a
+/// join refused for its payload leaves the socket's channels and subscriptions as they
+/// were (subscribing makes the other nodes send their members of the room, which a client
 /// must not be able to set off at will).
 pub(crate) fn check_join(frame: &Inbound) -> Result<Since, Value> {
-    let invalid_since = || json!({ "reason": "invalid since: give a comment id" });
-    match frame.payload.get("since") {
-        None | Some(Value::Null) => Ok(Since::Latest),
-        Some(Value::String(since)) => since
-            .parse::<CommentId>()
-            .map(Since::Comment)
-            .map_err(|_| invalid_since()),
-        Some(_) => Err(invalid_since()),
+    let payload = |key: &str| frame.payload.get(key).filter(|v| !v.is_null());
+    match (payload("after"), payload("since")) {
+        (None, None) => Ok(Since::Latest),
+        (Some(after), None) => after
+            .as_u64()
+            .map(|p| Since::After(ReplayFrom::Position(p)))
+            .ok_or_else(|| json!({ "reason": "invalid after: give a comment position (an integer, 0 or more)" })),
+        (None, Some(since)) => since
+            .as_str()
+            .and_then(|s| s.parse::<CommentId>().ok())
+            .map(|id| Since::After(ReplayFrom::Comment(id)))
+            .ok_or_else(|| json!({ "reason": "invalid since: give a comment id" })),
+        (Some(_), Some(_)) => Err(json!({ "reason": "invalid payload: give after or since, not both" })),
     }
 }
 
-/// The join reply's response: the latest comments, or those since the one given.
+/// The join reply's response: the latest comments, or those after where the client
+/// stands, with the position up to which it then has every comment.
 async fn history(session: &Session, since: Since, video: &VideoId) -> Result<Value, Value> {
-    let found = match since {
-        Since::Latest => {
-            let page = PageRequest::new(session.rt.config.join_history, None)
-                .map_err(|_| json!({ "reason": "internal" }))?;
-            session.rt.comments.list(video, page).await.map(|p| {
-                let mut items = p.items;
-                items.reverse();
-                json!({ "comments": items })
-            })
-        }
-        Since::Comment(since) => {
-            let limit = session.rt.config.since_limit;
+    let config = &session.rt.config;
+    let replaying = matches!(since, Since::After(_));
+    let replay = match since {
+        Since::Latest => session.rt.comments.latest(video, config.join_history).await,
+        Since::After(from) => {
             session
                 .rt
                 .comments
-                .since(video, since, limit)
+                .replay(video, from, config.since_limit)
                 .await
-                .map(|(items, complete)| {
-                    let (comments, cut) = within_bytes(
-                        items.iter().map(|c| json!(c)),
-                        session.rt.config.since_bytes,
-                    );
-                    json!({ "comments": comments, "complete": complete && !cut })
-                })
         }
     };
-    found.map_err(|e| reason(&e).1)
+    let replay = replay.map_err(|e| match e {
+        Error::NotFound(_) => json!({ "reason": "invalid since: no such comment in this room" }),
+        other => reason(&other).1,
+    })?;
+    let (comments, cut) =
+        within_bytes(replay.comments.iter().map(|c| json!(c)), config.since_bytes);
+    // Cut short for size: the client stands at the last comment it got.
+    let position = if cut {
+        replay.comments[..comments.len()]
+            .last()
+            .map_or(replay.position, |c| c.position)
+    } else {
+        replay.position
+    };
+    if !replaying {
+        return Ok(json!({ "comments": comments, "position": position }));
+    }
+    Ok(json!({
+        "comments": comments,
+        "complete": replay.complete && !cut,
+        "position": position,
+    }))
 }
 
 /// The leading values whose JSON fits in `budget` bytes (at least one, so a client paging

@@ -136,7 +136,7 @@ async fn join_replies_with_recent_history_oldest_first_then_presence_state() {
             json!("4"),
             json!("4"),
             TOPIC,
-            json!({ "comments": expected })
+            json!({ "comments": expected, "position": 6 })
         )
     );
 
@@ -188,7 +188,7 @@ async fn join_on_an_empty_video_replies_with_no_comments() {
             json!("1"),
             json!("1"),
             "video:empty",
-            json!({"comments": []})
+            json!({"comments": [], "position": 0})
         )
     );
 }
@@ -234,7 +234,7 @@ async fn join_with_since_sends_only_later_comments_oldest_first_and_complete() {
             json!("2"),
             json!("2"),
             TOPIC,
-            json!({ "comments": expected, "complete": true })
+            json!({ "comments": expected, "complete": true, "position": 5 })
         )
     );
     assert_eq!(out[1][3], "presence_state");
@@ -250,7 +250,7 @@ async fn join_with_since_and_nothing_missed_is_complete_and_empty() {
         .await;
     assert_eq!(
         out[0][4]["response"],
-        json!({"comments": [], "complete": true})
+        json!({"comments": [], "complete": true, "position": 1})
     );
 }
 
@@ -695,7 +695,9 @@ async fn new_comment_is_stored_trimmed_replied_and_broadcast_to_everyone() {
                 "username",
                 "content",
                 "inserted_at",
-                "updated_at"
+                "updated_at",
+                "position",
+                "version"
             ]
             .map(String::from)
         )

@@ -42,7 +42,7 @@ function asModule(blocks, server) {
     // The test ends the timers the examples start.
     "const setInterval = (...args) => globalThis.__docExample.timer(globalThis.setInterval(...args));",
     body,
-    "Object.assign(globalThis.__docExample, { socket, tokens, refresh, lastSeen: () => lastSeen });",
+    "Object.assign(globalThis.__docExample, { socket, tokens, refresh, position: () => position, shown });",
   ].join("\n");
 }
 
@@ -86,9 +86,12 @@ test("docs/realtime.md's examples connect, join, track presence, refresh and rec
     assert.notEqual(example.tokens.refresh, before.refresh);
     const me = await fetch(`${server.base}/api/me`, { headers: { authorization: `Bearer ${example.tokens.access}` } });
     assert.equal(me.status, 200);
-    // new_comment reaches the room and moves lastSeen, which the rejoin params send.
+    // new_comment reaches the room and moves the position, which the rejoin params send.
+    assert.equal(example.position(), 0, "an empty room's position");
     const comment = await postComment(server, user, videoId, "from the docs test");
-    await eventually(() => example.lastSeen() === comment.id, 5000, "lastSeen to be the new comment");
+    assert.equal(comment.position, 1);
+    await eventually(() => example.position() === comment.position, 5000, "the position to be the new comment's");
+    assert.equal(example.shown.get(comment.id)?.content, "from the docs test");
   } finally {
     timers.forEach(clearInterval);
     example.socket?.disconnect();

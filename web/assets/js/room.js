@@ -2,13 +2,14 @@
 // with phoenix.js's Presence, and reactions. It holds the data; the page draws it.
 import { Presence } from "../vendor/phoenix.mjs";
 
-/** UUIDv7 ids sort by creation time as strings, so the newest id is the greatest. */
-const newer = (a, b) => (a && a > b ? a : b);
-
 export class Room {
   #channel;
   #presence;
-  #lastSeen = null; // the newest comment id seen: the join's `since` when rejoining
+  // Where this tab stands in the room: it has every comment up to this position (the
+  // join's `after` when rejoining; docs/realtime.md, "The recovery rule").
+  #position = null;
+  #early = new Set(); // positions that overtook one before them
+  #deleted = new Set(); // a deletion is final: later updates of these are ignored
   #view;
 
   /**
@@ -28,15 +29,18 @@ export class Room {
 
   #open() {
     const socket = this.connection.socket;
-    // The params are a function: phoenix.js calls it on every rejoin (after each reconnect),
-    // so the server sends exactly the comments posted since the newest one we have.
+    // The params are a function: phoenix.js calls it on every rejoin (after each reconnect,
+    // or a phx_error), so the server sends exactly the comments stored after our position.
     const channel = socket.channel(`video:${this.videoId}`, () =>
-      this.#lastSeen ? { since: this.#lastSeen } : {});
+      this.#position === null ? {} : { after: this.#position });
     this.#channel = channel;
 
     channel.on("new_comment", ({ comment }) => this.#add(comment, true));
     channel.on("comment_updated", ({ comment }) => {
-      if (!this.comments.has(comment.id)) return; // not loaded here: nothing to update
+      const known = this.comments.get(comment.id);
+      if (!known) return; // not loaded here (or deleted): nothing to update
+      // Two quick edits' broadcasts may cross: the greater version is the later edit.
+      if (known.version >= comment.version) return;
       this.comments.set(comment.id, comment);
       this.#view.comment(comment, { live: false });
     });
@@ -53,12 +57,13 @@ export class Room {
     channel
       .join()
       // Runs for the first join and for every rejoin: the same push is sent again.
-      .receive("ok", ({ comments = [], complete }) => {
-        if (!this.#lastSeen) this.#view.cleared();
+      .receive("ok", ({ comments = [], complete, position = 0 }) => {
+        if (this.#position === null) this.#view.cleared();
         for (const c of comments) this.#add(c, false);
+        this.#stand(position);
         this.#view.joinError(null);
         this.#setJoined(true);
-        // More than one reply's worth was missed: join again from the newest one received.
+        // More than one reply's worth was missed: join again from where it now stands.
         if (complete === false && channel === this.#channel) {
           channel.leave();
           this.#open();
@@ -104,14 +109,26 @@ export class Room {
   }
 
   #add(comment, live) {
-    if (comment.video_id !== this.videoId) return;
-    this.#lastSeen = newer(this.#lastSeen, comment.id);
-    const known = this.comments.has(comment.id);
+    if (comment.video_id !== this.videoId || this.#deleted.has(comment.id)) return;
+    if (this.#position !== null && comment.position > this.#position) {
+      this.#early.add(comment.position);
+      this.#stand(this.#position);
+    }
+    const known = this.comments.get(comment.id);
+    if (known && known.version >= comment.version) return;
     this.comments.set(comment.id, comment);
     this.#view.comment(comment, { live: live && !known });
   }
 
+  /** Moves the position to `upTo`, then on through positions that had arrived early. */
+  #stand(upTo) {
+    this.#position = Math.max(this.#position ?? 0, upTo);
+    for (const p of this.#early) if (p <= this.#position) this.#early.delete(p);
+    while (this.#early.delete(this.#position + 1)) this.#position += 1;
+  }
+
   #remove(id) {
+    this.#deleted.add(id);
     if (this.comments.delete(id)) this.#view.removed(id);
   }
 

@@ -120,6 +120,7 @@ impl MemStore {
 
     fn make(&self, new: NewComment) -> Comment {
         let now = Utc::now();
+        let position = self.last(&new.video_id) + 1;
         Comment {
             id: CommentId::generate(),
             video_id: new.video_id,
@@ -128,7 +129,19 @@ impl MemStore {
             body: new.body,
             inserted_at: now,
             updated_at: now,
+            position,
+            version: 1,
         }
+    }
+
+    /// The video's last position: comments are numbered 1, 2, 3, ... per video.
+    fn last(&self, video: &VideoId) -> u64 {
+        self.lock()
+            .iter()
+            .filter(|s| &s.comment.video_id == video)
+            .map(|s| s.comment.position)
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -218,23 +231,37 @@ impl CommentStore for MemStore {
         Ok(Page { items, next })
     }
 
-    async fn after_for_video(
+    async fn after_position(
         &self,
         video: &VideoId,
-        after: CommentId,
+        after: u64,
         limit: u16,
     ) -> Result<Vec<Comment>> {
         self.check_up()?;
         let mut items: Vec<Comment> = self
             .lock()
             .iter()
-            .filter(|s| &s.comment.video_id == video && !s.deleted && s.comment.id > after)
+            .filter(|s| &s.comment.video_id == video && !s.deleted && s.comment.position > after)
             .map(|s| s.comment.clone())
             .collect();
-        items.sort_by_key(|c| c.id);
+        items.sort_by_key(|c| c.position);
         items.truncate(usize::from(limit));
         self.maybe_pause().await;
         Ok(items)
+    }
+
+    async fn last_position(&self, video: &VideoId) -> Result<u64> {
+        self.check_up()?;
+        Ok(self.last(video))
+    }
+
+    async fn position_of(&self, video: &VideoId, id: CommentId) -> Result<Option<u64>> {
+        self.check_up()?;
+        Ok(self
+            .lock()
+            .iter()
+            .find(|s| &s.comment.video_id == video && s.comment.id == id)
+            .map(|s| s.comment.position))
     }
 
     async fn update_body(&self, id: CommentId, body: CommentBody) -> Result<Comment> {
@@ -246,6 +273,7 @@ impl CommentStore for MemStore {
             .ok_or(Error::NotFound("comment"))?;
         stored.comment.body = body;
         stored.comment.updated_at = Utc::now();
+        stored.comment.version += 1;
         Ok(stored.comment.clone())
     }
 

@@ -7,13 +7,15 @@ use serde_json::{Value, json};
 
 use crate::api::{Api, Session, assert_timestamp, assert_uuid, keys};
 
-const COMMENT_KEYS: [&str; 7] = [
+const COMMENT_KEYS: [&str; 9] = [
     "content",
     "id",
     "inserted_at",
+    "position",
     "updated_at",
     "user_id",
     "username",
+    "version",
     "video_id",
 ];
 
@@ -69,6 +71,8 @@ async fn posting_a_comment_answers_201_with_the_trimmed_comment() {
     assert_timestamp(&comment["inserted_at"]);
     assert_timestamp(&comment["updated_at"]);
     assert_eq!(comment["inserted_at"], comment["updated_at"]);
+    assert_eq!(comment["position"], 1, "the video's first comment");
+    assert_eq!(comment["version"], 1);
 
     // Anyone may read it, without a token.
     let fetched = api.get(&comment_path(&comment), None).await;
@@ -286,6 +290,11 @@ async fn authors_edit_their_own_comments_and_nobody_else_does() {
     assert_eq!(edited["content"], "second draft");
     assert_eq!(edited["id"], comment["id"]);
     assert_eq!(edited["inserted_at"], comment["inserted_at"]);
+    assert_eq!(
+        edited["position"], comment["position"],
+        "an edit keeps its place"
+    );
+    assert_eq!(edited["version"], 2, "an edit is a newer version");
     assert!(
         edited["updated_at"].as_str() > comment["updated_at"].as_str(),
         "updated_at moves on: {edited:#}"

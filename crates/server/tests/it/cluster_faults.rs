@@ -285,3 +285,290 @@ async fn a_redis_url_that_is_not_redis_is_named_in_readyz() {
     }
     panic!("readyz never named the cause: {last}");
 }
+
+/// A reader following docs/realtime.md's recovery rule: it stands at `position`, having
+/// every comment up to there, and rejoins after it.
+#[derive(Default)]
+struct Reader {
+    position: Option<u64>,
+    early: std::collections::BTreeSet<u64>,
+    seen: std::collections::HashSet<String>,
+}
+
+impl Reader {
+    fn stand(&mut self, up_to: u64) {
+        let mut position = self.position.unwrap_or(0).max(up_to);
+        self.early.retain(|p| *p > position);
+        while self.early.remove(&(position + 1)) {
+            position += 1;
+        }
+        self.position = Some(position);
+    }
+
+    fn got(&mut self, comment: &Value) {
+        self.seen
+            .insert(comment["id"].as_str().unwrap_or_default().to_owned());
+        let at = comment["position"].as_u64().expect("a position");
+        if let Some(position) = self.position
+            && at > position
+        {
+            self.early.insert(at);
+            self.stand(position);
+        }
+    }
+
+    fn params(&self) -> Value {
+        self.position
+            .map_or_else(|| json!({}), |after| json!({ "after": after }))
+    }
+
+    /// Joins `topic` on `ws` and takes in what arrives until `until`.
+    async fn visit(&mut self, ws: &mut Ws, topic: &str, until: tokio::time::Instant) {
+        send(ws, json!(["1", "1", topic, "phx_join", self.params()])).await;
+        while let Ok(Some(Ok(message))) = tokio::time::timeout_at(until, ws.next()).await {
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let frame: Value = serde_json::from_str(&text).expect("JSON");
+            match frame[3].as_str() {
+                Some("phx_reply") if frame[2] == topic => {
+                    let response = &frame[4]["response"];
+                    assert_eq!(frame[4]["status"], "ok", "{frame}");
+                    for comment in response["comments"].as_array().into_iter().flatten() {
+                        self.got(comment);
+                    }
+                    self.stand(response["position"].as_u64().expect("a position"));
+                }
+                Some("new_comment") => self.got(&frame[4]["comment"]),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Every comment id of `video`, from REST, newest first page by page.
+async fn stored_ids(api: &Api, video: &str) -> std::collections::HashSet<String> {
+    let mut ids = std::collections::HashSet::new();
+    let mut cursor = String::new();
+    loop {
+        let page = api
+            .get(
+                &format!("/api/videos/{video}/comments?limit=100{cursor}"),
+                None,
+            )
+            .await;
+        let page = page.assert_status(200);
+        for comment in page["comments"].as_array().into_iter().flatten() {
+            ids.insert(comment["id"].as_str().unwrap_or_default().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return ids,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_reconnects_every_250_ms_misses_no_comment_of_four_posters_on_two_nodes() {
+    let redis = PrivateRedis::start();
+    let (api, b) = two_nodes(&redis).await;
+    let reader = api.register("reader").await;
+    let posters = [
+        api.register("poster0").await,
+        api.register("poster1").await,
+        api.register("poster2").await,
+        api.register("poster3").await,
+    ];
+    let nodes = [api.server.base.clone(), b.base.clone()];
+    // Three rooms one after the other: about thirty reconnects in all.
+    for round in 0..3 {
+        reconnecting_reader_round(
+            &api,
+            &nodes,
+            &reader,
+            &posters,
+            &format!("faults-5-{round}"),
+        )
+        .await;
+    }
+}
+
+/// Four posters, two on each node, post 120 comments each into `video` while the reader
+/// reconnects every 250 ms, alternating nodes; then the reader must hold all 480.
+async fn reconnecting_reader_round(
+    api: &Api,
+    nodes: &[String; 2],
+    reader_user: &crate::api::Session,
+    posters: &[crate::api::Session; 4],
+    video: &str,
+) {
+    let topic = format!("video:{video}");
+    let mut posting = Vec::new();
+    for (i, poster) in posters.iter().enumerate() {
+        let url = format!("{}/api/videos/{video}/comments", nodes[i % 2]);
+        let token = poster.access.clone();
+        posting.push(tokio::spawn(async move {
+            let client = crate::http_client();
+            for n in 0..120 {
+                let res = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({ "content": format!("poster {i}, comment {n}") }))
+                    .send()
+                    .await
+                    .expect("the node answers");
+                assert_eq!(res.status().as_u16(), 201);
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+        }));
+    }
+    let mut reader = Reader::default();
+    let mut visits = 0;
+    while !posting.iter().all(tokio::task::JoinHandle::is_finished) {
+        let mut ws = connect_at(&nodes[visits % 2], reader_user).await;
+        let until = tokio::time::Instant::now() + Duration::from_millis(250);
+        reader.visit(&mut ws, &topic, until).await;
+        visits += 1;
+    }
+    for poster in posting {
+        poster.await.expect("the poster finished");
+    }
+    // One last visit, after the last post.
+    let mut ws = connect_at(&nodes[0], reader_user).await;
+    let until = tokio::time::Instant::now() + Duration::from_millis(1000);
+    reader.visit(&mut ws, &topic, until).await;
+
+    let stored = stored_ids(api, video).await;
+    assert_eq!(stored.len(), 480);
+    let missing: Vec<&String> = stored.difference(&reader.seen).collect();
+    assert!(
+        missing.is_empty(),
+        "{video}: {} of {} comments never reached the reader over {visits} reconnects",
+        missing.len(),
+        stored.len()
+    );
+    assert_eq!(
+        reader.position,
+        Some(480),
+        "it stands at the room's last position"
+    );
+    assert!(visits >= 4, "reconnected {visits} times");
+}
+
+/// What a client shows of comments it was sent, following docs/realtime.md: the greater
+/// version wins, and a deletion is final.
+#[derive(Default)]
+struct Shown {
+    comments: std::collections::HashMap<String, Value>,
+    deleted: std::collections::HashSet<String>,
+}
+
+impl Shown {
+    fn take(&mut self, frame: &Value) {
+        match frame[3].as_str() {
+            Some("new_comment" | "comment_updated") => {
+                let comment = &frame[4]["comment"];
+                let id = comment["id"].as_str().unwrap_or_default().to_owned();
+                let newer = self
+                    .comments
+                    .get(&id)
+                    .is_none_or(|known| known["version"].as_u64() < comment["version"].as_u64());
+                if !self.deleted.contains(&id) && newer {
+                    self.comments.insert(id, comment.clone());
+                }
+            }
+            Some("comment_deleted") => {
+                let id = frame[4]["id"].as_str().unwrap_or_default().to_owned();
+                self.comments.remove(&id);
+                self.deleted.insert(id);
+            }
+            _ => {}
+        }
+    }
+
+    /// Takes in what arrives on `ws` for `within`.
+    async fn watch(&mut self, ws: &mut Ws, within: Duration) {
+        let until = tokio::time::Instant::now() + within;
+        while let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout_at(until, ws.next()).await
+        {
+            self.take(&serde_json::from_str(&text).expect("JSON"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_edits_and_deletions_on_two_nodes_end_as_stored_for_a_client_on_either() {
+    let redis = PrivateRedis::start();
+    let (api, b) = two_nodes(&redis).await;
+    let video = "faults-6";
+    let topic = format!("video:{video}");
+    let ann = api.register("ann").await;
+    let viewer = api.register("viewer").await;
+    let mut on_a = connect_to(&api.server, &viewer).await;
+    let mut on_b = connect_to(&b, &viewer).await;
+    join(&mut on_a, &topic, "1", json!({})).await;
+    join(&mut on_b, &topic, "1", json!({})).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (mut shown_a, mut shown_b) = (Shown::default(), Shown::default());
+    let client = crate::http_client();
+    let nodes = [api.server.base.clone(), b.base.clone()];
+    for race in 0..25 {
+        let id = crate::cluster::post(&api, &ann.access, video, &format!("race {race}")).await;
+        let url = |node: usize| format!("{}/api/comments/{id}", nodes[node]);
+        let edit = |node: usize, text: String| {
+            client
+                .patch(url(node))
+                .bearer_auth(&ann.access)
+                .json(&json!({ "content": text }))
+                .send()
+        };
+        if race % 2 == 0 {
+            // Two edits at once, one on each node.
+            let (x, y) = tokio::join!(edit(0, format!("{race}: A")), edit(1, format!("{race}: B")));
+            assert_eq!(x.expect("A answers").status().as_u16(), 200);
+            assert_eq!(y.expect("B answers").status().as_u16(), 200);
+        } else {
+            // An edit on A and the deletion on B at once.
+            let delete = client.delete(url(1)).bearer_auth(&ann.access).send();
+            let (x, y) = tokio::join!(edit(0, format!("{race}: A")), delete);
+            assert!(
+                [200, 404].contains(&x.expect("A answers").status().as_u16()),
+                "an edit after the deletion finds nothing"
+            );
+            assert_eq!(y.expect("B answers").status().as_u16(), 204);
+        }
+    }
+    shown_a.watch(&mut on_a, Duration::from_secs(2)).await;
+    shown_b.watch(&mut on_b, Duration::from_secs(1)).await;
+    let stored = api
+        .get(&format!("/api/videos/{video}/comments?limit=100"), None)
+        .await;
+    let stored: std::collections::HashMap<String, Value> = stored.assert_status(200)["comments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| (c["id"].as_str().unwrap_or_default().to_owned(), c.clone()))
+        .collect();
+    assert_eq!(stored.len(), 13, "the twelve deleted are gone");
+    for (node, shown) in [("A", &shown_a), ("B", &shown_b)] {
+        let content = |map: &std::collections::HashMap<String, Value>| {
+            let mut all: Vec<(String, String)> = map
+                .iter()
+                .map(|(id, c)| {
+                    (
+                        id.clone(),
+                        c["content"].as_str().unwrap_or_default().to_owned(),
+                    )
+                })
+                .collect();
+            all.sort();
+            all
+        };
+        assert_eq!(
+            content(&shown.comments),
+            content(&stored),
+            "what a client on {node} shows"
+        );
+    }
+}

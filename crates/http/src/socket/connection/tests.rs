@@ -55,13 +55,14 @@ impl CommentStore for NoComments {
             next: None,
         })
     }
-    async fn after_for_video(
-        &self,
-        _: &VideoId,
-        _: CommentId,
-        _: u16,
-    ) -> domain::Result<Vec<Comment>> {
+    async fn after_position(&self, _: &VideoId, _: u64, _: u16) -> domain::Result<Vec<Comment>> {
         Ok(Vec::new())
+    }
+    async fn last_position(&self, _: &VideoId) -> domain::Result<u64> {
+        Ok(0)
+    }
+    async fn position_of(&self, _: &VideoId, _: CommentId) -> domain::Result<Option<u64>> {
+        Ok(None)
     }
     async fn update_body(&self, _: CommentId, _: CommentBody) -> domain::Result<Comment> {
         Err(domain::Error::NotFound("comment"))
