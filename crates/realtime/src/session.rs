@@ -212,8 +212,12 @@ impl Session {
         };
         // A duplicate join replaces the old channel; its phx_close (with the OLD join_ref)
         // goes out after the new join's reply.
+        // The socket stays subscribed to the topic meanwhile: unsubscribing its last local
+        // socket would drop the node's Redis subscription and presence replica of the room,
+        // only for the new join to make them again (every socket of a node rejoins at once
+        // after a Redis outage).
         let replaced = self.channels.remove(&frame.topic).map(|old| {
-            self.drop_channel(&frame.topic, &old);
+            self.untrack(&frame.topic, &old);
             frame::encode(
                 &old.join_ref,
                 &old.join_ref,
@@ -230,6 +234,9 @@ impl Session {
                 "error",
                 json!({ "reason": "too many channels joined" }),
             ));
+            if replaced.is_some() {
+                self.rt.hub.unsubscribe(&frame.topic, self.id);
+            }
             out.extend(replaced);
             return;
         }
@@ -316,6 +323,10 @@ impl Session {
     /// Unsubscribes and untracks one channel instance.
     pub(crate) fn drop_channel(&self, topic: &str, joined: &Joined) {
         self.rt.hub.unsubscribe(topic, self.id);
+        self.untrack(topic, joined);
+    }
+
+    fn untrack(&self, topic: &str, joined: &Joined) {
         self.rt
             .presence
             .untrack(topic, &self.user.actor.user_id.to_string(), &joined.phx_ref);

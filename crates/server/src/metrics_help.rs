@@ -130,6 +130,11 @@ const METRICS: &[(Instrument, &str, &str)] = &[
     ),
     (
         Instrument::Counter,
+        "realtime_rejoins_asked_total",
+        "Channels sent phx_error to rejoin with after, because broadcasts may have been missed (Redis away, or this node fell behind it)",
+    ),
+    (
+        Instrument::Counter,
         "realtime_access_recheck_closed_total",
         "Sockets closed when their user or device was found no longer allowed on a recheck",
     ),

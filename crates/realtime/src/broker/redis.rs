@@ -393,6 +393,7 @@ impl Listener {
                     Err(RecvError::Lagged(missed)) => {
                         metrics::counter!("realtime_broker_lagged_total").increment(missed);
                         tracing::warn!(missed, "fell behind Redis: broadcasts were missed");
+                        self.ask_sockets_to_rejoin();
                     }
                     Err(RecvError::Closed) => return,
                 },
@@ -411,6 +412,8 @@ impl Listener {
                         .chain(std::iter::once(control.clone()))
                         .collect();
                     self.subscribe(channels).await;
+                    // Broadcasts of the other nodes were lost while Redis was away.
+                    self.ask_sockets_to_rejoin();
                     // What the other nodes' members are now, whatever was missed, and
                     // what they hold of this node's: once the publishing connection is
                     // back too (it reconnects on its own schedule, and a message sent
@@ -474,6 +477,26 @@ impl Listener {
         for node in silent {
             tracing::warn!(node = %node, "a node went silent: its members leave");
             self.drop_node(&node);
+        }
+    }
+
+    /// Sends `phx_error` on every channel of this node's sockets: broadcasts from other
+    /// nodes may have been lost (Redis was away, or this node fell behind it), and
+    /// phoenix.js answers by rejoining with its `after`, which replays what was stored
+    /// meanwhile from MariaDB. Sent once subscribed again, so nothing falls between the
+    /// replay and what arrives live. (A `null` join ref reaches every channel instance.)
+    fn ask_sockets_to_rejoin(&self) {
+        for topic in &self.wanted {
+            let frame =
+                crate::frame::encode_raw(&serde_json::Value::Null, topic, "phx_error", "{}");
+            let sockets = self.hub.broadcast(topic, &frame, None);
+            metrics::counter!("realtime_rejoins_asked_total").increment(sockets as u64);
+        }
+        if !self.wanted.is_empty() {
+            tracing::info!(
+                rooms = self.wanted.len(),
+                "asked this node's sockets to rejoin their rooms: broadcasts may have been missed"
+            );
         }
     }
 
