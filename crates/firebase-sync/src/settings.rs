@@ -137,6 +137,9 @@ impl std::fmt::Debug for ServiceAccount {
     }
 }
 
+/// The largest key file read.
+pub const KEY_FILE_MAX_BYTES: u64 = 64 * 1024;
+
 #[derive(Deserialize)]
 struct KeyFile {
     #[serde(rename = "type")]
@@ -148,10 +151,30 @@ struct KeyFile {
 }
 
 impl ServiceAccount {
-    /// Reads a service-account key file (JSON, as the Firebase console downloads it).
+    /// Reads a service-account key file (JSON, as the Firebase console downloads it: about
+    /// 2.3 KB). Anything over [`KEY_FILE_MAX_BYTES`] is refused unread, so a wrong path
+    /// (`/dev/zero`, a log file) fails at once instead of reading for ever.
     pub fn from_file(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        use std::io::Read;
+        let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+        let file = std::fs::File::open(path).map_err(cannot)?;
+        let mut bytes = Vec::new();
+        file.take(KEY_FILE_MAX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(cannot)?;
+        if bytes.len() as u64 > KEY_FILE_MAX_BYTES {
+            return Err(format!(
+                "{}: over {} KB, so not a service-account key file",
+                path.display(),
+                KEY_FILE_MAX_BYTES / 1024
+            ));
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            format!(
+                "{}: not text, so not a service-account key file",
+                path.display()
+            )
+        })?;
         Self::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -305,6 +328,19 @@ mod tests {
         let emulator =
             MirrorSettings::from_settings(Some("http://127.0.0.1:9000/?ns=x"), None, None, 10);
         assert!(matches!(emulator, Ok(Some(_))));
+    }
+
+    #[test]
+    fn an_endless_or_huge_key_file_is_refused_unread() {
+        let started = std::time::Instant::now();
+        let err = ServiceAccount::from_file(Path::new("/dev/zero"))
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("over 64 KB"), "{err}");
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "read at once"
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod state;
 mod views;
 
 pub use browser::{AllowedOrigins, BrowserOptions};
-pub use client_addr::TrustedProxies;
+pub use client_addr::{ForwardedHeader, TrustedProxies};
 pub use serve::{HttpOptions, RunningServer, StopHandle, StopHook};
 pub use state::AppState;
 

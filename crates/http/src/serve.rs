@@ -148,6 +148,7 @@ pub fn serve(
                 .wrap(from_fn(crate::browser::refuse_foreign_origins))
                 // Around the whole app, not a scope: requests no route matches get them too.
                 .wrap(from_fn(crate::middleware::envelope))
+                .wrap(from_fn(crate::browser::security_headers))
                 .wrap(from_fn(crate::middleware::record_metrics))
                 .wrap(from_fn(crate::middleware::request_id))
                 .app_data(actix_web::web::PayloadConfig::new(options.max_body_bytes))

@@ -43,9 +43,11 @@ struct Raw {
     redis_url: Option<SecretString>,
     node_id: Option<String>,
     trusted_proxies: String,
+    trusted_proxy_header: String,
     web_client: bool,
     web_dir: Option<PathBuf>,
     cors_allowed_origins: String,
+    public_origins: String,
     log_format: LogFormat,
     log_level: String,
     migrate_on_start: bool,
@@ -90,9 +92,11 @@ impl Default for Raw {
             redis_url: None,
             node_id: None,
             trusted_proxies: String::new(),
+            trusted_proxy_header: "x-forwarded-for".to_owned(),
             web_client: true,
             web_dir: None,
             cors_allowed_origins: String::new(),
+            public_origins: String::new(),
             log_format: LogFormat::Pretty,
             log_level: "info".to_owned(),
             migrate_on_start: false,
@@ -306,7 +310,7 @@ fn example(key: &str) -> &'static str {
 }
 
 /// Every setting's key, for the "unknown setting" message.
-const KNOWN: [&str; 42] = [
+const KNOWN: [&str; 44] = [
     "database_url",
     "database_pool_size",
     "database_timeout_ms",
@@ -317,9 +321,11 @@ const KNOWN: [&str; 42] = [
     "redis_url",
     "node_id",
     "trusted_proxies",
+    "trusted_proxy_header",
     "web_client",
     "web_dir",
     "cors_allowed_origins",
+    "public_origins",
     "log_format",
     "log_level",
     "migrate_on_start",
@@ -382,10 +388,15 @@ impl Raw {
                 "must be between 1024 and 67108864",
             ));
         }
-        let trusted_proxies = http_api::TrustedProxies::parse(&self.trusted_proxies)
+        let proxy_header = http_api::ForwardedHeader::parse(&self.trusted_proxy_header)
+            .map_err(|r| invalid("trusted_proxy_header", r))?;
+        let trusted_proxies = http_api::TrustedProxies::parse(&self.trusted_proxies, proxy_header)
             .map_err(|r| invalid("trusted_proxies", r))?;
-        let allowed_origins = http_api::AllowedOrigins::parse(&self.cors_allowed_origins)
-            .map_err(|r| invalid("cors_allowed_origins", r))?;
+        http_api::AllowedOrigins::parse("", &self.public_origins)
+            .map_err(|r| invalid("public_origins", r))?;
+        let allowed_origins =
+            http_api::AllowedOrigins::parse(&self.cors_allowed_origins, &self.public_origins)
+                .map_err(|r| invalid("cors_allowed_origins", r))?;
         let web_dir = self.web_dir.filter(|d| !d.as_os_str().is_empty());
         if let Some(dir) = &web_dir
             && !dir.join("index.html").is_file()

@@ -84,3 +84,24 @@ pub(crate) async fn refuse_foreign_origins(
     let (req, _) = req.into_parts();
     Ok(actix_web::dev::ServiceResponse::new(req, refusal).map_into_right_body())
 }
+
+/// `X-Content-Type-Options: nosniff` on every answer (a JSON error must never be sniffed
+/// into a page), and the page's security headers on every answer under `/` and
+/// `/assets/`, a 404 included.
+pub(crate) async fn security_headers(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody + 'static>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let page = req.path() == "/" || req.path().starts_with("/assets/");
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    if page {
+        assets::secure(headers);
+    } else {
+        headers.insert(
+            header::X_CONTENT_TYPE_OPTIONS,
+            header::HeaderValue::from_static("nosniff"),
+        );
+    }
+    Ok(res)
+}

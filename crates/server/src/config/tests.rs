@@ -154,6 +154,16 @@ fn every_bad_value_names_its_setting_on_one_line() {
         ("RTS_WS_OUTBOX_BYTES", "1000", "RTS_WS_OUTBOX_BYTES"),
         ("RTS_NODE_ID", "web 1", "RTS_NODE_ID"),
         ("RTS_TRUSTED_PROXIES", "nginx", "RTS_TRUSTED_PROXIES"),
+        (
+            "RTS_TRUSTED_PROXY_HEADER",
+            "x-real-ip",
+            "RTS_TRUSTED_PROXY_HEADER",
+        ),
+        (
+            "RTS_PUBLIC_ORIGINS",
+            "live.example.com",
+            "RTS_PUBLIC_ORIGINS",
+        ),
         ("RTS_WS_JOINS_PER_SECOND", "0", "RTS_WS_JOINS_PER_SECOND"),
         ("RTS_WS_MAX_SOCKETS", "99999999", "RTS_WS_MAX_SOCKETS"),
         (

@@ -62,6 +62,30 @@ async fn the_page_and_its_assets_are_served_with_security_headers() {
     missing.assert_error(404, "not_found");
     let outside = api.get("/assets/../Cargo.toml", None).await;
     assert_eq!(outside.status, 404);
+    // A 404 under /assets/ has the page's headers too, and the API answers are never sniffed.
+    for (path, csp) in [
+        ("/assets/nope.js", true),
+        ("/api/me", false),
+        ("/nowhere", false),
+    ] {
+        let res = client
+            .get(api.server.url(path))
+            .send()
+            .await
+            .expect("answers");
+        let got = |name: &str| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            got("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(got("content-security-policy").is_some(), csp, "{path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
