@@ -535,10 +535,14 @@ impl Listener {
         }
     }
 
+    /// Asks about every topic here at once, past the interval: for a node's own news (a
+    /// new connection, a node heard again), which clients cannot set off.
     fn ask_about_every_topic(&mut self) {
+        let now = Instant::now();
         let topics: Vec<String> = self.wanted.iter().cloned().collect();
         for topic in topics {
-            self.ask_members(&topic);
+            self.syncs.ask_now(&topic, now);
+            self.send_ask(&topic);
         }
     }
 
@@ -549,7 +553,15 @@ impl Listener {
         if self.resync && self.publisher.is_connected() {
             self.resync = false;
             self.send(CONTROL_CHANNEL.to_owned(), HELLO_EVENT, b"");
+            // Ask what the others have, and tell them what this node has: they may have
+            // asked while this node could not hear, or dropped it as silent.
             self.ask_about_every_topic();
+            let now = Instant::now();
+            let topics: Vec<String> = self.wanted.iter().cloned().collect();
+            for topic in topics {
+                self.syncs.answer_now(&topic, now);
+                self.send_answer(&topic);
+            }
         }
         let now = Instant::now();
         let (asks, answers) = self.syncs.due(now);
@@ -590,12 +602,15 @@ impl Listener {
             return;
         }
         metrics::counter!("realtime_broker_received_total").increment(1);
-        let from = self.heard(envelope.node);
+        let (from, new) = self.heard(envelope.node);
         match envelope.event {
             HEARTBEAT_EVENT => return,
             HELLO_EVENT => {
-                // Newly connected: what this node holds of it may be stale.
-                self.ask_about_every_topic();
+                // Newly connected: what this node holds of it may be stale (a node heard
+                // for the first time was asked already).
+                if !new {
+                    self.ask_about_every_topic();
+                }
                 return;
             }
             _ => {}
@@ -668,16 +683,16 @@ fn send(
 }
 
 impl Listener {
-    /// Notes that `node` is alive; returns its name, shared. A node heard for the first
-    /// time (new, or back after being dropped as silent) is asked for its members of
-    /// every topic here: whatever it had, this node does not have it. A new incarnation of
-    /// a node id replaces the old one at once, with the members the old one held.
-    fn heard(&mut self, node: &str) -> Arc<str> {
+    /// Notes that `node` is alive; returns its name, shared, and whether it is new. A node
+    /// heard for the first time (new, or back after being dropped as silent) is asked for
+    /// its members of every topic here: whatever it had, this node does not have it. A new
+    /// incarnation of a node id replaces the old one at once, with what the old one held.
+    fn heard(&mut self, node: &str) -> (Arc<str>, bool) {
         if let Some(at) = self.last_heard.get_mut(node) {
             *at = Instant::now();
         }
         if let Some((name, _)) = self.last_heard.get_key_value(node) {
-            return Arc::clone(name);
+            return (Arc::clone(name), false);
         }
         let name: Arc<str> = Arc::from(node);
         let earlier: Vec<Arc<str>> = self
@@ -695,7 +710,7 @@ impl Listener {
             .peers
             .store(self.last_heard.len(), Ordering::Relaxed);
         self.ask_about_every_topic();
-        name
+        (name, true)
     }
 }
 

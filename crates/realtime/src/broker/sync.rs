@@ -83,6 +83,20 @@ impl SyncBook {
         now_ok
     }
 
+    /// Notes an ask made now whatever the interval: one a node's own news calls for (it
+    /// connected again, or heard a node it had dropped), which no client can set off.
+    pub fn ask_now(&mut self, topic: &str, now: Instant) {
+        self.asked.insert(topic.to_owned(), now);
+        self.ask_due.remove(topic);
+        self.awaiting.push_back((topic.to_owned(), now));
+    }
+
+    /// Notes an answer made now whatever the interval (see [`ask_now`](Self::ask_now)).
+    pub fn answer_now(&mut self, topic: &str, now: Instant) {
+        self.answered.insert(topic.to_owned(), now);
+        self.answer_due.remove(topic);
+    }
+
     /// Whether to answer about `topic` now; `false` defers it.
     pub fn answer(&mut self, topic: &str, now: Instant) -> bool {
         throttle(&mut self.answered, &mut self.answer_due, topic, now)
