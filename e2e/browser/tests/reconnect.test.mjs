@@ -1,5 +1,5 @@
 // A server restart: the page says "reconnecting", comes back by itself, and shows the comments
-// posted while it was away (the rejoin's `since`), each once.
+// posted while it was away (the rejoin's `after`), each once.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -34,7 +34,7 @@ test("after a server restart the page reconnects and shows the comments posted m
   assert.equal(await byTestId(a.page, "connection-status").textContent(), "Reconnecting…");
 
   // Ann's browser goes offline too, so her page stays away while Ben posts: the comments can
-  // only reach her through the rejoin's `since`, not as live broadcasts.
+  // only reach her through the rejoin's `after`, not as live broadcasts.
   await a.context.setOffline(true);
   await server.start();
   await waitForState(b.page, "live", 20000);
@@ -105,16 +105,17 @@ test("more missed comments than one rejoin answers: the page joins again until i
     await Promise.all(Array.from({ length: Math.min(20, missed - i) }, (_, j) =>
       postComment(server, eve, video, `missed ${String(i + j).padStart(3, "0")}`)));
   }
-  const joins = []; // the `since` of each join sent from now on
+  const joins = []; // the `after` (a position) of each join sent from now on
   page.on("websocket", (ws) => ws.on("framesent", ({ payload }) => {
     const [, , topic, event, params] = JSON.parse(payload);
-    if (topic === `video:${video}` && event === "phx_join") joins.push(params.since);
+    if (topic === `video:${video}` && event === "phx_join") joins.push(params.after);
   }));
   await context.setOffline(false);
   await waitForState(page, "live", 20000);
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="comment"]').length === n, missed + 1, { timeout: 20000 });
   assert.ok(joins.length >= 2, `a rejoin, then a join from the last comment it gave: ${JSON.stringify(joins)}`);
-  assert.notEqual(joins[0], joins.at(-1));
+  assert.equal(joins[0], 1, "the rejoin asks for what came after the one comment it had");
+  assert.equal(joins.at(-1), 501, "then from the last comment the first answer gave");
   const texts = await commentTexts(page);
   assert.equal(texts[0], "seen before");
   assert.equal(new Set(texts).size, texts.length, "no comment twice");
