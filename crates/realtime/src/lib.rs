@@ -25,7 +25,9 @@ use std::time::Duration;
 use domain::comments::Comments;
 use domain::{DeviceRowId, UserId};
 
-pub use broker::{AccessChange, Broker, BrokerStatus, LocalBroker, RedisBroker, RedisError};
+pub use broker::{
+    AccessChange, Broker, BrokerStatus, LocalBroker, RedisBroker, RedisError, probe_redis,
+};
 pub use feed::RoomFeed;
 pub use hub::{CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId, TopicChange};
 pub use presence::{Member, Presence, PresenceObserver};

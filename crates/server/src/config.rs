@@ -11,7 +11,7 @@ use figment::Figment;
 use figment::providers::{Format, Toml};
 use persistence::DatabaseUrl;
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Variables with our prefix that are not settings: `RTS_TEST_*` belong to the test suites.
 fn is_setting(key: &str) -> bool {
@@ -19,7 +19,7 @@ fn is_setting(key: &str) -> bool {
 }
 
 /// How log lines are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Human-readable, for terminals.
@@ -29,10 +29,12 @@ pub enum LogFormat {
     Json,
 }
 
-/// Every setting, as read from the layers (see docs/configuration in README.md).
-#[derive(Debug, Deserialize)]
+/// Every setting, as read from the layers (see docs/configuration in README.md). Written
+/// out (for `realtime-server config`) with secrets hidden.
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 struct Raw {
+    #[serde(serialize_with = "shown::url")]
     database_url: SecretString,
     database_pool_size: usize,
     database_timeout_ms: u64,
@@ -40,6 +42,7 @@ struct Raw {
     http_workers: usize,
     http_shutdown_timeout_secs: u64,
     http_max_body_bytes: usize,
+    #[serde(serialize_with = "shown::optional_url")]
     redis_url: Option<SecretString>,
     node_id: Option<String>,
     trusted_proxies: String,
@@ -51,6 +54,7 @@ struct Raw {
     log_format: LogFormat,
     log_level: String,
     migrate_on_start: bool,
+    #[serde(serialize_with = "shown::secret")]
     jwt_secret: Option<SecretString>,
     access_token_ttl_secs: u64,
     refresh_token_ttl_days: u64,
@@ -73,6 +77,7 @@ struct Raw {
     presence_window_ms: u64,
     firebase_database_url: Option<String>,
     firebase_credentials: Option<PathBuf>,
+    #[serde(serialize_with = "shown::secret")]
     firebase_secret: Option<SecretString>,
     firebase_max_attempts: u32,
     firebase_timeout_ms: u64,
@@ -209,35 +214,51 @@ impl Config {
     pub fn from_vars(
         vars: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut file = None;
-        let mut settings = Vec::new();
-        for (name, value) in vars {
-            let Some(key) = name.strip_prefix("RTS_") else {
-                continue;
-            };
-            if key == "CONFIG" {
-                file = Some(PathBuf::from(value));
-            } else if is_setting(key) {
-                settings.push((key.to_lowercase(), value));
-            }
-        }
-        let mut figment = Figment::new();
-        if let Some(path) = &file {
-            if !path.is_file() {
-                return Err(ConfigError::File {
-                    path: path.display().to_string(),
-                    reason: "no such file (named by RTS_CONFIG)".into(),
-                });
-            }
-            figment = figment.merge(Toml::file_exact(path));
-        }
-        let from_env: Vec<String> = settings.iter().map(|(k, _)| k.clone()).collect();
-        figment = figment.merge(EnvSettings(settings));
-        let raw: Raw = figment
-            .extract()
-            .map_err(|e| from_figment(e, &from_env, file.as_deref()))?;
-        raw.validate()
+        layers(vars)?.1.validate()
     }
+
+    /// Every setting with its value in effect (secrets hidden), its default and where the
+    /// value came from, for `realtime-server config`; fails as loading would.
+    pub fn in_effect(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Vec<Setting>, ConfigError> {
+        let (figment, raw) = layers(vars)?;
+        let settings = effective::describe(&figment, &raw)?;
+        raw.validate()?;
+        Ok(settings)
+    }
+}
+
+/// The layers (defaults, the `RTS_CONFIG` file, the environment) and what they add up to.
+fn layers(vars: impl IntoIterator<Item = (String, String)>) -> Result<(Figment, Raw), ConfigError> {
+    let mut file = None;
+    let mut settings = Vec::new();
+    for (name, value) in vars {
+        let Some(key) = name.strip_prefix("RTS_") else {
+            continue;
+        };
+        if key == "CONFIG" {
+            file = Some(PathBuf::from(value));
+        } else if is_setting(key) {
+            settings.push((key.to_lowercase(), value));
+        }
+    }
+    let mut figment = Figment::new();
+    if let Some(path) = &file {
+        if !path.is_file() {
+            return Err(ConfigError::File {
+                path: path.display().to_string(),
+                reason: "no such file (named by RTS_CONFIG)".into(),
+            });
+        }
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    let from_env: Vec<String> = settings.iter().map(|(k, _)| k.clone()).collect();
+    figment = figment.merge(EnvSettings(settings));
+    let raw: Raw = figment
+        .extract()
+        .map_err(|e| from_figment(e, &from_env, file.as_deref()))?;
+    Ok((figment, raw))
 }
 
 /// `RTS_*` variables as a figment layer; values are read like TOML scalars, so "10" is a
@@ -627,6 +648,10 @@ fn validate_redis_url(raw: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+mod effective;
+pub use effective::Setting;
+use effective::shown;
 
 #[cfg(test)]
 mod tests;

@@ -24,8 +24,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the REST API and WebSocket (the default).
+    /// Serve the REST API and WebSocket (the default). Its settings come from RTS_*
+    /// variables and RTS_CONFIG: `realtime-server config` lists them all with their values.
     Serve,
+    /// Every setting (RTS_*) with its value in effect, its default and where it came from
+    /// (secrets hidden), then whether MariaDB and Redis answer, and if not why.
+    Config,
     /// Create the database if needed and change its schema.
     Migrate {
         #[arg(value_enum, default_value_t = Direction::Up)]
@@ -80,6 +84,9 @@ enum Direction {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if matches!(cli.command, Some(Command::Config)) {
+        return show_config();
+    }
     let config = match Config::load() {
         Ok(config) => config,
         Err(e) => {
@@ -107,6 +114,8 @@ fn main() -> ExitCode {
     let outcome = runtime.block_on(async {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(&config).await,
+            // Shown before the configuration is loaded (see `main`).
+            Command::Config => Ok(()),
             Command::Migrate {
                 direction,
                 all,
@@ -224,4 +233,81 @@ fn raise_open_files_limit() {
         ),
         Err(e) => tracing::warn!(error = %e, "could not raise the open-files limit"),
     }
+}
+
+/// `realtime-server config`: the settings table, then a look at MariaDB and Redis.
+fn show_config() -> ExitCode {
+    let settings = match Config::in_effect(std::env::vars()) {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("realtime-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let width = |f: fn(&server::config::Setting) -> &str, title: &str| {
+        settings
+            .iter()
+            .map(|s| f(s).chars().count())
+            .chain(std::iter::once(title.len()))
+            .max()
+            .unwrap_or(0)
+    };
+    let (name_w, value_w, default_w) = (
+        width(|s| &s.name, "setting"),
+        width(|s| &s.value, "value").min(60),
+        width(|s| &s.default, "default").min(40),
+    );
+    println!(
+        "{:name_w$}  {:value_w$}  {:default_w$}  source",
+        "setting", "value", "default"
+    );
+    for s in &settings {
+        println!(
+            "{:name_w$}  {:value_w$}  {:default_w$}  {}",
+            s.name, s.value, s.default, s.source
+        );
+    }
+    let Ok(config) = Config::load() else {
+        return ExitCode::from(2);
+    };
+    let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return ExitCode::FAILURE;
+    };
+    runtime.block_on(async {
+        println!();
+        let timeout = std::time::Duration::from_secs(3);
+        let database = Database::connect_lazy(
+            &config.database_url,
+            PoolOptions {
+                max_size: 1,
+                timeout,
+            },
+        );
+        let answered = match database {
+            Ok(db) => tokio::time::timeout(timeout * 2, db.ping())
+                .await
+                .map_err(|_| "no answer".to_owned())
+                .and_then(|r| r.map_err(|e| e.to_string())),
+            Err(e) => Err(e.to_string()),
+        };
+        match answered {
+            Ok(()) => println!("MariaDB at {}: answers", config.database_url),
+            Err(e) => println!("MariaDB at {}: does not answer: {e}", config.database_url),
+        }
+        match &config.redis_url {
+            None => println!("Redis: not configured (RTS_REDIS_URL unset: one node)"),
+            Some(url) => {
+                match realtime::probe_redis(secrecy::ExposeSecret::expose_secret(url), timeout)
+                    .await
+                {
+                    Ok(()) => println!("Redis: answers"),
+                    Err(e) => println!("Redis: cannot be used: {e}"),
+                }
+            }
+        }
+    });
+    ExitCode::SUCCESS
 }

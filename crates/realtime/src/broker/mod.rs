@@ -4,6 +4,7 @@
 
 mod access;
 mod envelope;
+mod probe;
 mod redis;
 mod sync;
 
@@ -13,6 +14,7 @@ use crate::frame::Encoded;
 use crate::hub::{Hub, SocketId};
 
 pub use access::AccessChange;
+pub use probe::probe as probe_redis;
 pub use redis::{BrokerStatus, RedisBroker, RedisError};
 
 /// Hands `frame` to this node's subscribers of `topic` (but `except`), counted by event.
