@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use domain::ports::LiveConnections;
-use domain::{DeviceRowId, Role, UserId};
+use domain::{CommentId, DeviceRowId, Role, UserId};
 use harness::{Client, Harness, PresenceView, TOPIC, config, settle};
 use realtime::{CloseReason, RealtimeConfig};
 use serde_json::{Value, json};
@@ -241,6 +241,29 @@ async fn join_with_since_sends_only_later_comments_oldest_first_and_complete() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn join_with_after_sends_what_was_stored_after_that_position() {
+    let h = Harness::new(config());
+    let author = UserId::generate();
+    let c: Vec<_> = (1..=4)
+        .map(|i| h.store.seed("v1", author, &format!("c{i}")))
+        .collect();
+    h.store.delete(c[2].id);
+    let mut client = h.open(&h.user("ann"));
+    let out = client.join_with(TOPIC, "2", json!({ "after": 1 })).await;
+    let expected: Vec<Value> = [&c[1], &c[3]].into_iter().map(comment_json).collect();
+    assert_eq!(
+        out[0][4]["response"],
+        json!({ "comments": expected, "complete": true, "position": 4 }),
+        "a deleted one is skipped, and the position is the room's last"
+    );
+    let out = client.join_with(TOPIC, "3", json!({ "after": 4 })).await;
+    assert_eq!(
+        out[0][4]["response"],
+        json!({ "comments": [], "complete": true, "position": 4 })
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn join_with_since_and_nothing_missed_is_complete_and_empty() {
     let h = Harness::new(config());
     let last = h.store.seed("v1", UserId::generate(), "latest");
@@ -292,14 +315,22 @@ async fn join_with_since_beyond_since_limit_is_incomplete_with_exactly_the_limit
 async fn join_with_an_invalid_since_is_an_error_reply_with_join_ref_and_no_channel() {
     let h = Harness::new(config());
     let mut client = h.open(&h.user("ann"));
-    for (i, since) in [json!("not-an-id"), json!(5), json!({"id": 1})]
-        .into_iter()
-        .enumerate()
+    let unknown = CommentId::generate().to_string();
+    for (i, payload) in [
+        json!({ "since": "not-an-id" }),
+        json!({ "since": 5 }),
+        json!({ "since": {"id": 1} }),
+        json!({ "since": unknown }),
+        json!({ "after": -1 }),
+        json!({ "after": "3" }),
+        json!({ "after": 1.5 }),
+        json!({ "after": 0, "since": unknown }),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let jr = format!("{}", i + 1);
-        let out = client
-            .join_with(TOPIC, &jr, json!({ "since": since }))
-            .await;
+        let out = client.join_with(TOPIC, &jr, payload).await;
         assert_eq!(out.len(), 1, "{out:?}");
         assert_eq!(out[0][0], json!(jr));
         assert_eq!(out[0][1], json!(jr));
