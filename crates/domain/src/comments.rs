@@ -169,16 +169,18 @@ impl Comments {
         self.store.newest_for_video(video, page).await
     }
 
-    /// The latest `limit` comments (oldest first), and the room's last position then.
+    /// The latest `limit` comments (oldest first), standing at the newest one's position:
+    /// one query, as a join is the common case. (Everything after it is replayed by a
+    /// rejoin, deleted comments aside, so that is exact; a room whose newest comments were
+    /// deleted only makes the rejoin read a few deleted rows.)
     pub async fn latest(&self, video: &VideoId, limit: u16) -> Result<Replay> {
-        // Read first: every comment up to it is stored, so the list read next has them all.
-        let position = self.store.last_position(video).await?;
         let mut comments = self
             .store
             .newest_for_video(video, PageRequest::new(limit, None)?)
             .await?
             .items;
         comments.reverse();
+        let position = comments.iter().map(|c| c.position).max().unwrap_or(0);
         Ok(Replay {
             comments,
             complete: true,

@@ -1,12 +1,13 @@
 //! `comments` rows (joined with their author's username) and the [`CommentStore`] port.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use diesel::mysql::Mysql;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{Binary, Bool, Datetime, Nullable, Text};
+use diesel::sql_types::{BigInt, Binary, Bool, Datetime, Nullable, Text, Unsigned};
 use diesel_async::{AsyncMysqlConnection, RunQueryDsl};
 use domain::ports::{CommentStore, Posted};
 use domain::{
@@ -110,16 +111,22 @@ fn to_store(new: NewComment) -> (Comment, Option<ClientId>) {
     (comment, new.client_id)
 }
 
-/// One autocommitted statement, then the position its trigger gave it (migration 000015;
-/// a second round trip, as MySQL has no `INSERT ... RETURNING`). `mirrored`: the comments
-/// table's trigger writes the change's outbox row in the same statement (migration 000014).
+/// Whether the server takes `INSERT ... RETURNING` (MariaDB 10.5 and later); MySQL does
+/// not, which the first post finds out.
+static RETURNING: AtomicBool = AtomicBool::new(true);
+
+/// One autocommitted statement, answering with the position its trigger gave the comment
+/// (migration 000015): `INSERT ... RETURNING position` on MariaDB, one round trip as
+/// before positions; on MySQL, which has no `RETURNING`, the position is read back.
+/// `mirrored`: the comments table's trigger writes the change's outbox row in the same
+/// statement (migration 000014).
 async fn insert(
     conn: &mut AsyncMysqlConnection,
     new: NewComment,
     mirrored: bool,
 ) -> Result<Comment> {
     let (mut comment, client_id) = to_store(new);
-    InsertComment {
+    let row = InsertComment {
         id: comment.id.to_bytes(),
         video_id: comment.video_id.as_str(),
         user_id: comment.user_id.to_bytes(),
@@ -127,15 +134,52 @@ async fn insert(
         client_id: client_id.as_ref().map(ClientId::as_str),
         at: to_column(comment.inserted_at),
         mirrored,
+    };
+    if AtomicBool::load(&RETURNING, Ordering::Relaxed) {
+        match Returning(&row).get_result::<u64>(conn).await {
+            Ok(position) => {
+                comment.position = position;
+                return Ok(comment);
+            }
+            // A syntax error stores nothing: the plain INSERT below is the first try.
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("RETURNING") || info.message().contains("syntax") =>
+            {
+                RETURNING.store(false, Ordering::Relaxed);
+                tracing::info!(
+                    "this database has no INSERT ... RETURNING (MySQL): a post reads its position back"
+                );
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    .execute(conn)
-    .await?;
+    row.execute(conn).await?;
     comment.position = comments::table
         .filter(comments::id.eq(comment.id.to_bytes().to_vec()))
         .select(comments::position)
         .first(conn)
         .await?;
     Ok(comment)
+}
+
+/// [`InsertComment`] `RETURNING position`.
+struct Returning<'a, 'b>(&'b InsertComment<'a>);
+
+impl QueryId for Returning<'_, '_> {
+    type QueryId = Returning<'static, 'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for Returning<'_, '_> {
+    type SqlType = Unsigned<BigInt>;
+}
+
+impl QueryFragment<Mysql> for Returning<'_, '_> {
+    fn walk_ast<'c>(&'c self, mut out: AstPass<'_, 'c, Mysql>) -> QueryResult<()> {
+        self.0.walk_ast(out.reborrow())?;
+        out.push_sql(" RETURNING position");
+        Ok(())
+    }
 }
 
 /// `INSERT INTO comments ...`, spelled out rather than built with diesel's `insert_into`:

@@ -136,7 +136,7 @@ async fn join_replies_with_recent_history_oldest_first_then_presence_state() {
             json!("4"),
             json!("4"),
             TOPIC,
-            json!({ "comments": expected, "position": 6 })
+            json!({ "comments": expected, "position": 5 })
         )
     );
 
