@@ -181,11 +181,12 @@ pub enum ConfigError {
         reason: String,
         source_note: String,
     },
-    #[error("unknown setting {setting}{source_note} (known: {known})")]
+    #[error("unknown setting {setting}{source_note}: {hint}")]
     Unknown {
         setting: String,
         source_note: String,
-        known: String,
+        /// "did you mean RTS_...?", or every known name when none is close.
+        hint: String,
     },
     #[error("cannot read configuration file {path}: {reason}")]
     File { path: String, reason: String },
@@ -304,11 +305,7 @@ fn from_figment(
                 Some(path) => format!(" (in {})", path.display()),
                 None => String::new(),
             },
-            known: KNOWN
-                .iter()
-                .map(|k| env_name(k))
-                .collect::<Vec<_>>()
-                .join(", "),
+            hint: unknown_hint(field),
         },
         kind => ConfigError::Invalid {
             setting: if key.is_empty() {
@@ -319,6 +316,27 @@ fn from_figment(
             reason: format!("{kind}{}", example(&key)),
             source_note,
         },
+    }
+}
+
+/// "did you mean RTS_HTTP_ADDR?" for a misspelt key, else the known names.
+fn unknown_hint(key: &str) -> String {
+    let closest = KNOWN
+        .iter()
+        .map(|known| (strsim::damerau_levenshtein(key, known), *known))
+        .min();
+    match closest {
+        Some((distance, known)) if distance <= 3.max(key.len() / 5) => {
+            format!("did you mean {}?", env_name(known))
+        }
+        _ => format!(
+            "no such setting (`realtime-server config` lists them: {})",
+            KNOWN
+                .iter()
+                .map(|k| env_name(k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 

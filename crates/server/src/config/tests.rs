@@ -76,6 +76,7 @@ fn file_layer_sits_between_defaults_and_environment() {
     std::fs::write(&file, "htp_addr = \"127.0.0.1:5000\"\n").expect("write");
     let e = error_of(&[("RTS_CONFIG", &path)]);
     assert!(e.starts_with("unknown setting RTS_HTP_ADDR (in "), "{e}");
+    assert!(e.ends_with("did you mean RTS_HTTP_ADDR?"), "{e}");
     std::fs::write(&file, "database_pool_size = \"many\"\n").expect("write");
     let e = error_of(&[("RTS_CONFIG", &path)]);
     assert!(
@@ -228,4 +229,22 @@ fn a_bad_listen_address_says_what_a_good_one_looks_like() {
             "{bad}: an example of a valid address in {message}"
         );
     }
+}
+
+#[test]
+fn a_misspelt_variable_gets_the_name_it_was_meant_to_be() {
+    for (typo, meant) in [
+        ("RTS_HTTP_ADRR", "RTS_HTTP_ADDR"),
+        ("RTS_DATABSE_URL", "RTS_DATABASE_URL"),
+        ("RTS_REDIS_ULR", "RTS_REDIS_URL"),
+        ("RTS_WS_MAX_SOCKET_PER_USER", "RTS_WS_MAX_SOCKETS_PER_USER"),
+    ] {
+        let e = error_of(&[(typo, "x")]);
+        assert_eq!(e, format!("unknown setting {typo}: did you mean {meant}?"));
+    }
+    let e = error_of(&[("RTS_SOMETHING_ELSE_ENTIRELY", "x")]);
+    assert!(
+        e.contains("no such setting") && e.contains("RTS_HTTP_ADDR"),
+        "{e}"
+    );
 }
