@@ -40,6 +40,9 @@ enum Command {
         /// With down or redo: every migration, not just the newest.
         #[arg(long)]
         all: bool,
+        /// With fresh: yes, delete every row.
+        #[arg(long)]
+        yes: bool,
     },
     /// Add demo users, videos and comments (idempotent).
     Seed,
@@ -83,6 +86,8 @@ enum Direction {
     Down,
     Redo,
     Status,
+    /// Drop the database, create it and apply every migration (needs --yes).
+    Fresh,
 }
 
 impl Direction {
@@ -92,6 +97,7 @@ impl Direction {
             Direction::Down => "down",
             Direction::Redo => "redo",
             Direction::Status => "status",
+            Direction::Fresh => "fresh",
         }
     }
 }
@@ -101,7 +107,11 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Services { stop: true } => services::stop_private(),
         Command::Services { stop: false } => services::ensure().map(|_| ()),
-        Command::Migrate { direction, all } => migrate(direction, all),
+        Command::Migrate {
+            direction,
+            all,
+            yes,
+        } => migrate(direction, all, yes),
         Command::Seed => services::ensure().and_then(|env| cargo::server(&env, &["seed"])),
         Command::Firebase { args } => services::ensure().and_then(|env| {
             let mut full = vec!["firebase"];
@@ -155,11 +165,14 @@ fn main() -> ExitCode {
     }
 }
 
-fn migrate(direction: Direction, all: bool) -> Result<(), String> {
+fn migrate(direction: Direction, all: bool, yes: bool) -> Result<(), String> {
     let env = services::ensure()?;
     let mut args = vec!["migrate", direction.as_str()];
     if all {
         args.push("--all");
+    }
+    if yes {
+        args.push("--yes");
     }
     cargo::server(&env, &args)
 }
