@@ -248,3 +248,28 @@ fn a_misspelt_variable_gets_the_name_it_was_meant_to_be() {
         "{e}"
     );
 }
+
+#[test]
+fn the_example_config_file_in_deploy_loads() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/realtime-server.toml");
+    let path = path.to_string_lossy().to_string();
+    let c = load(&[("RTS_CONFIG", &path)]).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(c.http_addr.port(), 4000);
+    assert_eq!(c.node_id, "web-1");
+    assert_eq!(c.log_format, LogFormat::Json);
+    assert_eq!(c.database_pool_size, 20);
+    // Secrets stay in the environment.
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    for secret in [
+        "jwt_secret =",
+        "database_url =",
+        "redis_url =",
+        "firebase_secret =",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "{secret} belongs in the environment"
+        );
+    }
+}
