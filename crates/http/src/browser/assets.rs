@@ -82,13 +82,12 @@ fn serve(req: &HttpRequest, state: &AppState, path: &str) -> Result<HttpResponse
     if let Some(etag) = etag {
         response.insert_header((header::ETAG, etag));
     }
-    let mut response = if not_modified {
+    // The page's security headers come from `browser::security_headers`, 404s included.
+    Ok(if not_modified {
         response.finish()
     } else {
         response.body(body.into_owned())
-    };
-    secure(response.headers_mut());
-    Ok(response)
+    })
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -108,7 +107,8 @@ fn read_from(dir: &Path, path: &str) -> Result<Vec<u8>, ApiError> {
     std::fs::read(&full).map_err(|_| ApiError::not_found())
 }
 
-/// Adds the page's security headers to every answer of `/` and `/assets/`.
+/// Adds the page's security headers (every answer of `/` and `/assets/` gets them from
+/// the `security_headers` middleware).
 pub(crate) fn secure(headers: &mut actix_web::http::header::HeaderMap) {
     let set = |headers: &mut actix_web::http::header::HeaderMap,
                name: header::HeaderName,
