@@ -202,6 +202,15 @@ impl CommentEvents for NoCommentEvents {
     async fn publish(&self, _event: CommentEvent) {}
 }
 
+/// Whether `realtime-server seed` has filled this database with demo data (known users
+/// and passwords), so the web client may show them there and nowhere else.
+#[async_trait]
+pub trait DemoData: Send + Sync {
+    async fn seeded(&self) -> Result<bool>;
+    /// Records that demo data is seeded.
+    async fn mark_seeded(&self) -> Result<()>;
+}
+
 /// A dependency whose health decides whether this node is ready for traffic.
 #[async_trait]
 pub trait HealthProbe: Send + Sync {

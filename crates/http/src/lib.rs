@@ -15,6 +15,7 @@ mod views;
 
 pub use browser::{AllowedOrigins, BrowserOptions};
 pub use client_addr::{ForwardedHeader, TrustedProxies};
+pub use routes::demo::DemoHints;
 pub use serve::{HttpOptions, RunningServer, StopHandle, StopHook};
 pub use state::AppState;
 

@@ -20,6 +20,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<crate::TrustedProxies>,
     /// The web client and which other origins browsers may come from.
     pub browser: Arc<crate::BrowserOptions>,
+    /// The demo logins and videos, told to the web client once they are seeded.
+    pub demo: crate::DemoHints,
 }
 
 impl std::fmt::Debug for AppState {

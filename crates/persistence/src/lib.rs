@@ -6,6 +6,7 @@ mod audit_log;
 mod columns;
 mod comments;
 mod database;
+mod demo_data;
 mod devices;
 mod error;
 pub mod migrations;

@@ -58,6 +58,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row once demo data is seeded (migration 000017).
+    demo_data (id) {
+        id -> Unsigned<Tinyint>,
+        seeded_at -> Datetime,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Binary,
         user_id -> Binary,

@@ -169,6 +169,7 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         realtime: realtime.clone(),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         browser: Arc::new(config.browser.clone()),
+        demo: crate::seed::hints(Arc::new(database.clone())),
         probes: std::iter::once(Arc::new(database) as Arc<dyn HealthProbe>)
             .chain(redis.map(|status| Arc::new(RedisProbe(status)) as Arc<dyn HealthProbe>))
             .collect(),

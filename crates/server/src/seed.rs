@@ -1,7 +1,7 @@
 //! Demo data for development: users with known passwords (one per role) and a few videos
 //! with comments. Idempotent: running it again changes nothing.
 
-use domain::ports::{CommentStore, UserStore};
+use domain::ports::{CommentStore, DemoData, UserStore};
 use domain::{CommentBody, Email, NewComment, NewUser, PageRequest, Role, Username, VideoId};
 use persistence::Database;
 
@@ -30,6 +30,19 @@ const LINES: [&str; 6] = [
     "Can someone explain what just happened?",
     "Came back to watch this again.",
 ];
+
+/// What the web client may show once this seed has run (`GET /api/demo`).
+pub fn hints(seeded: std::sync::Arc<dyn DemoData>) -> http_api::DemoHints {
+    http_api::DemoHints {
+        seeded,
+        password: DEMO_PASSWORD,
+        users: DEMO_USERS
+            .iter()
+            .map(|(name, role)| (format!("{name}@example.com"), *role))
+            .collect(),
+        videos: DEMO_VIDEOS.iter().map(|v| (*v).to_owned()).collect(),
+    }
+}
 
 /// What a seed run did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -109,5 +122,6 @@ pub async fn run(db: &Database, progress: impl Fn(&str)) -> domain::Result<SeedR
             DEMO_VIDEOS.len()
         ));
     }
+    DemoData::mark_seeded(db).await?;
     Ok(report)
 }

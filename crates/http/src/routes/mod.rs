@@ -2,6 +2,7 @@
 
 mod auth;
 mod comments;
+pub(crate) mod demo;
 mod devices;
 mod health;
 mod metrics;
@@ -43,6 +44,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig, browser: &crate::BrowserOp
         .service(
             web::scope("/api")
                 .service(resource!("/openapi.json", GET => openapi::document))
+                .service(resource!("/demo", GET => demo::hints))
                 .service(resource!("/auth/register", POST => auth::register))
                 .service(resource!("/auth/login", POST => auth::login))
                 .service(resource!("/auth/refresh", POST => auth::refresh))

@@ -28,6 +28,7 @@ use utoipa::{Modify, OpenApi};
         super::comments::show,
         super::comments::update,
         super::comments::delete,
+        super::demo::hints,
     ),
     components(schemas(crate::error::FieldError)),
     modifiers(&BearerAuth),
@@ -37,6 +38,7 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "Accounts and profiles"),
         (name = "admin", description = "User administration (admins only)"),
         (name = "comments", description = "Comments on videos"),
+        (name = "demo", description = "Demo data, when `realtime-server seed` has run"),
     )
 )]
 pub(crate) struct ApiDoc;

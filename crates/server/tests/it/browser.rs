@@ -191,3 +191,28 @@ async fn sockets_from_a_foreign_origin_are_refused() {
     );
     assert_eq!(upgrade_status(base, &ann.access, Some("null")).await, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_logins_are_told_only_where_the_demo_data_is_seeded() {
+    let api = Api::start().await;
+    let before = api.get("/api/demo", None).await;
+    assert_eq!(
+        before.assert_status(200),
+        &serde_json::json!({ "seeded": false })
+    );
+
+    server::seed::run(api.db.database(), |_| {})
+        .await
+        .expect("the demo data is stored");
+    let after = api.get("/api/demo", None).await;
+    let hints = after.assert_status(200);
+    assert_eq!(hints["seeded"], true, "{hints:#}");
+    assert_eq!(hints["password"], "demo-password");
+    assert_eq!(hints["users"][2]["email"], "carol@example.com", "{hints:#}");
+    assert_eq!(hints["users"][0]["role"], "admin");
+    assert_eq!(hints["videos"][0], "demo-video-1");
+    // The hints are right: carol signs in with them.
+    api.login("carol@example.com", "demo-password", "hints")
+        .await
+        .assert_status(200);
+}
