@@ -164,14 +164,17 @@ impl From<domain::Error> for ApiError {
                 "the access token is not valid",
             ),
             E::Forbidden(m) => Self::new(StatusCode::FORBIDDEN, code, m),
-            E::RateLimited { limit, retry_after } => Self {
-                retry_after: Some(retry_after),
-                ..Self::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    code,
-                    format!("too many attempts ({limit}); retry later"),
-                )
-            },
+            E::RateLimited { limit, retry_after } => {
+                tracing::debug!(limit, retry_after_ms = %retry_after.as_millis(), "rate limited");
+                Self {
+                    retry_after: Some(retry_after),
+                    ..Self::new(
+                        StatusCode::TOO_MANY_REQUESTS,
+                        code,
+                        domain::limits::refusal(limit, retry_after),
+                    )
+                }
+            }
             E::Unavailable { what, cause } => {
                 tracing::warn!(dependency = what, error = %cause, "dependency unavailable");
                 Self::new(

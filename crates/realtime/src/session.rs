@@ -98,11 +98,16 @@ impl Bucket {
     }
 }
 
-/// The `rate_limited` error reply's response: the reason and how long to wait, in whole
-/// milliseconds rounded up (REST says the same in `Retry-After`).
-pub(crate) fn rate_limited(wait: std::time::Duration) -> Value {
+/// The `rate_limited` error reply's response: the reason, how long to wait in whole
+/// milliseconds rounded up (REST says the same in `Retry-After`), and the sentence a person
+/// reads, the same as REST's message.
+pub(crate) fn rate_limited(limit: &str, wait: std::time::Duration) -> Value {
     let millis = wait.as_micros().div_ceil(1000);
-    json!({ "reason": "rate_limited", "retry_after_ms": millis })
+    json!({
+        "reason": "rate_limited",
+        "retry_after_ms": millis,
+        "message": domain::limits::refusal(limit, wait),
+    })
 }
 
 /// The state of one connection.
@@ -190,13 +195,14 @@ impl Session {
         let video = match video {
             // A refused rejoin leaves the joined channel as it is.
             Ok(_) if !self.joins.take(config.joins_per_second, config.join_burst) => {
-                Err("rate_limited")
+                Err(rate_limited(
+                    domain::limits::SOCKET_JOINS,
+                    self.joins.wait(config.joins_per_second),
+                ))
             }
-            other => other,
+            other => other.map_err(|reason| json!({ "reason": reason })),
         };
-        let checked = video
-            .map_err(|reason| json!({ "reason": reason }))
-            .and_then(|video| Ok((video, video::check_join(&frame)?)));
+        let checked = video.and_then(|video| Ok((video, video::check_join(&frame)?)));
         let (video, since) = match checked {
             Ok(checked) => checked,
             Err(response) => {
@@ -303,7 +309,10 @@ impl Session {
                 &frame.reference,
                 &frame.topic,
                 "error",
-                rate_limited(self.pushes.wait(config.pushes_per_second)),
+                rate_limited(
+                    domain::limits::SOCKET_PUSHES,
+                    self.pushes.wait(config.pushes_per_second),
+                ),
             ));
             return;
         }

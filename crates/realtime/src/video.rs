@@ -33,8 +33,8 @@ fn reason(error: &Error) -> (&'static str, Value) {
                 json!({ "reason": reason, "details": [{ "field": v.field, "message": v.message }] }),
             );
         }
-        Error::RateLimited { retry_after, .. } => {
-            return (reason, crate::session::rate_limited(*retry_after));
+        Error::RateLimited { limit, retry_after } => {
+            return (reason, crate::session::rate_limited(limit, *retry_after));
         }
         Error::Unavailable { what, cause } => {
             tracing::warn!(dependency = what, error = %cause, "dependency unavailable");

@@ -878,7 +878,7 @@ async fn new_comment_over_the_domain_rate_limit_is_rate_limited() {
     assert_eq!(
         out,
         vec![
-            json!(["1", "4", TOPIC, "phx_reply", {"status": "error", "response": {"reason": "rate_limited", "retry_after_ms": 1000}}])
+            json!(["1", "4", TOPIC, "phx_reply", {"status": "error", "response": {"reason": "rate_limited", "retry_after_ms": 1000, "message": "You're posting too fast; try again in 1 s"}}])
         ],
         "the limiter's wait, as REST's Retry-After says it"
     );
@@ -974,7 +974,7 @@ async fn pushes_beyond_the_burst_are_rate_limited() {
     assert_eq!(
         out,
         vec![
-            json!(["1", "5", TOPIC, "phx_reply", {"status": "error", "response": {"reason": "rate_limited", "retry_after_ms": 1_000_000}}])
+            json!(["1", "5", TOPIC, "phx_reply", {"status": "error", "response": {"reason": "rate_limited", "retry_after_ms": 1_000_000, "message": "You're posting too fast; try again in 17 min"}}])
         ]
     );
     assert!(h.store.all().is_empty());
@@ -1331,6 +1331,11 @@ async fn joins_are_rate_limited_per_socket_without_losing_the_joined_channel() {
     );
     assert_eq!(out[0][4]["status"], "error");
     assert_eq!(out[0][4]["response"]["reason"], "rate_limited");
+    assert_eq!(out[0][4]["response"]["retry_after_ms"], 1000);
+    assert_eq!(
+        out[0][4]["response"]["message"],
+        "You're joining rooms too fast; try again in 1 s"
+    );
     // The channel joined with "2" still works.
     let out = client
         .send(json!(["2", "5", TOPIC, "reaction", {"emoji": "👍"}]))

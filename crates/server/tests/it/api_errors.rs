@@ -473,6 +473,12 @@ async fn the_fourth_login_of_an_account_in_a_minute_is_429() {
     limited.assert_error(429, "rate_limited");
     let wait = retry_after(&limited);
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    // A sentence for people, with the same wait; the limit's name stays in the logs.
+    assert_eq!(
+        limited.body["error"]["message"],
+        format!("Too many sign-in attempts; try again in {wait} s"),
+        "{limited:#?}"
+    );
 
     // Another account has a budget of its own.
     api.login_ok("bob", "phone").await;
@@ -556,6 +562,11 @@ async fn the_third_comment_of_a_user_in_a_minute_is_429() {
     limited.assert_error(429, "rate_limited");
     let wait = retry_after(&limited);
     assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    assert_eq!(
+        limited.body["error"]["message"],
+        format!("You're posting too fast; try again in {wait} s"),
+        "{limited:#?}"
+    );
 
     // Not stored; and other users are not affected.
     let listed = api.get("/api/videos/video1/comments", None).await;
