@@ -1,6 +1,8 @@
 // docs/realtime.md's JavaScript, run as written against the real server, so the examples
 // cannot rot: its code blocks become one module, with only the endpoint's host replaced and
-// the names the prose leaves to the reader (login, api, videoId, render) defined.
+// the names the prose leaves to the reader (login, api, videoId, render) defined. The whole
+// client it shows (a block marked `<!-- example: PATH -->`, a copy of that file) runs on its
+// own, in examples.test.mjs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFile, writeFile, rm } from "node:fs/promises";
@@ -9,6 +11,7 @@ import { join as joinPath } from "node:path";
 import { pathToFileURL } from "node:url";
 import { randomBytes } from "node:crypto";
 import { startServer, register, postComment, eventually, uniqueVideo } from "./support.mjs";
+import { fencedBlocks } from "./markdown.mjs";
 
 const DOC = new URL("../../../docs/realtime.md", import.meta.url);
 const DOC_ENDPOINT = "wss://example.com/socket";
@@ -17,9 +20,11 @@ let server;
 before(async () => { server = await startServer(); });
 after(async () => { await server.stop(); });
 
-/** The ```js blocks of a markdown text, in order. */
+/** The ```js blocks of a markdown text, in order, but for the whole-file examples. */
 function jsBlocks(markdown) {
-  return [...markdown.matchAll(/^```js\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+  return fencedBlocks(markdown)
+    .filter((block) => block.lang === "js" && !block.example)
+    .map((block) => block.code);
 }
 
 /** The blocks as one module: imports resolved from here, the endpoint pointed at `server`. */
