@@ -1,15 +1,15 @@
 // The docs' whole examples, run exactly as written against the real server: the Node room
 // client docs/realtime.md shows (docs/examples/room-client.mjs, started with the command the
-// page gives). Every block of docs/*.md marked `<!-- example: PATH -->` must be the file at
-// PATH, byte for byte.
+// page gives) and docs/api.md's curl walkthrough (its bash blocks, with only BASE set). Every
+// block of docs/*.md marked `<!-- example: PATH -->` must be the file at PATH, byte for byte.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readFile, readdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
 import { startServer, register, postComment, connect, join, push, eventually, uniqueVideo } from "./support.mjs";
 import { freePort } from "../../shared/server.mjs";
-import { fencedBlocks, exampleMarkers } from "./markdown.mjs";
+import { fencedBlocks, exampleMarkers, section } from "./markdown.mjs";
 
 const ROOT = new URL("../../../", import.meta.url);
 const EXAMPLES = fileURLToPath(new URL("docs/examples/", ROOT));
@@ -133,4 +133,37 @@ test("the room client names the server it cannot reach and how to start one", as
   const { code, stderr } = await start("node", ["room-client.mjs", "--url", url], { cwd: EXAMPLES }).exited;
   assert.notEqual(code, 0);
   assert.ok(stderr.includes(url) && stderr.includes("cargo xtask dev"), stderr);
+});
+
+test("docs/api.md's curl walkthrough runs as written with bash -euo pipefail", async () => {
+  for (const tool of ["curl", "jq"]) {
+    const found = spawnSync(tool, ["--version"], { stdio: "ignore" }).status === 0;
+    assert.ok(found, `${tool} is needed for docs/api.md's walkthrough (sudo apt-get install -y curl jq)`);
+  }
+  // Its blocks are ```bash (they use bash's <<<), which also keeps them from the ```sh curl
+  // lines crates/server/tests/it/docs.rs sends one by one, without the shell's variables.
+  const script = fencedBlocks(section(await read("docs/api.md"), "## Walkthrough with curl"))
+    .filter((b) => b.lang === "bash")
+    .map((b) => b.code)
+    .join("\n");
+  assert.ok(script.includes("BASE=${BASE:-"), "the walkthrough starts from BASE");
+  const video = script.match(/^VIDEO=(\S+)$/m)?.[1];
+  assert.ok(video, "the walkthrough names its video");
+  const list = async () => (await call("GET", `/api/videos/${video}/comments?limit=100`)).body.comments;
+  const before = (await list())[0]?.position ?? 0;
+
+  const { code, stdout, stderr } = await start("bash", ["-euo", "pipefail", "-c", script],
+    { env: { ...process.env, BASE: server.base } }).exited;
+  assert.equal(code, 0, `stdout:\n${stdout}\nstderr:\n${stderr}`);
+
+  // It posted three comments on the video, edited the first and deleted it.
+  const kept = (await list()).filter((c) => c.position > before);
+  assert.deepEqual(kept.map((c) => c.position), [before + 3, before + 2], JSON.stringify(kept));
+  assert.equal(new Set(kept.map((c) => c.user_id)).size, 1, "one author");
+  assert.match(stdout, /"version": 2/, "the edit answered version 2");
+  // The status lines it prints are the ones its comments announce (`# 404` after the delete,
+  // `# 401` after the logout).
+  const announced = [...script.matchAll(/%\{http_code\}.*# (\d{3})$/gm)].map((m) => m[1]);
+  assert.ok(announced.length >= 2, script);
+  assert.deepEqual(stdout.split("\n").filter((line) => /^\d{3}$/.test(line)), announced, stdout);
 });
