@@ -19,7 +19,12 @@ pub fn run(nodes: u16, firebase_fake: bool) -> Result<(), String> {
     check_port(addr)?;
     // Before anything starts: without nginx there is nothing to balance with.
     let nginx = if nodes > 1 { Some(find_nginx()?) } else { None };
-    let mut env = services::ensure()?;
+    // One node runs without Redis, unless this shell points it at one.
+    let mut env = if nodes > 1 || services::redis_configured() {
+        services::ensure()?
+    } else {
+        services::ensure_database()?
+    };
     if std::env::var_os("RTS_JWT_SECRET").is_none() {
         env.push(("RTS_JWT_SECRET".into(), services::dev_jwt_secret()?));
     }
@@ -44,7 +49,7 @@ pub fn run(nodes: u16, firebase_fake: bool) -> Result<(), String> {
         println!(
             "==> realtime-server at http://{addr} (GET /healthz, /readyz, /metrics); Ctrl-C stops it"
         );
-        return finished(run_passing_signals(vec![server])?);
+        return finished(run_passing_signals(vec![(None, server)])?);
     };
     let redis = env
         .iter()
@@ -53,6 +58,7 @@ pub fn run(nodes: u16, firebase_fake: bool) -> Result<(), String> {
         .ok_or("no Redis URL from the services check")?;
     let mut children = Vec::new();
     let mut upstream = String::from("upstream realtime_nodes {\n");
+    let workers = workers_per_node(nodes);
     for n in 1..=nodes {
         let node_addr = free_local_addr()?;
         upstream.push_str(&format!(
@@ -66,8 +72,16 @@ pub fn run(nodes: u16, firebase_fake: bool) -> Result<(), String> {
             .env("RTS_REDIS_URL", &redis)
             .env("RTS_NODE_ID", format!("dev-{n}"))
             .env("RTS_TRUSTED_PROXIES", "127.0.0.1, ::1");
+        if let Some(workers) = &workers {
+            server.env("RTS_HTTP_WORKERS", workers);
+        }
         println!("==> node dev-{n} at http://{node_addr}");
-        children.push(server);
+        children.push((Some(format!("dev-{n}")), server));
+    }
+    if let Some(workers) = &workers {
+        println!(
+            "==> {workers} HTTP worker(s) per node: the machine's cores shared by {nodes} nodes (RTS_HTTP_WORKERS overrides)"
+        );
     }
     upstream.push_str("    keepalive 16;\n}\n");
     let conf = nginx_config(addr, &upstream)?;
@@ -75,11 +89,25 @@ pub fn run(nodes: u16, firebase_fake: bool) -> Result<(), String> {
     proxy
         .args(["-c", &conf.to_string_lossy(), "-p"])
         .arg(conf.parent().unwrap_or(&conf));
-    children.push(proxy);
+    children.push((Some("nginx".to_owned()), proxy));
     println!(
         "==> {nodes} nodes behind nginx at http://{addr} (GET /healthz, /readyz); Ctrl-C stops them all"
     );
     finished(run_passing_signals(children)?)
+}
+
+/// `RTS_HTTP_WORKERS` for each of `nodes` nodes on this machine: its share of the cores,
+/// at least one; `None` when this shell sets it (then every node takes that).
+fn workers_per_node(nodes: u16) -> Option<String> {
+    if std::env::var_os("RTS_HTTP_WORKERS").is_some() {
+        return None;
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    Some(share_of_cores(cores, nodes).to_string())
+}
+
+fn share_of_cores(cores: usize, nodes: u16) -> usize {
+    (cores / usize::from(nodes.max(1))).max(1)
 }
 
 fn finished(status: ExitStatus) -> Result<(), String> {
@@ -200,6 +228,10 @@ impl FirebaseFake {
         println!(
             "==> Firebase fake at {database}; the mirror: curl 'http://127.0.0.1:{port}/videos.json?ns=fake-db&print=pretty&auth=fake-db-legacy-secret-0123456789abcdef'"
         );
+        println!(
+            "    for `cargo xtask firebase status` (or reconcile) against it, in another terminal:\n{}",
+            export_lines(&database, &fake.key_file)
+        );
         env.push(("RTS_FIREBASE_DATABASE_URL".into(), database));
         env.push((
             "RTS_FIREBASE_CREDENTIALS".into(),
@@ -207,6 +239,14 @@ impl FirebaseFake {
         ));
         Ok(fake)
     }
+}
+
+/// The shell lines that point `cargo xtask firebase ...` at the fake.
+fn export_lines(database: &str, key_file: &std::path::Path) -> String {
+    format!(
+        "      export RTS_FIREBASE_DATABASE_URL='{database}'\n      export RTS_FIREBASE_CREDENTIALS='{}'",
+        key_file.display()
+    )
 }
 
 impl Drop for FirebaseFake {
@@ -244,8 +284,9 @@ fn build_binary(package: &str, bin: &str) -> Result<String, String> {
 
 /// Runs `commands` until one exits, then stops the others. SIGINT, SIGTERM and SIGHUP
 /// sent to xtask are passed on to every one (SIGHUP as SIGTERM: the server stops
-/// gracefully on both; nginx takes SIGTERM as a fast stop); a second one kills them.
-fn run_passing_signals(commands: Vec<Command>) -> Result<ExitStatus, String> {
+/// gracefully on both; nginx takes SIGTERM as a fast stop); a second one kills them. The
+/// output of a command with a label comes line by line, prefixed with the label.
+fn run_passing_signals(commands: Vec<(Option<String>, Command)>) -> Result<ExitStatus, String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -258,11 +299,30 @@ fn run_passing_signals(commands: Vec<Command>) -> Result<ExitStatus, String> {
         let mut terminate = listen(SignalKind::terminate())?;
         let mut hangup = listen(SignalKind::hangup())?;
         let mut children = Vec::new();
-        for command in commands {
-            let child = tokio::process::Command::from(command)
+        let width = commands
+            .iter()
+            .filter_map(|(label, _)| label.as_ref().map(String::len))
+            .max()
+            .unwrap_or(0);
+        let mut relays = Vec::new();
+        for (label, command) in commands {
+            let mut command = tokio::process::Command::from(command);
+            if label.is_some() {
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            }
+            let mut child = command
                 .kill_on_drop(true)
                 .spawn()
                 .map_err(|e| format!("cannot start a process: {e}"))?;
+            if let Some(label) = label {
+                let prefix = format!("{label:<width$} | ");
+                if let Some(out) = child.stdout.take() {
+                    relays.push(tokio::spawn(relay(out, prefix.clone(), false)));
+                }
+                if let Some(err) = child.stderr.take() {
+                    relays.push(tokio::spawn(relay(err, prefix, true)));
+                }
+            }
             children.push(child);
         }
         let pids: Vec<Pid> = children
@@ -306,10 +366,44 @@ fn run_passing_signals(commands: Vec<Command>) -> Result<ExitStatus, String> {
                 for child in &mut children {
                     let _ = child.wait().await;
                 }
+                // Their last lines, up to the end of what they wrote.
+                for relay in relays {
+                    let _ = relay.await;
+                }
                 return Ok(status);
             }
         }
     })
+}
+
+/// Copies `from` to xtask's stdout (or stderr) a line at a time, each after `prefix`.
+async fn relay(from: impl tokio::io::AsyncRead + Unpin, prefix: String, to_stderr: bool) {
+    use std::io::Write;
+    prefixed_lines(from, &prefix, |line| {
+        // A closed terminal is no reason to stop the servers.
+        let _ = if to_stderr {
+            writeln!(std::io::stderr().lock(), "{line}")
+        } else {
+            writeln!(std::io::stdout().lock(), "{line}")
+        };
+    })
+    .await;
+}
+
+/// Each line of `from` (lossy UTF-8, so a stray byte loses nothing else) after `prefix`.
+async fn prefixed_lines(
+    from: impl tokio::io::AsyncRead + Unpin,
+    prefix: &str,
+    mut emit: impl FnMut(&str),
+) {
+    use tokio::io::AsyncBufReadExt;
+    let mut reader = tokio::io::BufReader::new(from);
+    let mut line = Vec::new();
+    while matches!(reader.read_until(b'\n', &mut line).await, Ok(n) if n > 0) {
+        let text = String::from_utf8_lossy(&line);
+        emit(&format!("{prefix}{}", text.trim_end_matches(['\n', '\r'])));
+        line.clear();
+    }
 }
 
 #[cfg(test)]
@@ -331,6 +425,46 @@ mod tests {
         assert!(
             conf.contains("proxy_set_header Upgrade $http_upgrade;"),
             "{conf}"
+        );
+    }
+
+    #[test]
+    fn each_node_gets_its_share_of_the_cores() {
+        assert_eq!(share_of_cores(8, 2), 4);
+        assert_eq!(share_of_cores(2, 3), 1);
+        assert_eq!(share_of_cores(1, 1), 1);
+        assert_eq!(share_of_cores(16, 0), 16);
+    }
+
+    #[test]
+    fn the_fake_comes_with_the_lines_that_point_firebase_commands_at_it() {
+        let lines = export_lines(
+            "http://127.0.0.1:9000/?ns=fake-db",
+            std::path::Path::new("/tmp/key.json"),
+        );
+        assert_eq!(
+            lines,
+            "      export RTS_FIREBASE_DATABASE_URL='http://127.0.0.1:9000/?ns=fake-db'\n      export RTS_FIREBASE_CREDENTIALS='/tmp/key.json'"
+        );
+    }
+
+    #[test]
+    fn a_nodes_lines_come_with_its_name() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut seen = Vec::new();
+        let input: &[u8] = b"first\nsecond \xff\r\nno newline";
+        runtime.block_on(prefixed_lines(input, "dev-1 | ", |l| {
+            seen.push(l.to_owned())
+        }));
+        assert_eq!(
+            seen,
+            [
+                "dev-1 | first",
+                "dev-1 | second \u{fffd}",
+                "dev-1 | no newline"
+            ]
         );
     }
 
@@ -366,7 +500,15 @@ mod tests {
         assert!(message.contains("in use"), "{message}");
         assert!(message.contains("RTS_HTTP_ADDR=127.0.0.1:"), "{message}");
         drop(taken);
-        assert_eq!(check_port(addr), Ok(()));
+        // Freed, it is usable again (unless another process took it at once: other tests
+        // start servers on free ports, so a few tries).
+        let freed = (0..5).any(|_| {
+            let Ok(addr) = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()) else {
+                return false;
+            };
+            check_port(addr).is_ok()
+        });
+        assert!(freed || check_port(addr).is_ok());
     }
 
     /// SIGTERM sent to xtask reaches the child, and xtask waits for it to finish.
@@ -394,7 +536,7 @@ mod tests {
             let _ = kill_process(rustix::process::getpid(), Signal::TERM);
         });
         let started = Instant::now();
-        let status = run_passing_signals(vec![child]);
+        let status = run_passing_signals(vec![(None, child)]);
         assert!(signaller.join().is_ok());
         assert!(matches!(&status, Ok(s) if s.success()), "{status:?}");
         assert!(started.elapsed() < Duration::from_secs(10));

@@ -112,8 +112,8 @@ fn main() -> ExitCode {
             all,
             yes,
         } => migrate(direction, all, yes),
-        Command::Seed => services::ensure().and_then(|env| cargo::server(&env, &["seed"])),
-        Command::Firebase { args } => services::ensure().and_then(|env| {
+        Command::Seed => services::ensure_database().and_then(|env| cargo::server(&env, &["seed"])),
+        Command::Firebase { args } => services::ensure_database().and_then(|env| {
             let mut full = vec!["firebase"];
             full.extend(args.iter().map(String::as_str));
             cargo::server(&env, &full)
@@ -122,10 +122,13 @@ fn main() -> ExitCode {
             nodes,
             firebase_fake,
         } => {
+            // One node needs no Redis, unless this shell points it at one.
             let needs: &[_] = if nodes > 1 {
                 &[MariaDb, Redis, Nginx]
-            } else {
+            } else if services::redis_configured() {
                 &[MariaDb, Redis]
+            } else {
+                &[MariaDb]
             };
             prerequisites::ensure(needs, "cargo xtask dev")
                 .and_then(|()| dev::run(nodes, firebase_fake))
@@ -166,7 +169,7 @@ fn main() -> ExitCode {
 }
 
 fn migrate(direction: Direction, all: bool, yes: bool) -> Result<(), String> {
-    let env = services::ensure()?;
+    let env = services::ensure_database()?;
     let mut args = vec!["migrate", direction.as_str()];
     if all {
         args.push("--all");

@@ -29,15 +29,26 @@ fn address(raw: &str, default_port: u16) -> Result<(Url, String), String> {
 /// Makes sure both services answer; returns the environment that points the server and
 /// the tests at them (RTS_DATABASE_URL, RTS_TEST_DATABASE_URL, RTS_TEST_REDIS_URL).
 pub fn ensure() -> Result<Vec<(String, String)>, String> {
+    let mut env = ensure_database()?;
+    env.push(("RTS_TEST_REDIS_URL".into(), redis()?));
+    Ok(env)
+}
+
+/// Makes sure MariaDB answers (what one node, migrations and the seed need); returns
+/// RTS_DATABASE_URL and RTS_TEST_DATABASE_URL.
+pub fn ensure_database() -> Result<Vec<(String, String)>, String> {
     let database_url = database()?;
-    let redis_url = redis()?;
     let mut test_db = Url::parse(&database_url).map_err(|e| e.to_string())?;
     test_db.set_path("/rts_test");
     Ok(vec![
         ("RTS_DATABASE_URL".into(), database_url),
         ("RTS_TEST_DATABASE_URL".into(), test_db.to_string()),
-        ("RTS_TEST_REDIS_URL".into(), redis_url),
     ])
+}
+
+/// Whether this shell asks the server to use Redis (RTS_REDIS_URL set and not empty).
+pub fn redis_configured() -> bool {
+    std::env::var("RTS_REDIS_URL").is_ok_and(|u| !u.is_empty())
 }
 
 fn configured_database_url() -> String {
