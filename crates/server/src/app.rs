@@ -49,6 +49,46 @@ pub enum StartError {
     Firebase(String),
 }
 
+/// Says in the log, without holding up the start, when the database does not answer or
+/// lacks migrations: the first failing request should not be where an operator learns it.
+fn spawn_database_check(database: Database, config: &Config) {
+    let url = config.database_url.clone();
+    let within = config.database_timeout;
+    tokio::spawn(async move {
+        match tokio::time::timeout(within, database.ping()).await {
+            Err(_) => tracing::warn!(
+                database = %url,
+                "the database does not answer within {} ms: requests that need it answer 503 \
+                 and /readyz says not ready until it does (check RTS_DATABASE_URL; \
+                 `realtime-server config` tests the connection)",
+                within.as_millis()
+            ),
+            Ok(Err(error)) => tracing::warn!(
+                database = %url,
+                %error,
+                "the database does not answer: requests that need it answer 503 and /readyz \
+                 says not ready until it does (check RTS_DATABASE_URL; `realtime-server \
+                 config` tests the connection)"
+            ),
+            Ok(Ok(())) => match persistence::migrations::status(&url).await {
+                Ok(states) => {
+                    let pending = states.iter().filter(|m| !m.applied).count();
+                    if pending > 0 {
+                        tracing::warn!(
+                            pending,
+                            "the database lacks {pending} migration(s): run `realtime-server \
+                             migrate up` (or set RTS_MIGRATE_ON_START=true)"
+                        );
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read which migrations are applied")
+                }
+            },
+        }
+    });
+}
+
 /// Starts the server. MariaDB need not be up: `/readyz` reports it until it is.
 /// `handle_signals`: stop gracefully on SIGINT/SIGTERM (the binary), or only through the
 /// returned server's stop handle (tests).
@@ -65,6 +105,7 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
             timeout: config.database_timeout,
         },
     )?;
+    spawn_database_check(database.clone(), config);
     let secret = config
         .jwt_secret
         .as_ref()

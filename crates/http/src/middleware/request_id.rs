@@ -44,7 +44,7 @@ pub(crate) fn is_quiet(path: &str) -> bool {
 
 /// The access log line, in the request's span.
 pub(crate) fn log_finished(span: &tracing::Span, quiet: bool, status: u16, started: Instant) {
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let duration_ms = millis_for_logs(started.elapsed());
     span.in_scope(|| {
         if quiet {
             tracing::debug!(status, duration_ms, "request finished");
@@ -52,6 +52,12 @@ pub(crate) fn log_finished(span: &tracing::Span, quiet: bool, status: u16, start
             tracing::info!(status, duration_ms, "request finished");
         }
     });
+}
+
+/// A duration in milliseconds to two decimals, as people read it in a log line: `2.48`,
+/// not `2.4780290000000003`.
+fn millis_for_logs(duration: std::time::Duration) -> f64 {
+    (duration.as_secs_f64() * 100_000.0).round() / 100.0
 }
 
 pub(crate) async fn request_id(
@@ -68,4 +74,21 @@ pub(crate) async fn request_id(
     }
     log_finished(&span, quiet, res.status().as_u16(), started);
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::millis_for_logs;
+
+    #[test]
+    fn log_durations_are_rounded_to_hundredths_of_a_millisecond() {
+        assert_eq!(
+            millis_for_logs(Duration::from_nanos(2_478_029)).to_string(),
+            "2.48"
+        );
+        assert_eq!(millis_for_logs(Duration::from_micros(1_500_004)), 1500.0);
+        assert_eq!(millis_for_logs(Duration::from_nanos(4_000)), 0.0);
+    }
 }

@@ -10,6 +10,12 @@ use crate::TEST_JWT_SECRET;
 /// Starts `realtime-server serve` with stdout on a pipe and returns its lines up to
 /// "listening" (at most 30 s), then kills it.
 fn first_lines(extra: &[(&str, &str)]) -> Vec<String> {
+    lines_until(extra, "listening")
+}
+
+/// Starts `realtime-server serve` (its database unreachable) with stdout on a pipe and
+/// returns its lines up to one containing `until` (at most 30 s), then kills it.
+fn lines_until(extra: &[(&str, &str)], until: &str) -> Vec<String> {
     let mut child = Command::new(env!("CARGO_BIN_EXE_realtime-server"))
         .arg("serve")
         .env_clear()
@@ -36,7 +42,7 @@ fn first_lines(extra: &[(&str, &str)]) -> Vec<String> {
     while started.elapsed() < Duration::from_secs(30) {
         match rx.recv_timeout(Duration::from_millis(200)) {
             Ok(line) => {
-                let done = line.contains("listening");
+                let done = line.contains(until);
                 lines.push(line);
                 if done {
                     break;
@@ -49,10 +55,19 @@ fn first_lines(extra: &[(&str, &str)]) -> Vec<String> {
     let _ = child.kill();
     let _ = child.wait();
     assert!(
-        lines.iter().any(|l| l.contains("listening")),
-        "the server started: {lines:#?}"
+        lines.iter().any(|l| l.contains(until)),
+        "a line with {until:?}: {lines:#?}"
     );
     lines
+}
+
+#[test]
+fn an_unreachable_database_is_warned_of_at_start() {
+    let lines = lines_until(&[], "the database does not answer");
+    let warning = lines.last().map(String::as_str).unwrap_or_default();
+    assert!(warning.contains("WARN"), "{warning}");
+    assert!(warning.contains("RTS_DATABASE_URL"), "{warning}");
+    assert!(warning.contains("127.0.0.1:1"), "{warning}");
 }
 
 #[test]
