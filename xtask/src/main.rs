@@ -16,7 +16,7 @@ mod services;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use prerequisites::Piece::{Chromium, MariaDb, Nginx, Node, Promtool, PythonVenv, Redis};
+use prerequisites::Piece::{Chromium, CurlJq, MariaDb, Nginx, Node, Promtool, PythonVenv, Redis};
 
 #[derive(Parser)]
 #[command(name = "cargo xtask", about = "Development tasks for realtime-server")]
@@ -136,11 +136,12 @@ fn main() -> ExitCode {
         Command::Test => {
             prerequisites::ensure(prerequisites::FOR_TEST, "cargo xtask test").and_then(|()| test())
         }
-        Command::PhoenixJs => {
-            prerequisites::ensure(&[MariaDb, Redis, Node, Nginx], "cargo xtask phoenix-js")
-                .and_then(|()| services::ensure())
-                .and_then(|env| phoenix_js::run(&env).map(|_| ()))
-        }
+        Command::PhoenixJs => prerequisites::ensure(
+            &[MariaDb, Redis, Node, Nginx, CurlJq],
+            "cargo xtask phoenix-js",
+        )
+        .and_then(|()| services::ensure())
+        .and_then(|env| phoenix_js::run(&env).map(|_| ())),
         Command::Browser => {
             prerequisites::ensure(&[MariaDb, Redis, Node, Chromium], "cargo xtask browser")
                 .and_then(|()| services::ensure())

@@ -1,5 +1,5 @@
 //! What a command needs from the machine, checked in its first seconds, before anything
-//! compiles: MariaDB, Redis, Node, nginx, Chromium, promtool, Python with venv. What is
+//! compiles: MariaDB, Redis, Node, nginx, Chromium, promtool, Python with venv, curl and jq. What is
 //! missing is installed when xtask can (root or passwordless sudo, with apt-get); otherwise
 //! the command stops at once with one message listing every missing piece and the one
 //! command that installs them all.
@@ -19,12 +19,15 @@ pub enum Piece {
     Chromium,
     Promtool,
     PythonVenv,
+    CurlJq,
 }
 
 use Piece::*;
 
 /// Everything `cargo xtask test` (and `ci`) uses.
-pub const FOR_TEST: &[Piece] = &[MariaDb, Redis, Node, Nginx, Chromium, Promtool, PythonVenv];
+pub const FOR_TEST: &[Piece] = &[
+    MariaDb, Redis, Node, Nginx, Chromium, Promtool, PythonVenv, CurlJq,
+];
 
 /// The oldest Node whose test runner the e2e suites use.
 const NODE_MAJOR: u32 = 20;
@@ -39,6 +42,7 @@ impl Piece {
             Nginx => "nginx (the balancer in front of several nodes)",
             Chromium => "Chromium (the web client's tests, headless)",
             Promtool => "promtool (checks the /metrics page a scraper reads)",
+            CurlJq => "curl and jq (docs/api.md's walkthrough, run as written)",
             PythonVenv => "Python 3 with venv (schemathesis, installed into target/tools)",
         }
     }
@@ -54,6 +58,7 @@ impl Piece {
             Chromium => &["chromium", "fonts-liberation"],
             // promtool ships with the server; the node exporter it recommends is not needed.
             Promtool => &["prometheus"],
+            CurlJq => &["curl", "jq"],
             PythonVenv => &["python3", "python3-venv"],
         }
     }
@@ -67,6 +72,7 @@ impl Piece {
             Nginx => Some("nginx"),
             Chromium => None,
             Promtool => Some("prometheus"),
+            CurlJq => Some("jq"),
             PythonVenv => Some("python"),
         }
     }
@@ -80,6 +86,7 @@ impl Piece {
             Nginx => nginx().is_some(),
             Chromium => chromium().is_file(),
             Promtool => promtool().is_some(),
+            CurlJq => runs("curl", &["--version"]) && runs("jq", &["--version"]),
             PythonVenv => runs("python3", &["-c", "import venv, ensurepip"]),
         }
     }
