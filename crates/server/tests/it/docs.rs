@@ -161,6 +161,12 @@ async fn every_json_example_has_the_shape_of_the_real_answer() {
             let page = reply.assert_status(200);
             assert_eq!(keys(page), keys(&example), "{page:#}");
             assert!(page["next_cursor"].is_string(), "{page:#}");
+        } else if example.get("seeded").is_some() {
+            let reply = api.get("/api/demo", None).await;
+            let demo = reply.assert_status(200);
+            assert_eq!(keys(demo), keys(&example), "{demo:#}");
+            assert_eq!(demo["password"], example["password"]);
+            assert_eq!(demo["videos"], example["videos"]);
         } else {
             panic!("an example this test does not check yet: {example}");
         }
