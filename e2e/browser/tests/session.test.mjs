@@ -1,5 +1,6 @@
 // Sessions in the page: devices and revoking one, signing out, refreshing tokens before they
-// expire (the socket reconnecting with the new one), and errors shown as the API states them.
+// expire (the socket reconnecting with the new one), and errors shown as the API states them,
+// rate limits included.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -9,6 +10,8 @@ import {
 
 const TOKEN_TTL_SECS = 30; // the shortest the server allows
 const COMMENTS_PER_MINUTE = 3;
+// One push (a reaction) at once, then one every 5 s: the second reaction is refused.
+const PUSHES_PER_SECOND = 0.2;
 
 let server;
 let browser;
@@ -18,6 +21,8 @@ serverAndBrowser((s, b) => {
 }, {
   RTS_ACCESS_TOKEN_TTL_SECS: String(TOKEN_TTL_SECS),
   RTS_RATE_COMMENTS_PER_USER: String(COMMENTS_PER_MINUTE),
+  RTS_WS_PUSHES_PER_SECOND: String(PUSHES_PER_SECOND),
+  RTS_WS_PUSH_BURST: "1",
 });
 
 const deviceIdOf = (page) => page.evaluate(() => localStorage.getItem("rts.device_id"));
@@ -144,17 +149,37 @@ test("errors are shown as the API states them", async () => {
   await error.waitFor({ state: "visible" });
   assert.match(await error.textContent(), /^content: /);
 
-  // The rate limit, with the wait from Retry-After.
+  // The rate limit: the server's message, as it is ("You're posting too fast; try again in 2 s").
   for (let i = 1; i <= COMMENTS_PER_MINUTE; i++) {
     await page.getByLabel("Your comment").fill(`comment ${i}`);
     await page.getByRole("button", { name: "Post" }).click();
     await commentItem(page, `comment ${i}`).waitFor();
   }
+  const refused = page.waitForResponse((r) => r.request().method() === "POST" && r.status() === 429);
   await page.getByLabel("Your comment").fill("one too many");
   await page.getByRole("button", { name: "Post" }).click();
-  await page.waitForFunction(() => /Try again in \d+ seconds?\./.test(document.querySelector('[data-testid="comment-error"]').textContent));
+  const { error: envelope } = await (await refused).json();
+  await page.waitForFunction(() => /try again in \d+ s/.test(document.querySelector('[data-testid="comment-error"]').textContent));
+  assert.equal(await error.textContent(), envelope.message);
   assert.equal(await page.getByLabel("Your comment").inputValue(), "one too many", "the text is kept for a retry");
   assert.equal(await commentItem(page, "one too many").count(), 0);
+
+  // An answer without the server's words (a proxy's 429, say): the page words it from Retry-After.
+  await page.route("**/api/videos/*/comments", (route) =>
+    route.fulfill({ status: 429, headers: { "retry-after": "7" }, contentType: "text/html", body: "<h1>429</h1>" }));
+  await page.getByRole("button", { name: "Post" }).click();
+  await page.waitForFunction(() => document.querySelector('[data-testid="comment-error"]').textContent
+    === "You're posting too fast; try again in 7 s");
+  await page.unroute("**/api/videos/*/comments");
+
+  // Over the socket (a reaction is a push): the reply's message, as it is.
+  const reactionError = byTestId(page, "reaction-error");
+  await page.getByRole("button", { name: "Thumbs up" }).click();
+  await byTestId(page, "reaction").first().waitFor();
+  await page.getByRole("button", { name: "Heart" }).click();
+  await reactionError.waitFor({ state: "visible" });
+  assert.match(await reactionError.textContent(), /^You're posting too fast; try again in \d+ s$/);
+  assert.equal(await byTestId(page, "reaction").count(), 1, "the refused reaction is not shown");
 
   assert.deepEqual(problems, []);
   await context.close();

@@ -29,7 +29,10 @@ async function call(method, path, { body, token } = {}) {
   if (res.status === 204) return null;
   const json = await res.json().catch(() => null);
   if (res.ok) return json;
-  const envelope = json?.error ?? { code: "http_" + res.status, message: res.statusText || "request failed" };
+  // No envelope (a proxy's page, say): a 429 is still a rate limit, worded by the page.
+  const envelope = json?.error ?? (res.status === 429
+    ? { code: "rate_limited", message: "" }
+    : { code: "http_" + res.status, message: res.statusText || "request failed" });
   const retryAfter = Number(res.headers.get("retry-after")) || undefined;
   throw new ApiError(res.status, envelope, retryAfter);
 }
@@ -61,6 +64,15 @@ function deviceId() {
 
 function deviceInfo() {
   return { client: "web", user_agent: navigator.userAgent.slice(0, 256) };
+}
+
+/** The page's own words for a rate limit, when the server gave none: as the server words
+ * them ("try again in 2 s", "5 min", "2 h"), rounded up. */
+export function tooFast(seconds) {
+  const s = Math.ceil(Number(seconds));
+  if (!(s > 0)) return "You're posting too fast; try again shortly";
+  const wait = s < 100 ? `${s} s` : s < 6000 ? `${Math.ceil(s / 60)} min` : `${Math.ceil(s / 3600)} h`;
+  return `You're posting too fast; try again in ${wait}`;
 }
 
 /**

@@ -1,6 +1,7 @@
 // One `video:<id>` room (docs/realtime.md): the channel, its comments kept by id, presence
 // with phoenix.js's Presence, and reactions. It holds the data; the page draws it.
 import { Presence } from "../vendor/phoenix.mjs";
+import { tooFast } from "./api.js";
 
 export class Room {
   #channel;
@@ -79,8 +80,9 @@ export class Room {
       this.#channel
         .push("reaction", { emoji })
         .receive("ok", resolve)
-        .receive("error", ({ reason }) => reject(new Error(reason === "rate_limited"
-          ? "Too many reactions: wait a moment." : reason)))
+        // A rate limit's reply carries the server's words, or at least the wait.
+        .receive("error", ({ reason, message, retry_after_ms }) => reject(new Error(reason === "rate_limited"
+          ? message || tooFast(retry_after_ms / 1000) : message || reason)))
         .receive("timeout", () => reject(new Error("The server did not answer; try again.")));
     });
   }

@@ -1,6 +1,6 @@
 // Small DOM helpers shared by the views. Everything a person or the server wrote is set as
 // text (textContent), never as HTML, so a comment cannot inject markup.
-import { ApiError, NetworkError } from "./api.js";
+import { ApiError, NetworkError, tooFast } from "./api.js";
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
@@ -23,10 +23,9 @@ export function show(node, visible) {
 /** The words a person reads for an error, as the API states it (docs/api.md, Errors). */
 export function describe(error) {
   if (error instanceof ApiError) {
-    if (error.code === "rate_limited") {
-      const wait = error.retryAfter ? ` Try again in ${plural(error.retryAfter, "second")}.` : "";
-      return `${error.message}.${wait}`.replace("..", ".");
-    }
+    // The server's words as they are ("You're posting too fast; try again in 2 s"); ours,
+    // from Retry-After, only when it gave none.
+    if (error.code === "rate_limited") return error.message || tooFast(error.retryAfter);
     if (error.code === "validation_failed" && error.details.length) {
       return error.details.map((d) => `${d.field}: ${d.message}`).join("; ");
     }
