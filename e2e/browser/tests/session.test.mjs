@@ -1,6 +1,6 @@
-// Sessions in the page: devices and revoking one, signing out, refreshing tokens before they
-// expire (the socket reconnecting with the new one), and errors shown as the API states them,
-// rate limits included.
+// Sessions in the page: devices and revoking one, signing out and what the connection pill
+// says, refreshing tokens before they expire (the socket reconnecting with the new one), and
+// errors shown as the API states them, rate limits included.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -54,7 +54,7 @@ test("a device revoked from another browser is signed out at once", async () => 
   // The server closes the laptop's socket (1001) and its refresh token is refused: the page
   // goes back to the sign-in form and says why.
   await byTestId(laptop.page, "login-form").waitFor({ state: "visible", timeout: 10000 });
-  await waitForState(laptop.page, "offline");
+  await waitForState(laptop.page, "signed-out");
   assert.match(await byTestId(laptop.page, "notice").textContent(), /signed out/);
   assert.equal(await byTestId(laptop.page, "room").isVisible(), false);
   assert.equal(await laptop.page.evaluate(() => sessionStorage.getItem("rts.session")), null);
@@ -70,6 +70,27 @@ test("a device revoked from another browser is signed out at once", async () => 
   await phone.context.close();
 });
 
+test("the pill says what the connection is: signed out, connecting, live", async () => {
+  const gia = await register(server, "gia");
+  const { context, page, problems } = await openPage(browser, server);
+  const pill = byTestId(page, "connection-status");
+  await waitForState(page, "signed-out");
+  assert.equal(await pill.textContent(), "Signed out", "not an error: there is no session yet");
+  // Every text the pill shows from here on.
+  await page.evaluate(() => {
+    const node = document.querySelector('[data-testid="connection-status"]');
+    window.pillTexts = [];
+    new MutationObserver(() => window.pillTexts.push(node.textContent)).observe(node, { childList: true, characterData: true, subtree: true });
+  });
+  await signIn(page, gia);
+  await waitForState(page, "live");
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await waitForState(page, "signed-out");
+  assert.deepEqual(await page.evaluate(() => window.pillTexts), ["Connecting…", "Live", "Signed out"]);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("signing out ends the device's session on the server", async () => {
   const bea = await register(server, "bea");
   const { context, page, problems } = await openPage(browser, server);
@@ -77,7 +98,7 @@ test("signing out ends the device's session on the server", async () => {
   const refresh = await page.evaluate(() => JSON.parse(sessionStorage.getItem("rts.session")).refresh);
   await page.getByRole("button", { name: "Sign out" }).click();
   await byTestId(page, "login-form").waitFor({ state: "visible" });
-  await waitForState(page, "offline");
+  await waitForState(page, "signed-out");
   assert.equal(await page.evaluate(() => sessionStorage.getItem("rts.session")), null);
   const res = await rest(server, "POST", "/api/auth/refresh", { body: { refresh_token: refresh } });
   assert.equal(res.status, 401, "the logout revoked the refresh token");

@@ -184,6 +184,7 @@ export async function openRoom(page, video) {
   await waitForState(page, "live");
 }
 
+/** Waits for the connection pill's state: signed-out, connecting, live or reconnecting. */
 export async function waitForState(page, state, timeout = 15000) {
   await page.waitForSelector(`[data-testid="connection-status"][data-state="${state}"]`, { timeout });
 }

@@ -4,8 +4,8 @@ import { Socket } from "../vendor/phoenix.mjs";
 
 /** Connection states, as the page shows them (the status element's data-state). */
 export const State = Object.freeze({
-  OFFLINE: "offline", // signed out: no socket
-  CONNECTING: "connecting", // never connected yet, or joining the room for the first time
+  SIGNED_OUT: "signed-out", // no session, so no socket: nothing is wrong
+  CONNECTING: "connecting", // signed in, not connected yet, or joining the room for the first time
   LIVE: "live", // connected, and the room (if one is open) joined
   RECONNECTING: "reconnecting", // was live, lost the socket or the room; phoenix.js retries
 });
@@ -58,7 +58,7 @@ export class Connection {
   }
 
   get state() {
-    if (!this.#socket) return State.OFFLINE;
+    if (!this.#socket) return State.SIGNED_OUT;
     const connected = this.#socket.isConnected();
     const roomReady = !this.#room || this.#room.joined;
     if (connected && roomReady) return State.LIVE;

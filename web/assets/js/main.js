@@ -8,7 +8,7 @@ import { DevicesPanel } from "./devices.js";
 import { $, announce, el, plural, show, showError } from "./ui.js";
 
 const STATUS_TEXT = {
-  [State.OFFLINE]: "Offline",
+  [State.SIGNED_OUT]: "Signed out",
   [State.CONNECTING]: "Connecting…",
   [State.LIVE]: "Live",
   [State.RECONNECTING]: "Reconnecting…",
@@ -72,7 +72,7 @@ function signedOut(reason) {
   room = null;
   connection?.close();
   connection = null;
-  setStatus(State.OFFLINE);
+  setStatus(State.SIGNED_OUT);
   show($("#account"), false);
   show($("#picker"), false);
   show($("#room"), false);
