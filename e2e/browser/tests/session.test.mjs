@@ -1,6 +1,6 @@
-// Sessions in the page: devices and revoking one, signing out and what the connection pill
-// says, refreshing tokens before they expire (the socket reconnecting with the new one), and
-// errors shown as the API states them, rate limits included.
+// Sessions in the page: devices (what tells them apart) and revoking one, signing out and what
+// the connection pill says, refreshing tokens before they expire (the socket reconnecting
+// with the new one), and errors shown as the API states them, rate limits included.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
@@ -47,6 +47,33 @@ test("a device revoked from another browser is signed out at once", async () => 
   assert.equal(await row(phone.page, phoneDevice).getAttribute("data-current"), "true");
   assert.equal(await row(phone.page, laptopDevice).getAttribute("data-current"), "false");
   assert.equal(await byTestId(phone.page, "device").count(), 3);
+
+  // What tells them apart: a name from the browser (the page sends it at sign-in), when each
+  // was last seen, and which is this one.
+  const shown = (page, id) => row(page, id).evaluate((li) => ({
+    name: li.querySelector('[data-testid="device-name"]').textContent,
+    self: li.querySelector('[data-testid="device-this"]')?.textContent ?? null,
+    seen: li.querySelector('[data-testid="device-seen"]').textContent,
+    seenAt: li.querySelector('[data-testid="device-seen"] time').dateTime,
+    revoke: li.querySelector('[data-testid="device-revoke"]').getAttribute("aria-label"),
+  }));
+  const phoneRow = await shown(phone.page, phoneDevice);
+  const laptopRow = await shown(phone.page, laptopDevice);
+  assert.equal(phoneRow.name, "Chrome on Linux"); // headless Chromium on Linux
+  assert.equal(phoneRow.self, "this device");
+  assert.equal(phoneRow.revoke, "Revoke Chrome on Linux (this device)");
+  assert.equal(laptopRow.name, "Chrome on Linux");
+  assert.equal(laptopRow.self, null);
+  assert.equal(laptopRow.revoke, "Revoke Chrome on Linux");
+  for (const { seen, seenAt } of [phoneRow, laptopRow]) {
+    assert.match(seen, /^last seen (just now|\d+ seconds? ago|1 minute ago) · signed in /);
+    assert.ok(Math.abs(Date.parse(seenAt) - Date.now()) < 120_000, seenAt);
+  }
+  const { devices } = (await rest(server, "GET", "/api/devices", { token: ann.token })).body;
+  assert.deepEqual(devices.find((d) => d.device_id === phoneDevice).device_info,
+    { client: "web", name: "Chrome on Linux", user_agent: await phone.page.evaluate(() => navigator.userAgent) });
+  // A device that sent no device_info is named by its id.
+  assert.equal(await row(phone.page, "e2e-rest").locator('[data-testid="device-name"]').textContent(), "e2e-rest");
 
   await row(phone.page, laptopDevice).getByRole("button", { name: /^Revoke/ }).click();
   await row(phone.page, laptopDevice).waitFor({ state: "detached" });

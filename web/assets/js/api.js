@@ -62,8 +62,25 @@ function deviceId() {
   return id;
 }
 
+/** "Chrome on Linux", from a User-Agent string; null when it names neither. */
+export function browserName(agent) {
+  if (typeof agent !== "string") return null;
+  const browser = [
+    [/\bEdg(e|A|iOS)?\//, "Edge"], [/\bOPR\//, "Opera"], [/\b(Firefox|FxiOS)\//, "Firefox"],
+    [/\b(HeadlessChrome|Chrome|Chromium|CriOS)\//, "Chrome"], [/\bVersion\/[\d.]+.*Safari\//, "Safari"],
+  ].find(([re]) => re.test(agent))?.[1];
+  const system = [
+    [/\b(iPhone|iPad|iPod)\b/, "iOS"], [/\bAndroid\b/, "Android"], [/\bCrOS\b/, "ChromeOS"],
+    [/\bWindows\b/, "Windows"], [/\bMac OS X\b|\bMacintosh\b/, "macOS"], [/\bLinux\b/, "Linux"],
+  ].find(([re]) => re.test(agent))?.[1];
+  if (browser && system) return `${browser} on ${system}`;
+  return browser ?? system ?? null;
+}
+
+// What the device list shows for this browser (docs/api.md: device_info is the client's own).
 function deviceInfo() {
-  return { client: "web", user_agent: navigator.userAgent.slice(0, 256) };
+  const agent = navigator.userAgent.slice(0, 256);
+  return { client: "web", name: browserName(agent) ?? "Web browser", user_agent: agent };
 }
 
 /** The page's own words for a rate limit, when the server gave none: as the server words

@@ -1,15 +1,17 @@
 // The devices panel (docs/api.md, Authenticating): the user's devices and a Revoke button on
 // each. Revoking this one signs this browser out: the server closes its sockets with 1001 and
 // its refresh token stops working, which the session notices on its own.
-import { el, showError, time } from "./ui.js";
+import { browserName } from "./api.js";
+import { ago, el, showError, time } from "./ui.js";
 
-/** A short name for a device from what the client said about itself at sign-in. */
+/**
+ * A device's name, from what its client said about itself at sign-in: the `name` this page
+ * sends ("Chrome on Linux"), else one made from a `user_agent`, else the device id.
+ */
 function describeDevice(device) {
   const info = device.device_info ?? {};
-  const agent = typeof info.user_agent === "string" ? info.user_agent : "";
-  const browser = /(Firefox|Edg|Chrome|Safari)\/[\d.]+/.exec(agent)?.[0].replace("Edg/", "Edge/");
-  const client = typeof info.client === "string" ? info.client : null;
-  return [client, browser].filter(Boolean).join(", ") || device.device_id;
+  const name = typeof info.name === "string" && info.name.trim() ? info.name.trim() : browserName(info.user_agent);
+  return name || device.device_id;
 }
 
 export class DevicesPanel {
@@ -39,7 +41,7 @@ export class DevicesPanel {
       const label = describeDevice(device);
       const revoke = el("button", {
         type: "button", className: "small danger", dataset: { testid: "device-revoke" },
-        "aria-label": `Revoke ${label}${device.current ? " (this browser)" : ""}`,
+        "aria-label": `Revoke ${label}${device.current ? " (this device)" : ""}`,
         onclick: async () => {
           revoke.disabled = true;
           try {
@@ -52,14 +54,18 @@ export class DevicesPanel {
           }
         },
       }, "Revoke");
+      // What tells two devices apart: the name, when each was last seen, which one is this.
       return el("li", {
         className: device.current ? "device current" : "device",
         dataset: { testid: "device", deviceId: device.device_id, current: String(device.current) },
       },
       el("div", {},
-        el("strong", {}, label),
-        device.current ? el("span", { className: "badge" }, "this browser") : null,
-        el("div", { className: "muted" }, device.device_id, " · last seen ", time(device.last_seen_at))),
+        el("strong", { dataset: { testid: "device-name" } }, label),
+        device.current ? el("span", { className: "badge", dataset: { testid: "device-this" } }, "this device") : null,
+        el("div", { className: "muted", dataset: { testid: "device-seen" } },
+          device.last_seen_at ? ["last seen ", ago(device.last_seen_at)] : "never seen",
+          device.inserted_at ? [" · signed in ", time(device.inserted_at)] : null),
+        el("div", { className: "muted device-id" }, "id ", el("code", {}, device.device_id))),
       revoke);
     }));
   }

@@ -4,7 +4,7 @@ import { ApiError, NetworkError, tooFast } from "./api.js";
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 
-/** el("button", {type: "button", dataset: {testid: "x"}}, "text", child, ...) */
+/** el("button", {type: "button", dataset: {testid: "x"}}, "text", child, [more, children], ...) */
 export function el(tag, props = {}, ...children) {
   const node = document.createElement(tag);
   for (const [key, value] of Object.entries(props)) {
@@ -12,7 +12,7 @@ export function el(tag, props = {}, ...children) {
     else if (key in node && !key.startsWith("aria")) node[key] = value;
     else node.setAttribute(key, value);
   }
-  node.append(...children.filter((c) => c !== null && c !== undefined && c !== false));
+  node.append(...children.flat().filter((c) => c !== null && c !== undefined && c !== false));
   return node;
 }
 
@@ -49,6 +49,17 @@ const timeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "short", time
 
 export function time(iso) {
   return el("time", { dateTime: iso, title: iso }, timeFormat.format(new Date(iso)));
+}
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const UNITS = [["year", 31536000], ["month", 2592000], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]];
+
+/** "just now", "5 minutes ago", "yesterday": a <time> whose title is the exact moment. */
+export function ago(iso, now = Date.now()) {
+  const seconds = Math.max(0, (now - new Date(iso).getTime()) / 1000);
+  const [unit, size] = UNITS.find(([, size]) => seconds >= size) ?? [];
+  const text = unit ? relative.format(-Math.floor(seconds / size), unit) : "just now";
+  return el("time", { dateTime: iso, title: timeFormat.format(new Date(iso)) }, text);
 }
 
 /** Says `text` to screen readers through the page's polite live region. */
