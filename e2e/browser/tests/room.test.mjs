@@ -1,5 +1,5 @@
-// Two people in one room, each in their own browser context: presence, comments, edits,
-// deletions and reactions reach the other page live.
+// Two people in one room, each in their own browser context: presence (tabs and devices),
+// comments, edits, deletions and reactions reach the other page live.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync } from "node:fs";
@@ -107,7 +107,13 @@ test("two people in one room see each other, comments, edits, deletions and reac
   await a.context.close();
 });
 
-test("two tabs of one person are one presence entry with a count", async () => {
+/** The presence badge of the one person shown: its text, title, and what a screen reader hears. */
+const badgeOf = (page) => byTestId(page, "presence-user").evaluate((li) => {
+  const badge = li.querySelector('[data-testid="presence-badge"]');
+  return badge && { text: badge.textContent, title: badge.title, spoken: li.querySelector(".visually-hidden")?.textContent };
+});
+
+test("two tabs of one person are one presence entry that says \"2 tabs\"", async () => {
   const video = uniqueVideo("tabs");
   const cat = await register(server, "cat");
   const first = await openPage(browser, server);
@@ -120,12 +126,40 @@ test("two tabs of one person are one presence entry with a count", async () => {
   for (const page of [first.page, second.page]) {
     await page.waitForFunction(() => document.querySelector('[data-testid="presence-user"]')?.dataset.count === "2");
     assert.equal(await byTestId(page, "presence-user").count(), 1);
-    assert.match(await byTestId(page, "presence-user").textContent(), /×2/);
+    assert.equal(await byTestId(page, "presence-user").getAttribute("data-devices"), "1");
+    assert.deepEqual(await badgeOf(page), {
+      text: "2 tabs", title: "Here in 2 tabs on one device", spoken: ", here in 2 tabs on one device",
+    });
   }
   await second.page.close();
   await first.page.waitForFunction(() => document.querySelector('[data-testid="presence-user"]')?.dataset.count === "1");
+  assert.equal(await badgeOf(first.page), null, "one connection: no badge");
   assert.deepEqual(first.problems, []);
   await first.context.close();
+});
+
+test("one person in two browsers (two devices), one with two tabs, says \"2 devices\"", async () => {
+  const video = uniqueVideo("devices");
+  const cid = await register(server, "cid");
+  const laptop = await openPage(browser, server);
+  const phone = await openPage(browser, server);
+  const laptopTab = await openTab(laptop.context, server);
+  for (const page of [laptop.page, laptopTab.page, phone.page]) {
+    await signIn(page, cid);
+    await openRoom(page, video);
+  }
+  for (const page of [laptop.page, phone.page]) {
+    await page.waitForFunction(() => document.querySelector('[data-testid="presence-user"]')?.dataset.count === "3");
+    assert.equal(await byTestId(page, "presence-user").getAttribute("data-devices"), "2");
+    assert.deepEqual(await badgeOf(page), {
+      text: "2 devices", title: "Here from 2 devices, 3 tabs in all", spoken: ", here from 2 devices, 3 tabs in all",
+    });
+  }
+  await phone.context.close();
+  await laptop.page.waitForFunction(() => document.querySelector('[data-testid="presence-user"]')?.dataset.count === "2");
+  assert.equal((await badgeOf(laptop.page)).text, "2 tabs");
+  assert.deepEqual(laptop.problems, []);
+  await laptop.context.close();
 });
 
 test("a moderator may delete anyone's comment but edit only their own", async () => {

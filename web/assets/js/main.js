@@ -149,15 +149,32 @@ function openRoom(videoId) {
   connection.room = room;
 }
 
+/**
+ * Who is here, one line per person. Someone connected more than once gets a badge saying
+ * what it counts: "2 tabs" (one device, i.e. browser or app), or "2 devices" (its title and
+ * the screen-reader text say how many tabs those hold).
+ */
 function renderPresence(entries) {
   const me = session.user?.id;
   entries.sort((a, b) => a.username.localeCompare(b.username));
-  $("#presence").replaceChildren(...entries.map(({ userId, username, count }) =>
-    el("li", { dataset: { testid: "presence-user", userId, username, count: String(count) } },
+  $("#presence").replaceChildren(...entries.map(({ userId, username, count, devices }) => {
+    let badge = null;
+    if (count > 1) {
+      const short = devices > 1 ? plural(devices, "device") : plural(count, "tab");
+      const long = devices > 1
+        ? `Here from ${plural(devices, "device")}${count > devices ? `, ${count} tabs in all` : ""}`
+        : `Here in ${plural(count, "tab")} on one device`;
+      badge = [
+        el("span", { className: "badge", title: long, "aria-hidden": "true", dataset: { testid: "presence-badge" } }, short),
+        el("span", { className: "visually-hidden" }, `, ${long.toLowerCase()}`),
+      ];
+    }
+    return el("li", { dataset: { testid: "presence-user", userId, username, count: String(count), devices: String(devices) } },
       el("span", { className: "dot", "aria-hidden": "true" }),
       username,
       userId === me ? el("span", { className: "muted" }, " (you)") : null,
-      count > 1 ? el("span", { className: "badge", title: `${plural(count, "connection")}` }, `×${count}`) : null)));
+      badge);
+  }));
 }
 
 function addReaction(username, emoji) {

@@ -87,12 +87,16 @@ export class Room {
     });
   }
 
-  /** Who is here: one entry per user, however many tabs or devices, with their count. */
+  /**
+   * Who is here: one entry per user, with `count` connections (one meta each: a tab, or an
+   * app) from `devices` devices (the metas' distinct device_id).
+   */
   presence() {
     return this.#presence.list((userId, { metas }) => ({
       userId,
       username: metas[0]?.username ?? "someone",
       count: metas.length,
+      devices: new Set(metas.map((m) => m.device_id)).size,
     }));
   }
 
