@@ -1,11 +1,12 @@
 // Two people in one room, each in their own browser context: presence (tabs and devices),
-// comments, edits, deletions and reactions reach the other page live.
+// comments, edits, deletions (asked first) and reactions reach the other page live.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync } from "node:fs";
 import {
-  SCREENSHOTS, byTestId, commentItem, commentTexts, demoUser, ensureScreenshotDir,
-  login, openPage, openRoom, openTab, postComment, register, serverAndBrowser, signIn, uniqueVideo,
+  SCREENSHOTS, byTestId, commentItem, commentTexts, deleteComment, demoUser, ensureScreenshotDir,
+  login, openPage, openRoom, openTab, postComment, register, rest, serverAndBrowser, signIn,
+  uniqueVideo,
 } from "./support.mjs";
 
 let server;
@@ -90,8 +91,8 @@ test("two people in one room see each other, comments, edits, deletions and reac
     copyFileSync(shot, new URL("../../../docs/screenshot-room.png", import.meta.url));
   }
 
-  // A deletion propagates.
-  await commentItem(a.page, "Hello from Carol (edited)").getByRole("button", { name: "Delete" }).click();
+  // A deletion (asked first) propagates.
+  await deleteComment(commentItem(a.page, "Hello from Carol (edited)"));
   await commentItem(b.page, "Hello from Carol (edited)").waitFor({ state: "detached" });
   await commentItem(a.page, "Hello from Carol (edited)").waitFor({ state: "detached" });
   assert.deepEqual(await commentTexts(b.page), ["Hi Carol, Dave here", "Posted over REST"]);
@@ -162,6 +163,50 @@ test("one person in two browsers (two devices), one with two tabs, says \"2 devi
   await laptop.context.close();
 });
 
+test("deleting a comment asks first; keeping it changes nothing", async () => {
+  const video = uniqueVideo("ask");
+  const fox = await login(server, await register(server, "fox"));
+  await postComment(server, fox, video, "think twice");
+  const { context, page, problems } = await openPage(browser, server);
+  await signIn(page, fox);
+  await openRoom(page, video);
+  const item = commentItem(page, "think twice");
+  const question = item.locator('[data-testid="comment-delete-question"]');
+
+  // Delete asks, in place; "Keep it" (focused: the safe answer) keeps the comment.
+  await item.getByRole("button", { name: "Delete" }).click();
+  await question.waitFor();
+  assert.equal(await item.getByRole("group", { name: "Delete this comment?" }).count(), 1);
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Keep it");
+  assert.equal(await item.getByRole("button", { name: "Edit" }).count(), 0, "the buttons wait for the answer");
+  await page.keyboard.press("Enter");
+  await question.waitFor({ state: "detached" });
+  assert.equal(await page.evaluate(() => document.activeElement.textContent), "Delete", "focus returns to Delete");
+
+  // Escape keeps it too.
+  await page.keyboard.press("Enter");
+  await question.waitFor();
+  await page.keyboard.press("Escape");
+  await question.waitFor({ state: "detached" });
+
+  // An edit from elsewhere while the question is open is shown once it is answered.
+  await item.getByRole("button", { name: "Delete" }).click();
+  const [comment] = await page.evaluate(() => [...document.querySelectorAll('[data-testid="comment"]')].map((li) => li.dataset.commentId));
+  const edited = await rest(server, "PATCH", `/api/comments/${comment}`, { token: fox.token, body: { content: "think twice (edited)" } });
+  assert.equal(edited.status, 200);
+  await page.waitForTimeout(300);
+  assert.equal(await question.count(), 1, "the question stays open");
+  await item.getByRole("button", { name: "Keep it" }).click();
+  await commentItem(page, "think twice (edited)").waitFor();
+
+  // "Yes, delete" deletes it.
+  await deleteComment(commentItem(page, "think twice (edited)"));
+  await byTestId(page, "comments-empty").waitFor();
+  assert.equal(await byTestId(page, "comment").count(), 0);
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
 test("a moderator may delete anyone's comment but edit only their own", async () => {
   const video = uniqueVideo("mod");
   const dan = await register(server, "dan");
@@ -173,7 +218,7 @@ test("a moderator may delete anyone's comment but edit only their own", async ()
   const item = commentItem(page, "A comment by an ordinary user");
   await item.waitFor();
   assert.equal(await item.getByRole("button", { name: "Edit" }).count(), 0);
-  await item.getByRole("button", { name: "Delete" }).click();
+  await deleteComment(item);
   await item.waitFor({ state: "detached" });
   await byTestId(page, "comments-empty").waitFor();
   assert.deepEqual(problems, []);

@@ -199,6 +199,12 @@ export function commentItem(page, content) {
   return byTestId(page, "comment").filter({ has: page.locator('[data-testid="comment-content"]', { hasText: content }) });
 }
 
+/** Deletes a comment through the page: Delete, then the question's "Yes, delete". */
+export async function deleteComment(item) {
+  await item.getByRole("button", { name: "Delete" }).click();
+  await item.getByRole("button", { name: "Yes, delete" }).click();
+}
+
 export function ensureScreenshotDir() {
   mkdirSync(SCREENSHOTS, { recursive: true });
 }

@@ -36,8 +36,8 @@ export class CommentList {
   upsert(comment) {
     this.#comments.set(comment.id, comment);
     const old = this.#items.get(comment.id);
-    // An open edit form stays; Cancel draws the newest version.
-    if (old?.querySelector("form")) return;
+    // An open edit form or delete question stays; closing it draws the newest version.
+    if (old?.querySelector(".edit-form, .confirm")) return;
     const stuckToBottom = this.#nearBottom();
     const item = this.#render(comment);
     if (old) {
@@ -81,19 +81,10 @@ export class CommentList {
       }, "Edit"));
     }
     if (canDelete(user, comment)) {
-      const remove = el("button", {
+      buttons.push(el("button", {
         type: "button", className: "small danger", dataset: { testid: "comment-delete" }, "aria-describedby": contentId,
-        onclick: async () => {
-          remove.disabled = true;
-          try {
-            await this.actions.remove(comment.id);
-          } catch (e) {
-            remove.disabled = false;
-            showError(error, e);
-          }
-        },
-      }, "Delete");
-      buttons.push(remove);
+        onclick: () => this.#confirmDelete(item, comment, error),
+      }, "Delete"));
     }
     const item = el("li", {
       className: user?.id === comment.user_id ? "comment own" : "comment",
@@ -107,6 +98,45 @@ export class CommentList {
     el("p", { className: "content", id: contentId, dataset: { testid: "comment-content" } }, comment.content),
     error);
     return item;
+  }
+
+  /** Delete asks first, in place of the buttons: a deletion cannot be undone. */
+  #confirmDelete(item, comment, error) {
+    const actions = item.querySelector(".actions");
+    const questionId = `confirm-${comment.id}`;
+    const close = () => {
+      box.remove();
+      actions.hidden = false;
+      const newest = this.#comments.get(comment.id);
+      if (newest) this.upsert(newest); // an edit that arrived meanwhile
+      this.#items.get(comment.id)?.querySelector("[data-testid=comment-delete]")?.focus();
+    };
+    const yes = el("button", {
+      type: "button", className: "small danger", dataset: { testid: "comment-delete-confirm" },
+      "aria-describedby": `${questionId} comment-${comment.id}`,
+      onclick: async () => {
+        yes.disabled = true;
+        showError(error, null);
+        try {
+          await this.actions.remove(comment.id); // the list removes the comment
+        } catch (e) {
+          yes.disabled = false;
+          showError(error, e);
+        }
+      },
+    }, "Yes, delete");
+    const no = el("button", {
+      type: "button", className: "small", dataset: { testid: "comment-delete-cancel" }, onclick: close,
+    }, "Keep it");
+    const box = el("span", {
+      className: "confirm", role: "group", "aria-labelledby": questionId, dataset: { testid: "comment-delete-question" },
+      onkeydown: (event) => {
+        if (event.key === "Escape") close();
+      },
+    }, el("span", { id: questionId }, "Delete this comment?"), yes, no);
+    actions.hidden = true;
+    actions.after(box);
+    no.focus();
   }
 
   #startEdit(item, comment) {
