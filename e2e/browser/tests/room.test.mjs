@@ -237,8 +237,10 @@ test("a room opened from the address (#video=...) after signing in; another room
   // A reload keeps the sign-in (sessionStorage) and the room (the address).
   await page.reload();
   await commentItem(page, "waiting here").waitFor();
-  // A demo video: its seeded comments, and none of the other room's.
-  await page.getByRole("button", { name: "demo-video-2" }).click();
+  // A demo video: its seeded comments, and none of the other room's. (Typed: the demo buttons
+  // are demo.test.mjs's.)
+  await page.getByLabel("Video id").fill("demo-video-2");
+  await page.getByLabel("Video id").press("Enter");
   await page.waitForFunction(() => document.querySelector('[data-testid="room-title"]').textContent === "Room demo-video-2");
   await page.waitForFunction(() => document.querySelectorAll('[data-testid="comment"]').length >= 12);
   assert.ok(!(await commentTexts(page)).includes("waiting here"));

@@ -19,9 +19,9 @@ export const WEB = new URL("../../../web/", import.meta.url);
 /** Polls `check` until it returns a truthy value (or throws after `ms`). */
 export const eventually = (check, ms = 5000, what = "condition") => poll(check, ms, what, 50);
 
-function serverEnv(settings) {
+function serverEnv(databaseUrl, settings) {
   return {
-    ...testServerEnv(DATABASE_URL, "browser-e2e-secret-0123456789abcdef"),
+    ...testServerEnv(databaseUrl, "browser-e2e-secret-0123456789abcdef"),
     // Stopping waits this long for idle keep-alive connections (the tests' own fetches).
     RTS_HTTP_SHUTDOWN_TIMEOUT_SECS: "1",
     // The page is read from disk only when asked (for editing without a rebuild); by default
@@ -35,19 +35,31 @@ let prepared = false;
 
 /** Applies pending migrations and adds the demo users and videos (both idempotent). */
 function prepareDatabase() {
-  if (prepared) return;
+  if (prepared) return DATABASE_URL;
   const env = { PATH: process.env.PATH, RTS_DATABASE_URL: DATABASE_URL, RTS_LOG_LEVEL: "warn" };
   execFileSync(BIN, ["migrate"], { env, stdio: ["ignore", "ignore", "inherit"] });
   execFileSync(BIN, ["seed"], { env, stdio: ["ignore", "ignore", "inherit"] });
   prepared = true;
+  return DATABASE_URL;
 }
 
-/** Starts the server on a free port, with `settings` added to its environment;
- * `stop()` and `start()` take it down and bring it back on the same port. */
-export async function startServer(settings = {}) {
-  prepareDatabase();
+/** A database beside the test database (its name + "_unseeded"), emptied and migrated but
+ * never seeded: a deployment without the demo data. */
+function unseededDatabase() {
+  const url = new URL(DATABASE_URL);
+  url.pathname += "_unseeded";
+  const env = { PATH: process.env.PATH, RTS_DATABASE_URL: url.toString(), RTS_LOG_LEVEL: "warn" };
+  execFileSync(BIN, ["migrate", "fresh", "--yes"], { env, stdio: ["ignore", "ignore", "inherit"] });
+  return url.toString();
+}
+
+/** Starts the server on a free port, with `settings` added to its environment, on the
+ * seeded test database (`{seeded: false}`: on an empty one); `stop()` and `start()` take it
+ * down and bring it back on the same port. */
+export async function startServer(settings = {}, { seeded = true } = {}) {
+  const databaseUrl = seeded ? prepareDatabase() : unseededDatabase();
   const port = await freePort();
-  return serverProcess(BIN, port, serverEnv(settings));
+  return serverProcess(BIN, port, serverEnv(databaseUrl, settings));
 }
 
 /** Headless system Chromium (no browser download is possible or wanted). */
@@ -59,13 +71,13 @@ export function launchBrowser() {
   });
 }
 
-/** A server (with `settings`) and a browser for a whole test file: started before its tests,
- * handed to `use`, and stopped after them. */
-export function serverAndBrowser(use, settings = {}) {
+/** A server (with `settings`, and `options` as startServer takes them) and a browser for a
+ * whole test file: started before its tests, handed to `use`, and stopped after them. */
+export function serverAndBrowser(use, settings = {}, options = {}) {
   let server;
   let browser;
   before(async () => {
-    server = await startServer(settings);
+    server = await startServer(settings, options);
     browser = await launchBrowser();
     use(server, browser);
   });

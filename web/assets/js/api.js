@@ -93,6 +93,25 @@ export function tooFast(seconds) {
 }
 
 /**
+ * Whether the server holds the demo data, and which (GET /api/demo, no sign-in):
+ * {users: [{email, role}], password, videos: [id]}, or null when it does not, or cannot say
+ * (an older server answers 404; any failure counts as "no demo").
+ */
+export async function demoData() {
+  try {
+    const answer = await call("GET", "/api/demo");
+    if (answer?.seeded !== true) return null;
+    const users = Array.isArray(answer.users)
+      ? answer.users.filter((u) => typeof u?.email === "string" && typeof u?.role === "string") : [];
+    const videos = Array.isArray(answer.videos) ? answer.videos.filter((v) => typeof v === "string") : [];
+    const password = typeof answer.password === "string" ? answer.password : null;
+    return { users, videos, password };
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The signed-in user and their tokens. `onChange(session)` fires on sign-in and refresh,
  * `onEnd(reason)` when the session is over (signed out here, or refused by the server).
  */

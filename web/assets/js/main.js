@@ -1,6 +1,6 @@
 // The page's wiring: which section shows when, and what each form and button does. The
 // protocol lives in api.js (REST, tokens), connection.js (the socket) and room.js (a room).
-import { Session, endpoints, randomId } from "./api.js";
+import { Session, demoData, endpoints, randomId } from "./api.js";
 import { Connection, State } from "./connection.js";
 import { Room } from "./room.js";
 import { CommentList } from "./comments.js";
@@ -120,6 +120,27 @@ $("#devices-toggle").addEventListener("click", (event) => {
   if (open) devices.load();
 });
 
+// --- Demo data -----------------------------------------------------------------------------
+
+// The demo logins and videos are shown only where the server says they exist (`realtime-server
+// seed` ran on its database); an older server (404) or any failure shows none.
+async function showDemo() {
+  const demo = await demoData();
+  if (!demo) return;
+  if (demo.users.length && demo.password) {
+    const users = demo.users.flatMap(({ email, role }, i) =>
+      [i ? ", " : "", el("code", {}, email), role === "user" ? "" : ` (${role})`]);
+    $("#demo-hint").replaceChildren("Demo users: ", ...users, "; password ", el("code", {}, demo.password), ".");
+    show($("#demo-hint"), true);
+  }
+  if (demo.videos.length) {
+    $("#demo-videos").replaceChildren(...demo.videos.map((id) => el("option", { value: id })));
+    $("#demo-videos-links").replaceChildren("Demo videos: ", ...demo.videos.map((id) =>
+      el("button", { type: "button", className: "link", onclick: () => openRoom(id) }, id)));
+    show($("#demo-videos-links"), true);
+  }
+}
+
 // --- The room ------------------------------------------------------------------------------
 
 function openRoom(videoId) {
@@ -189,10 +210,6 @@ $("#room-form").addEventListener("submit", (event) => {
   openRoom($("#room-video").value.trim());
 });
 
-for (const button of document.querySelectorAll("[data-video]")) {
-  button.addEventListener("click", () => openRoom(button.dataset.video));
-}
-
 // Posting goes over REST: its errors carry the wait (Retry-After) and the field details. The
 // comment arrives over the socket as well; the room keeps one per id. A client_id makes a
 // retried post (a lost answer, a double click) return the same comment.
@@ -251,3 +268,4 @@ for (const button of document.querySelectorAll("[data-emoji]")) {
 
 if (!session.restore()) signedOut(null);
 else signedIn();
+showDemo();
