@@ -1,12 +1,13 @@
 // Two people in one room, each in their own browser context: presence (tabs and devices),
-// comments, edits, deletions (asked first) and reactions reach the other page live.
+// comments, edits, deletions (asked first) and reactions reach the other page live, and
+// leaving the room reaches the others too.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync } from "node:fs";
 import {
   SCREENSHOTS, byTestId, commentItem, commentTexts, deleteComment, demoUser, ensureScreenshotDir,
-  login, openPage, openRoom, openTab, postComment, register, rest, serverAndBrowser, signIn,
-  uniqueVideo,
+  eventually, login, openPage, openRoom, openTab, postComment, register, rest, serverAndBrowser,
+  signIn, uniqueVideo, waitForState,
 } from "./support.mjs";
 
 let server;
@@ -205,6 +206,57 @@ test("deleting a comment asks first; keeping it changes nothing", async () => {
   assert.equal(await byTestId(page, "comment").count(), 0);
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test("leaving a room: the channel is left, the view cleared, and the others see it", async () => {
+  const video = uniqueVideo("leave");
+  const gil = await register(server, "gil");
+  const hana = await register(server, "hana");
+  const a = await openPage(browser, server);
+  const b = await openPage(browser, server);
+  // The topics Hana's page sends phx_leave for.
+  const leaves = [];
+  b.page.on("websocket", (ws) => ws.on("framesent", ({ payload }) => {
+    const [, , topic, event] = JSON.parse(payload);
+    if (event === "phx_leave") leaves.push(topic);
+  }));
+  await signIn(a.page, gil);
+  await signIn(b.page, hana);
+  await openRoom(a.page, video);
+  await postComment(server, await login(server, hana), video, "before leaving");
+  await openRoom(b.page, video);
+  await commentItem(b.page, "before leaving").waitFor();
+  await a.page.waitForFunction(() => document.querySelectorAll('[data-testid="presence-user"]').length === 2);
+
+  await b.page.getByRole("button", { name: "Leave room" }).click();
+  await byTestId(b.page, "room").waitFor({ state: "hidden" });
+  assert.equal(await byTestId(b.page, "comment").count(), 0, "the room's view is cleared");
+  assert.equal(await byTestId(b.page, "presence-user").count(), 0);
+  assert.equal(new URL(b.page.url()).hash, "", "the address no longer names the room");
+  assert.equal(await b.page.evaluate(() => document.activeElement.id), "room-video");
+  await waitForState(b.page, "live"); // the socket stays; only the room was left
+  await eventually(() => leaves.length > 0, 5000, "phx_leave");
+  assert.deepEqual(leaves, [`video:${video}`], "the channel was left");
+
+  // The other sees Hana go.
+  await a.page.waitForFunction(() => document.querySelectorAll('[data-testid="presence-user"]').length === 1);
+  assert.equal(await byTestId(a.page, "presence-user").getAttribute("data-username"), gil.name);
+
+  // A comment posted now does not reach the page that left; opening the room again shows it.
+  await a.page.getByLabel("Your comment").fill("after Hana left");
+  await a.page.getByRole("button", { name: "Post" }).click();
+  await commentItem(a.page, "after Hana left").waitFor();
+  await b.page.waitForTimeout(500);
+  assert.equal(await byTestId(b.page, "comment").count(), 0);
+  await openRoom(b.page, video);
+  await commentItem(b.page, "after Hana left").waitFor();
+  assert.deepEqual(await commentTexts(b.page), ["before leaving", "after Hana left"]);
+  await a.page.waitForFunction(() => document.querySelectorAll('[data-testid="presence-user"]').length === 2);
+
+  assert.deepEqual(a.problems, []);
+  assert.deepEqual(b.problems, []);
+  await a.context.close();
+  await b.context.close();
 });
 
 test("a moderator may delete anyone's comment but edit only their own", async () => {

@@ -68,14 +68,12 @@ function signedIn() {
 }
 
 function signedOut(reason) {
-  room?.leave();
-  room = null;
+  closeRoom();
   connection?.close();
   connection = null;
   setStatus(State.SIGNED_OUT);
   show($("#account"), false);
   show($("#picker"), false);
-  show($("#room"), false);
   show($("#devices"), false);
   $("#devices-toggle").setAttribute("aria-expanded", "false");
   show($("#auth"), true);
@@ -143,12 +141,22 @@ async function showDemo() {
 
 // --- The room ------------------------------------------------------------------------------
 
-function openRoom(videoId) {
+/** Leaves the open room (if any) and empties its view. */
+function closeRoom() {
   room?.leave();
+  room = null;
+  if (connection) connection.room = null;
   comments.clear();
   $("#presence").replaceChildren();
   $("#reactions").replaceChildren();
   showError($("#room-error"), null);
+  showError($("[data-testid=reaction-error]"), null);
+  showError($("[data-testid=comment-error]"), null);
+  show($("#room"), false);
+}
+
+function openRoom(videoId) {
+  closeRoom();
   $("#room-title").textContent = `Room ${videoId}`;
   $("#room-video").value = videoId;
   show($("#room"), true);
@@ -208,6 +216,13 @@ function addReaction(username, emoji) {
 $("#room-form").addEventListener("submit", (event) => {
   event.preventDefault();
   openRoom($("#room-video").value.trim());
+});
+
+$("#room-leave").addEventListener("click", () => {
+  closeRoom();
+  history.replaceState(null, "", location.pathname + location.search);
+  announce("You left the room.");
+  $("#room-video").focus();
 });
 
 // Posting goes over REST: its errors carry the wait (Retry-After) and the field details. The
