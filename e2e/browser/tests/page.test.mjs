@@ -203,10 +203,11 @@ test("it works from the keyboard, and every control has a name a screen reader c
   await context.close();
 });
 
-test("on a narrow screen nothing overflows and the room stacks", async () => {
+test("on a narrow screen nothing overflows, and who is here and the reactions come first, short", async () => {
   const hal = await register(server, "hal");
   const video = uniqueVideo("narrow");
-  const { context, page, problems } = await openPage(browser, server, { viewport: { width: 360, height: 740 } });
+  const viewport = { width: 400, height: 740 };
+  const { context, page, problems } = await openPage(browser, server, { viewport });
   const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.equal(await overflow(), 0, "the sign-in page fits");
   await signIn(page, hal);
@@ -214,14 +215,47 @@ test("on a narrow screen nothing overflows and the room stacks", async () => {
   await page.getByLabel("Your comment").fill("a-long-word-".repeat(20));
   await page.getByRole("button", { name: "Post" }).click();
   await byTestId(page, "comment").first().waitFor();
+  for (const name of ["Thumbs up", "Heart", "Laughing", "Surprised", "Applause"]) {
+    await page.getByRole("button", { name }).click();
+  }
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid="reaction"]').length === 5);
   await page.getByRole("button", { name: "Devices" }).click();
   await byTestId(page, "device").first().waitFor();
   assert.equal(await overflow(), 0, "the room fits");
-  const comments = await byTestId(page, "comment-form").boundingBox();
-  const presence = await byTestId(page, "presence").boundingBox();
-  assert.ok(presence.y > comments.y, "who is here comes below the comments");
+
+  const box = async (id) => byTestId(page, id).boundingBox();
+  const comments = await box("comments");
+  const presence = await box("presence");
+  const reactions = await box("reaction-buttons");
+  assert.ok(presence.y < comments.y && reactions.y < comments.y, "who is here and the reactions come before the comments");
+  // Short: the panel is a few lines, so the comments start within the first screen of the room.
+  const side = await page.locator(".room-side").boundingBox();
+  assert.ok(side.height < viewport.height / 3, `the panel is ${side.height} px tall`);
+  const shownReactions = await byTestId(page, "reaction").evaluateAll((items) => items.filter((li) => li.offsetParent).length);
+  assert.equal(shownReactions, 3, "the newest three reactions show");
+  // The same order for the keyboard and screen readers as on the screen.
+  const order = await page.evaluate(() => {
+    const at = (id) => document.querySelector(`[data-testid="${id}"]`);
+    return at("presence").compareDocumentPosition(at("comments")) & Node.DOCUMENT_POSITION_FOLLOWING;
+  });
+  assert.ok(order, "the panel comes first in the document too");
   ensureScreenshotDir();
   await page.screenshot({ path: new URL("room-narrow.png", SCREENSHOTS).pathname, fullPage: true });
+  assert.deepEqual(problems, []);
+  await context.close();
+});
+
+test("on a wide screen the comments and the panel sit side by side", async () => {
+  const ike = await register(server, "ike");
+  const { context, page, problems } = await openPage(browser, server, { viewport: { width: 1100, height: 800 } });
+  await signIn(page, ike);
+  await openRoom(page, uniqueVideo("wide"));
+  const main = await page.locator(".room-main").boundingBox();
+  const side = await page.locator(".room-side").boundingBox();
+  const title = await byTestId(page, "room-title").boundingBox();
+  assert.ok(side.x > main.x + main.width - 1, "the panel is to the right of the comments");
+  assert.ok(Math.abs(side.y - main.y) < 1, "their tops line up");
+  assert.ok(title.y + title.height <= main.y, "the title is above both");
   assert.deepEqual(problems, []);
   await context.close();
 });
