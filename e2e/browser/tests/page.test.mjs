@@ -1,11 +1,12 @@
 // The page itself: its size budget, one round trip for all its modules, the vendored phoenix
-// client, the Content-Security-Policy (no violations), the keyboard, labels and a narrow screen.
+// client, the Content-Security-Policy (no violations), the keyboard, labels, the comments'
+// box (nothing cut under the room title) and a narrow screen.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, existsSync } from "node:fs";
 import {
-  SCREENSHOTS, WEB, byTestId, commentItem, ensureScreenshotDir, openPage, openRoom,
-  register, serverAndBrowser, signIn, uniqueVideo,
+  SCREENSHOTS, WEB, byTestId, commentItem, ensureScreenshotDir, login, openPage, openRoom,
+  postComment, register, serverAndBrowser, signIn, uniqueVideo,
 } from "./support.mjs";
 
 const BUDGET_BYTES = 100 * 1024; // docs: the page's own files, phoenix.mjs aside
@@ -201,6 +202,67 @@ test("it works from the keyboard, and every control has a name a screen reader c
   await commentItem(page, "typed, not clicked (and edited)").waitFor();
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+/**
+ * Where the first comment is, and whether all of it shows: inside the list's visible box,
+ * below the room title, and on top at its corners (nothing drawn over it).
+ */
+function firstComment(page) {
+  return page.evaluate(() => {
+    const list = document.querySelector('[data-testid="comments"]');
+    const first = list.querySelector('[data-testid="comment"]');
+    const box = first.getBoundingClientRect();
+    const view = list.getBoundingClientRect();
+    const inner = { top: view.top + list.clientTop, bottom: view.top + list.clientTop + list.clientHeight };
+    const title = document.querySelector('[data-testid="room-title"]').getBoundingClientRect();
+    const corners = [[box.left + 2, box.top + 2], [box.right - 2, box.top + 2], [box.left + 2, box.bottom - 2], [box.right - 2, box.bottom - 2]];
+    const style = getComputedStyle(list);
+    return {
+      whole: box.top >= inner.top && box.bottom <= inner.bottom && box.top >= 0 && box.bottom <= innerHeight,
+      belowTitle: box.top >= title.bottom,
+      onTop: corners.every(([x, y]) => first.contains(document.elementFromPoint(x, y))),
+      listBelowTitle: view.top >= title.bottom,
+      edge: parseFloat(style.borderTopWidth) >= 1 && style.borderTopStyle !== "none",
+      scrolled: list.scrollTop,
+    };
+  });
+}
+
+test("nothing is cut under the room title: the first comment shows whole, the list has an edge", async () => {
+  const ida = await login(server, await register(server, "ida"));
+  const few = uniqueVideo("few");
+  const many = uniqueVideo("many");
+  for (let i = 1; i <= 3; i++) await postComment(server, ida, few, `few ${i}`);
+  for (let i = 1; i <= 16; i++) await postComment(server, ida, many, `many ${i}\nwith a second line`);
+  for (const viewport of [{ width: 1100, height: 800 }, { width: 400, height: 740 }]) {
+    const { context, page, problems } = await openPage(browser, server, { viewport });
+    await signIn(page, ida);
+
+    // A few comments: the first is whole, right under the title, with nothing over it.
+    await openRoom(page, few);
+    await commentItem(page, "few 3").waitFor();
+    await byTestId(page, "comments").scrollIntoViewIfNeeded();
+    const shown = await firstComment(page);
+    assert.deepEqual(shown, { whole: true, belowTitle: true, onTop: true, listBelowTitle: true, edge: true, scrolled: 0 },
+      `${viewport.width} px, few comments`);
+
+    // More than fit: the list opens at the newest, scrolled inside a box with its own edge
+    // below the title (what is above is cut by that edge, not hidden under the title); and
+    // scrolled up, the first comment is whole and uncovered.
+    await openRoom(page, many);
+    await commentItem(page, "many 16").waitFor();
+    const opened = await firstComment(page);
+    assert.ok(opened.scrolled > 0, "it opens at the newest comment");
+    assert.ok(opened.listBelowTitle && opened.edge, `${viewport.width} px: ${JSON.stringify(opened)}`);
+    await byTestId(page, "comments").evaluate((list) => { list.scrollTop = 0; });
+    await byTestId(page, "comments").scrollIntoViewIfNeeded();
+    const top = await firstComment(page);
+    assert.deepEqual({ ...top, scrolled: undefined }, { whole: true, belowTitle: true, onTop: true, listBelowTitle: true, edge: true, scrolled: undefined },
+      `${viewport.width} px, scrolled to the top`);
+    assert.deepEqual(problems, []);
+    await context.close();
+  }
 });
 
 test("on a narrow screen nothing overflows, and who is here and the reactions come first, short", async () => {
