@@ -27,9 +27,10 @@ const PATHS_PER_WRITE: usize = 1000;
 /// A member of a video's room as it is now, on every node.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RoomMember {
-    pub username: Value,
+    pub username: String,
     pub connections: usize,
-    pub online_at: Value,
+    /// When its first connection joined, in Unix seconds.
+    pub online_at: i64,
 }
 
 /// Where the mirror looks members up (the realtime side's presence).

@@ -9,8 +9,9 @@ use domain::ports::{CommentEvent, CommentEvents};
 use serde_json::json;
 
 use crate::broker::Broker;
+use crate::events::{COMMENT_DELETED, COMMENT_UPDATED, NEW_COMMENT};
 use crate::frame;
-use crate::video;
+use crate::room::topic_of;
 
 /// Publishes comment changes to `video:<id>` rooms through the broker.
 #[derive(Debug)]
@@ -28,19 +29,17 @@ impl RoomFeed {
 impl CommentEvents for RoomFeed {
     async fn publish(&self, event: CommentEvent) {
         let (topic, event, payload) = match &event {
-            CommentEvent::Created(c) => (
-                video::topic(&c.video_id),
-                "new_comment",
-                json!({ "comment": c }),
-            ),
+            CommentEvent::Created(c) => {
+                (topic_of(&c.video_id), NEW_COMMENT, json!({ "comment": c }))
+            }
             CommentEvent::Updated(c) => (
-                video::topic(&c.video_id),
-                "comment_updated",
+                topic_of(&c.video_id),
+                COMMENT_UPDATED,
                 json!({ "comment": c }),
             ),
             CommentEvent::Deleted { id, video_id } => (
-                video::topic(video_id),
-                "comment_deleted",
+                topic_of(video_id),
+                COMMENT_DELETED,
                 json!({ "id": id.to_string(), "video_id": video_id.as_str() }),
             ),
         };

@@ -272,6 +272,19 @@ impl Hub {
             .count()
     }
 
+    /// [`broadcast`](Self::broadcast), counted in `realtime_deliveries_total` by event.
+    pub(crate) fn deliver(
+        &self,
+        topic: &str,
+        event: &'static str,
+        frame: &Encoded,
+        except: Option<SocketId>,
+    ) {
+        let delivered = self.broadcast(topic, frame, except);
+        metrics::counter!("realtime_deliveries_total", "event" => event)
+            .increment(delivered as u64);
+    }
+
     pub fn subscriber_count(&self, topic: &str) -> usize {
         let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
         topics.get(topic).map_or(0, Vec::len)

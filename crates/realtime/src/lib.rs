@@ -9,13 +9,14 @@
 //! connection is gone.
 
 mod broker;
+mod events;
 mod feed;
 pub mod frame;
 mod hub;
 mod presence;
+mod room;
 mod session;
 mod shared_limits;
-mod video;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -26,11 +27,13 @@ use domain::comments::Comments;
 use domain::{DeviceRowId, UserId};
 
 pub use broker::{
-    AccessChange, Broker, BrokerStatus, LocalBroker, RedisBroker, RedisError, probe_redis,
+    AccessChange, Broker, BrokerStatus, LocalBroker, NodeMessage, PeerNews, Peers, RedisBroker,
+    RedisError, probe_redis,
 };
 pub use feed::RoomFeed;
 pub use hub::{CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId, TopicChange};
-pub use presence::{Member, Presence, PresenceObserver};
+pub use presence::{Connection, Member, Presence, PresenceObserver};
+pub use room::{topic_of, video_of};
 pub use session::{Fatal, Session, SocketUser};
 pub use shared_limits::{QuotaOf, SharedLimiter};
 
@@ -156,9 +159,8 @@ pub struct Opened {
 /// The realtime service of one node, shared by all its sockets.
 pub struct Realtime {
     hub: Arc<Hub>,
-    broker: Arc<dyn Broker>,
     presence: Arc<Presence>,
-    comments: Comments,
+    room: room::VideoRoom,
     config: RealtimeConfig,
     registry: Mutex<Registry>,
 }
@@ -172,19 +174,29 @@ impl std::fmt::Debug for Realtime {
 }
 
 impl Realtime {
+    /// The realtime service over `broker`; with several nodes, `peers` (from
+    /// [`RedisBroker::start`]) keeps presence in step with the other nodes'.
     pub fn new(
         hub: Arc<Hub>,
         broker: Arc<dyn Broker>,
+        peers: Option<Peers>,
         comments: Comments,
         config: RealtimeConfig,
     ) -> Arc<Self> {
         let presence = Presence::new(broker.clone(), hub.clone(), config.presence_window);
-        broker.attach_presence(presence.clone());
+        if let Some(peers) = peers {
+            presence::spawn_sync(presence.clone(), broker.clone(), peers);
+        }
+        let history = room::HistoryLimits {
+            latest: config.join_history,
+            replay: config.since_limit,
+            replay_bytes: config.since_bytes,
+        };
+        let room = room::VideoRoom::new(comments, presence.clone(), broker, hub.clone(), history);
         Arc::new(Self {
             hub,
-            broker,
             presence,
-            comments,
+            room,
             config,
             registry: Mutex::new(Registry::default()),
         })

@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::frame::{self, Encoded, Inbound};
 use crate::hub::{Outbox, SocketId};
-use crate::{Realtime, video};
+use crate::room::{self, Visitor};
+use crate::{Realtime, events};
 
 /// The authenticated user behind a socket.
 #[derive(Clone, Debug)]
@@ -30,33 +31,33 @@ pub struct Fatal {
     pub reason: String,
 }
 
-pub(crate) struct Joined {
-    pub join_ref: Value,
-    pub video: VideoId,
-    pub phx_ref: String,
+struct Joined {
+    join_ref: Value,
+    video: VideoId,
+    phx_ref: String,
 }
 
 /// The channels one socket has joined, by topic. A list, not a map: a socket joins one or a
 /// few rooms (at most `max_channels`), and an idle socket should cost as little as it can.
 #[derive(Default)]
-pub(crate) struct Channels(Vec<(String, Joined)>);
+struct Channels(Vec<(String, Joined)>);
 
 impl Channels {
-    pub fn get(&self, topic: &str) -> Option<&Joined> {
+    fn get(&self, topic: &str) -> Option<&Joined> {
         self.0.iter().find(|(t, _)| t == topic).map(|(_, j)| j)
     }
 
-    pub fn remove(&mut self, topic: &str) -> Option<Joined> {
+    fn remove(&mut self, topic: &str) -> Option<Joined> {
         let at = self.0.iter().position(|(t, _)| t == topic)?;
         Some(self.0.swap_remove(at).1)
     }
 
-    pub fn insert(&mut self, topic: String, joined: Joined) {
+    fn insert(&mut self, topic: String, joined: Joined) {
         self.remove(&topic);
         self.0.push((topic, joined));
     }
 
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.0.len()
     }
 
@@ -112,11 +113,11 @@ pub(crate) fn rate_limited(limit: &str, wait: std::time::Duration) -> Value {
 
 /// The state of one connection.
 pub struct Session {
-    pub(crate) id: SocketId,
-    pub(crate) rt: Arc<Realtime>,
-    pub(crate) user: SocketUser,
-    pub(crate) outbox: Outbox,
-    pub(crate) channels: Channels,
+    id: SocketId,
+    rt: Arc<Realtime>,
+    user: SocketUser,
+    outbox: Outbox,
+    channels: Channels,
     pushes: Bucket,
     joins: Bucket,
 }
@@ -132,8 +133,8 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     pub(crate) fn new(id: SocketId, rt: Arc<Realtime>, user: SocketUser, outbox: Outbox) -> Self {
-        let pushes = Bucket::full(rt.config.push_burst);
-        let joins = Bucket::full(rt.config.join_burst);
+        let pushes = Bucket::full(rt.config().push_burst);
+        let joins = Bucket::full(rt.config().join_burst);
         Self {
             id,
             rt,
@@ -151,13 +152,13 @@ impl Session {
 
     /// Handles one text frame; returns the frames to write now, in order.
     pub async fn receive(&mut self, text: &str) -> Result<Vec<Encoded>, Fatal> {
-        if text.len() > self.rt.config.max_frame_bytes {
+        if text.len() > self.rt.config().max_frame_bytes {
             return Err(Fatal {
                 code: 1009,
                 reason: format!(
                     "frame of {} bytes is over the limit of {}",
                     text.len(),
-                    self.rt.config.max_frame_bytes
+                    self.rt.config().max_frame_bytes
                 ),
             });
         }
@@ -165,7 +166,7 @@ impl Session {
             code: 1007,
             reason: e.to_string(),
         })?;
-        metrics::counter!("realtime_frames_received_total", "event" => event_label(&frame.event))
+        metrics::counter!("realtime_frames_received_total", "event" => events::label(&frame.event))
             .increment(1);
         let mut out = Vec::new();
         match (frame.topic.as_str(), frame.event.as_str()) {
@@ -187,11 +188,11 @@ impl Session {
 
     async fn join(&mut self, frame: Inbound, out: &mut Vec<Encoded>) {
         metrics::counter!("realtime_joins_total").increment(1);
-        let Some(video) = video::parse_topic(&frame.topic) else {
+        let Some(video) = room::parse_topic(&frame.topic) else {
             out.push(unmatched(&frame));
             return;
         };
-        let config = &self.rt.config;
+        let config = self.rt.config();
         let video = match video {
             // A refused rejoin leaves the joined channel as it is.
             Ok(_) if !self.joins.take(config.joins_per_second, config.join_burst) => {
@@ -202,7 +203,7 @@ impl Session {
             }
             other => other.map_err(|reason| json!({ "reason": reason })),
         };
-        let checked = video.and_then(|video| Ok((video, video::check_join(&frame)?)));
+        let checked = video.and_then(|video| Ok((video, room::check_join(&frame)?)));
         let (video, since) = match checked {
             Ok(checked) => checked,
             Err(response) => {
@@ -232,7 +233,7 @@ impl Session {
                 &json!({}),
             )
         });
-        if self.channels.len() >= self.rt.config.max_channels {
+        if self.channels.len() >= self.rt.config().max_channels {
             out.push(frame::reply(
                 &frame.join_ref,
                 &frame.reference,
@@ -241,13 +242,24 @@ impl Session {
                 json!({ "reason": "too many channels joined" }),
             ));
             if replaced.is_some() {
-                self.rt.hub.unsubscribe(&frame.topic, self.id);
+                self.rt.room.unsubscribe(&frame.topic, self.id);
             }
             out.extend(replaced);
             return;
         }
-        match video::join(self, &frame, video, since).await {
-            Ok(frames) => out.extend(frames),
+        let visitor = self.visitor();
+        match self.rt.room.join(&visitor, &frame, &video, since).await {
+            Ok(entered) => {
+                out.extend(entered.frames);
+                self.channels.insert(
+                    frame.topic.clone(),
+                    Joined {
+                        join_ref: frame.join_ref.clone(),
+                        video,
+                        phx_ref: entered.phx_ref,
+                    },
+                );
+            }
             Err(reply) => out.push(reply),
         }
         out.extend(replaced);
@@ -299,7 +311,7 @@ impl Session {
         }
         let join_ref = joined.join_ref.clone();
         let video = joined.video.clone();
-        let config = &self.rt.config;
+        let config = self.rt.config();
         if !self
             .pushes
             .take(config.pushes_per_second, config.push_burst)
@@ -317,8 +329,8 @@ impl Session {
             return;
         }
         let started = Instant::now();
-        let (status, response) = video::handle_push(self, &frame, &video).await;
-        metrics::histogram!("realtime_push_duration_seconds", "event" => event_label(&frame.event))
+        let (status, response) = self.rt.room.push(&self.visitor(), &frame, &video).await;
+        metrics::histogram!("realtime_push_duration_seconds", "event" => events::label(&frame.event))
             .record(started.elapsed().as_secs_f64());
         out.push(frame::reply(
             &join_ref,
@@ -329,16 +341,22 @@ impl Session {
         ));
     }
 
+    /// This socket, as a room sees it.
+    fn visitor(&self) -> Visitor<'_> {
+        Visitor {
+            socket: self.id,
+            outbox: &self.outbox,
+            user: &self.user,
+        }
+    }
+
     /// Unsubscribes and untracks one channel instance.
-    pub(crate) fn drop_channel(&self, topic: &str, joined: &Joined) {
-        self.rt.hub.unsubscribe(topic, self.id);
-        self.untrack(topic, joined);
+    fn drop_channel(&self, topic: &str, joined: &Joined) {
+        self.rt.room.leave(topic, &self.visitor(), &joined.phx_ref);
     }
 
     fn untrack(&self, topic: &str, joined: &Joined) {
-        self.rt
-            .presence
-            .untrack(topic, &self.user.actor.user_id.to_string(), &joined.phx_ref);
+        self.rt.room.untrack(topic, &self.user, &joined.phx_ref);
     }
 }
 
@@ -359,16 +377,4 @@ fn unmatched(frame: &Inbound) -> Encoded {
         "error",
         json!({ "reason": "unmatched topic" }),
     )
-}
-
-/// Events as metric labels: the known ones by name, anything else as "other".
-fn event_label(event: &str) -> &'static str {
-    match event {
-        "heartbeat" => "heartbeat",
-        "phx_join" => "phx_join",
-        "phx_leave" => "phx_leave",
-        "new_comment" => "new_comment",
-        "reaction" => "reaction",
-        _ => "other",
-    }
 }

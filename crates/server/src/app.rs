@@ -116,13 +116,13 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
     let db = Arc::new(database.clone());
     let policy = Arc::new(RolePolicy);
     let hub = Arc::new(Hub::new());
-    let cluster = match &config.redis_url {
-        Some(url) => Some(RedisBroker::start(
-            url.expose_secret(),
-            &config.node_id,
-            hub.clone(),
-        )?),
-        None => None,
+    let (cluster, peers) = match &config.redis_url {
+        Some(url) => {
+            let (cluster, peers) =
+                RedisBroker::start(url.expose_secret(), &config.node_id, hub.clone())?;
+            (Some(cluster), Some(peers))
+        }
+        None => (None, None),
     };
     let broker: Arc<dyn realtime::Broker> = match &cluster {
         Some(cluster) => cluster.clone(),
@@ -156,7 +156,7 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
     if realtime_config.max_sockets == 0 {
         realtime_config.max_sockets = socket_budget();
     }
-    let realtime = Realtime::new(hub, broker, comments.clone(), realtime_config);
+    let realtime = Realtime::new(hub, broker, peers, comments.clone(), realtime_config);
     let firebase = match &config.firebase {
         Some(settings) => Some(
             crate::mirror::start(

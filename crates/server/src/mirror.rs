@@ -13,7 +13,6 @@ use firebase_sync::{
 };
 use persistence::{Database, PoolOptions};
 use realtime::{BrokerStatus, Presence, PresenceObserver};
-use serde_json::Value;
 
 use crate::config::Config;
 
@@ -28,12 +27,12 @@ struct Members(Arc<Presence>);
 
 impl RoomMembers for Members {
     fn member(&self, video: &str, user: &str) -> Option<RoomMember> {
-        let member = self.0.member(&format!("video:{video}"), user)?;
-        let meta: Value = serde_json::from_str(&member.meta).unwrap_or_default();
+        let video = domain::VideoId::parse(video).ok()?;
+        let member = self.0.member(&realtime::topic_of(&video), user)?;
         Some(RoomMember {
-            username: meta.get("username").cloned().unwrap_or(Value::Null),
+            username: member.first.username,
             connections: member.connections,
-            online_at: meta.get("online_at").cloned().unwrap_or(Value::Null),
+            online_at: member.first.online_at,
         })
     }
 }
@@ -43,7 +42,7 @@ struct Changes(Arc<FirebaseMirror>);
 
 impl PresenceObserver for Changes {
     fn changed(&self, topic: &str, key: &str) {
-        if let Some(video) = topic.strip_prefix("video:") {
+        if let Some(video) = realtime::video_of(topic) {
             self.0.presence_changed(video, key);
         }
     }

@@ -1,32 +1,37 @@
-//! The Broker carries broadcasts between nodes. Every node publishes through it and
-//! delivers what it receives to its own subscribers: `LocalBroker` is the single-node
-//! case (straight to this node's hub), `RedisBroker` many nodes over Redis pub/sub.
+//! The Broker carries broadcasts between nodes and tells who else is there. Every node
+//! publishes through it and delivers what it receives to its own subscribers:
+//! `LocalBroker` is the single-node case (straight to this node's hub), `RedisBroker` many
+//! nodes over Redis pub/sub. Besides broadcasts for sockets, nodes send each other
+//! [`NodeMessage`]s about a topic; what a node hears of the others (who is alive, what
+//! they say) comes out of the broker as [`PeerNews`], for presence to keep its members by.
 
 mod access;
 mod envelope;
+mod listener;
+mod liveness;
+mod peers;
 mod probe;
 mod redis;
-mod sync;
+mod status;
 
-use std::sync::Arc;
+use bytes::Bytes;
 
 use crate::frame::Encoded;
 use crate::hub::{Hub, SocketId};
 
 pub use access::AccessChange;
+pub use peers::{PeerNews, Peers};
 pub use probe::probe as probe_redis;
-pub use redis::{BrokerStatus, RedisBroker, RedisError};
+pub use redis::{RedisBroker, RedisError};
+pub use status::BrokerStatus;
 
-/// Hands `frame` to this node's subscribers of `topic` (but `except`), counted by event.
-pub(crate) fn deliver_locally(
-    hub: &Hub,
-    topic: &str,
-    event: &'static str,
-    frame: &Encoded,
-    except: Option<SocketId>,
-) {
-    let delivered = hub.broadcast(topic, frame, except);
-    metrics::counter!("realtime_deliveries_total", "event" => event).increment(delivered as u64);
+/// A message from one node to the other nodes listening to a topic, never seen by a
+/// socket: `kind` means something to whoever sent it (presence's asks, answers and
+/// changes), `body` is theirs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeMessage {
+    pub kind: &'static str,
+    pub body: Bytes,
 }
 
 /// Publishes pre-serialized frames on a topic.
@@ -35,25 +40,24 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
     /// node, except the socket `except` (on this node).
     fn publish(&self, topic: &str, event: &'static str, frame: Encoded, except: Option<SocketId>);
 
-    /// Gives the broker this node's presence, to keep up to date with the other nodes'
-    /// members (a broker of one node has none to tell it of).
-    fn attach_presence(&self, _presence: Arc<crate::Presence>) {}
+    /// Sends `message` to the other nodes listening to `topic` (one node has none).
+    fn tell_nodes(&self, _topic: &str, _message: NodeMessage) {}
 }
 
 /// One node: publishing is delivering to the local hub.
 #[derive(Debug)]
 pub struct LocalBroker {
-    hub: Arc<Hub>,
+    hub: std::sync::Arc<Hub>,
 }
 
 impl LocalBroker {
-    pub fn new(hub: Arc<Hub>) -> Self {
+    pub fn new(hub: std::sync::Arc<Hub>) -> Self {
         Self { hub }
     }
 }
 
 impl Broker for LocalBroker {
     fn publish(&self, topic: &str, event: &'static str, frame: Encoded, except: Option<SocketId>) {
-        deliver_locally(&self.hub, topic, event, &frame, except);
+        self.hub.deliver(topic, event, &frame, except);
     }
 }

@@ -13,22 +13,22 @@ use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value};
+use bytes::Bytes;
+use serde_json::Value;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, NodeMessage};
+use crate::events::{PRESENCE_DIFF, PRESENCE_STATE};
 use crate::frame::{self, Encoded};
+use metas::{Meta, Metas, diff_json, metas_json, remove_ref};
 
+mod cluster;
+mod member;
+mod metas;
 mod replica;
+mod sync;
 
-/// One connection's meta, kept serialized: it is only ever written out, and a room of ten
-/// thousand should not hold ten thousand JSON trees.
-#[derive(Clone, Debug)]
-struct Meta {
-    phx_ref: Box<str>,
-    json: Arc<str>,
-}
-
-type Metas = BTreeMap<String, Vec<Meta>>;
+pub use cluster::spawn_sync;
+pub use member::{Connection, Member};
 
 #[derive(Debug, Default)]
 struct TopicState {
@@ -77,15 +77,6 @@ pub trait PresenceObserver: Send + Sync {
     fn changed(&self, topic: &str, key: &str);
 }
 
-/// One member of a room as every node sees it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Member {
-    /// Connections (metas) on every node.
-    pub connections: usize,
-    /// The member's first meta, as JSON.
-    pub meta: Arc<str>,
-}
-
 /// Who is in which room.
 #[derive(Debug)]
 pub struct Presence {
@@ -104,32 +95,6 @@ impl std::fmt::Debug for dyn PresenceObserver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PresenceObserver")
     }
-}
-
-/// `{"<key>": {"metas": [meta, ...]}, ...}`, the Phoenix.Presence map.
-fn write_metas(metas: &Metas, out: &mut String) {
-    out.push('{');
-    for (i, (key, list)) in metas.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&serde_json::to_string(key).unwrap_or_else(|_| "\"\"".to_owned()));
-        out.push_str(":{\"metas\":[");
-        for (j, meta) in list.iter().enumerate() {
-            if j > 0 {
-                out.push(',');
-            }
-            out.push_str(&meta.json);
-        }
-        out.push_str("]}");
-    }
-    out.push('}');
-}
-
-fn metas_json(metas: &Metas) -> String {
-    let mut out = String::with_capacity(64 + metas.len() * 160);
-    write_metas(metas, &mut out);
-    out
 }
 
 /// Every member this node knows of: its own and the other nodes'.
@@ -155,16 +120,6 @@ fn current_snapshot(state: &mut TopicState) -> Arc<str> {
         state.snapshot = Some(Arc::from(all_metas(state)));
     }
     state.snapshot.clone().unwrap_or_else(|| Arc::from("{}"))
-}
-
-fn remove_ref(metas: &mut Metas, key: &str, phx_ref: &str) -> Option<Meta> {
-    let list = metas.get_mut(key)?;
-    let at = list.iter().position(|m| &*m.phx_ref == phx_ref)?;
-    let meta = list.remove(at);
-    if list.is_empty() {
-        metas.remove(key);
-    }
-    Some(meta)
 }
 
 impl Presence {
@@ -206,9 +161,10 @@ impl Presence {
             connections += list.len();
             first = first.or(list.first());
         }
-        first.map(|meta| Member {
+        let first = first?;
+        Some(Member {
+            first: serde_json::from_str(&first.json).unwrap_or_default(),
             connections,
-            meta: meta.json.clone(),
         })
     }
 
@@ -227,13 +183,17 @@ impl Presence {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// Adds a meta under `key` on `topic`; returns its `phx_ref` (for `untrack`).
-    pub fn track(self: &Arc<Self>, topic: &str, key: &str, mut meta: Map<String, Value>) -> String {
+    /// Adds `connection` under `key` on `topic`; returns its `phx_ref` (for `untrack`).
+    pub fn track(self: &Arc<Self>, topic: &str, key: &str, connection: &Connection) -> String {
         let phx_ref = self.next_ref();
-        meta.insert("phx_ref".into(), Value::String(phx_ref.clone()));
+        let mut meta =
+            serde_json::to_value(connection).unwrap_or_else(|_| Value::Object(Default::default()));
+        if let Value::Object(fields) = &mut meta {
+            fields.insert("phx_ref".into(), Value::String(phx_ref.clone()));
+        }
         let meta = Meta {
             phx_ref: phx_ref.as_str().into(),
-            json: Value::Object(meta).to_string().into(),
+            json: meta.to_string().into(),
         };
         let schedule = {
             let mut topics = self.lock();
@@ -295,7 +255,7 @@ impl Presence {
     pub fn state_frame(&self, topic: &str, join_ref: &Value) -> Encoded {
         let mut topics = self.lock();
         let Some(state) = topics.get_mut(topic) else {
-            return frame::encode_raw(join_ref, topic, "presence_state", "{}");
+            return frame::encode_raw(join_ref, topic, PRESENCE_STATE, "{}");
         };
         // Counted only as far as the threshold: a big room is not walked on every join.
         let small = state.members <= EXACT_STATE_MEMBERS
@@ -310,13 +270,13 @@ impl Presence {
                 })
                 .all(|total| total <= EXACT_STATE_MEMBERS);
         if small {
-            return frame::encode_raw(join_ref, topic, "presence_state", &all_metas(state));
+            return frame::encode_raw(join_ref, topic, PRESENCE_STATE, &all_metas(state));
         }
         if let Some((_, frame)) = state.state_frames.iter().find(|(r, _)| r == join_ref) {
             return frame.clone();
         }
         let snapshot = current_snapshot(state);
-        let frame = frame::encode_raw(join_ref, topic, "presence_state", &snapshot);
+        let frame = frame::encode_raw(join_ref, topic, PRESENCE_STATE, &snapshot);
         if state.state_frames.len() >= STATE_FRAMES_KEPT {
             state.state_frames.remove(0);
         }
@@ -339,9 +299,10 @@ impl Presence {
         }
     }
 
-    /// Sends the pending diff of `topic` as one `presence_diff` and refreshes the snapshot.
+    /// Sends the pending diff of `topic` as one `presence_diff` to this node's sockets,
+    /// and as its own message to the other nodes, and refreshes the snapshot.
     pub fn flush(&self, topic: &str) {
-        let frame = {
+        let changes = {
             let mut topics = self.lock();
             let Some(state) = topics.get_mut(topic) else {
                 return;
@@ -357,134 +318,20 @@ impl Presence {
             if joins.is_empty() && leaves.is_empty() {
                 return;
             }
-            let mut payload = String::from("{\"joins\":");
-            write_metas(&joins, &mut payload);
-            payload.push_str(",\"leaves\":");
-            write_metas(&leaves, &mut payload);
-            payload.push('}');
-            frame::encode_raw(&Value::Null, topic, "presence_diff", &payload)
+            diff_json(&joins, &leaves)
         };
         metrics::counter!("realtime_presence_diffs_total").increment(1);
-        self.broker.publish(topic, "presence_diff", frame, None);
+        let frame = frame::encode_raw(&Value::Null, topic, PRESENCE_DIFF, &changes);
+        self.hub.deliver(topic, PRESENCE_DIFF, &frame, None);
+        self.broker.tell_nodes(
+            topic,
+            NodeMessage {
+                kind: cluster::CHANGES,
+                body: Bytes::from(changes),
+            },
+        );
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::broker::LocalBroker;
-    use crate::hub::{Hub, Outbox};
-    use serde_json::json;
-
-    /// One node's hub and presence, with diffs coalesced over `window`.
-    fn node(window: Duration) -> (Arc<Hub>, Arc<Presence>) {
-        let hub = Arc::new(Hub::new());
-        let presence = Presence::new(Arc::new(LocalBroker::new(hub.clone())), hub.clone(), window);
-        (hub, presence)
-    }
-
-    fn meta(name: &str) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("username".into(), json!(name));
-        m
-    }
-
-    #[test]
-    fn bigger_rooms_coalesce_over_longer_windows() {
-        let w = Duration::from_millis(50);
-        assert_eq!(window_for(w, 1), w);
-        assert_eq!(window_for(w, 1999), w);
-        assert_eq!(window_for(w, 10_000), Duration::from_millis(500));
-        assert_eq!(window_for(w, 1_000_000), Duration::from_secs(1));
-    }
-
-    #[tokio::test]
-    async fn in_a_small_room_the_state_is_exact_and_includes_the_joiner() {
-        let (_hub, presence) = node(Duration::from_secs(60));
-        presence.track("video:1", "u1", meta("ann"));
-        presence.flush("video:1");
-        // Not flushed yet: a cached snapshot would not have bob.
-        presence.track("video:1", "u2", meta("bob"));
-        let v: Value =
-            serde_json::from_str(&presence.state_frame("video:1", &json!("1"))).expect("json");
-        assert_eq!(v[4]["u1"]["metas"][0]["username"], "ann");
-        assert_eq!(v[4]["u2"]["metas"][0]["username"], "bob");
-    }
-
-    #[tokio::test]
-    async fn the_state_frame_is_made_once_per_join_ref_and_snapshot() {
-        let (_hub, presence) = node(Duration::from_millis(20));
-        // A room big enough for a shared state.
-        for i in 0..EXACT_STATE_MEMBERS {
-            presence.track("video:1", &format!("x{i}"), meta("someone"));
-        }
-        presence.track("video:1", "u1", meta("ann"));
-        presence.flush("video:1");
-        let a = presence.state_frame("video:1", &json!("1"));
-        let b = presence.state_frame("video:1", &json!("1"));
-        let c = presence.state_frame("video:1", &json!("2"));
-        assert_eq!(a.as_ptr(), b.as_ptr(), "shared, not copied");
-        let v: Value = serde_json::from_str(&c).expect("json");
-        assert_eq!(v[0], "2");
-        assert_eq!(v[3], "presence_state");
-        assert_eq!(v[4]["u1"]["metas"][0]["username"], "ann");
-        presence.track("video:1", "u2", meta("bob"));
-        presence.flush("video:1");
-        let d = presence.state_frame("video:1", &json!("1"));
-        let v: Value = serde_json::from_str(&d).expect("json");
-        assert_eq!(
-            v[4]["u2"]["metas"][0]["username"], "bob",
-            "a new snapshot, a new frame"
-        );
-    }
-
-    #[tokio::test]
-    async fn joins_within_a_window_become_one_diff() {
-        let (hub, presence) = node(Duration::from_millis(20));
-        let (outbox, rx) = Outbox::new(crate::QueueLimits {
-            frames: 16,
-            bytes: usize::MAX,
-        });
-        hub.subscribe("video:1", 1, outbox);
-        let a = presence.track("video:1", "u1", meta("ann"));
-        let b = presence.track("video:1", "u1", meta("ann"));
-        presence.track("video:1", "u2", meta("bob"));
-        assert_ne!(a, b, "each connection has its own phx_ref");
-        let frame = rx.next().await.expect("a diff");
-        let v: Value = serde_json::from_str(&frame).expect("json");
-        assert_eq!(v[3], "presence_diff");
-        assert_eq!(
-            v[4]["joins"]["u1"]["metas"].as_array().map(Vec::len),
-            Some(2)
-        );
-        assert_eq!(v[4]["joins"]["u2"]["metas"][0]["username"], "bob");
-        assert_eq!(v[4]["leaves"], json!({}));
-        assert!(rx.try_next().is_none(), "one frame for three joins");
-        let state: Value = serde_json::from_str(&presence.snapshot("video:1")).expect("json");
-        assert_eq!(state["u1"]["metas"].as_array().map(Vec::len), Some(2));
-    }
-
-    #[tokio::test]
-    async fn a_leave_names_the_exact_meta_and_a_join_then_leave_in_one_window_is_not_announced_as_a_join()
-     {
-        let (hub, presence) = node(Duration::from_millis(20));
-        let (outbox, rx) = Outbox::new(crate::QueueLimits {
-            frames: 16,
-            bytes: usize::MAX,
-        });
-        hub.subscribe("video:1", 1, outbox);
-        let kept = presence.track("video:1", "u1", meta("ann"));
-        presence.flush("video:1");
-        rx.next().await.expect("join diff");
-
-        let brief = presence.track("video:1", "u2", meta("bob"));
-        presence.untrack("video:1", "u2", &brief);
-        presence.untrack("video:1", "u1", &kept);
-        let frame = rx.next().await.expect("leave diff");
-        let v: Value = serde_json::from_str(&frame).expect("json");
-        assert_eq!(v[4]["joins"], json!({}));
-        assert_eq!(v[4]["leaves"]["u1"]["metas"][0]["phx_ref"], kept.as_str());
-        assert_eq!(v[4]["leaves"]["u2"]["metas"][0]["phx_ref"], brief.as_str());
-        assert_eq!(&*presence.snapshot("video:1"), "{}");
-    }
-}
+mod tests;

@@ -1,7 +1,8 @@
 //! Other nodes' members, so that every node shows the whole room (several nodes, over
 //! Redis). Each node keeps, per topic its sockets are in, a replica of every other node's
 //! members, fed three ways:
-//! - their `presence_diff` broadcasts (the frames its sockets receive anyway);
+//! - the changes they send with each `presence_diff` of theirs, which this node then
+//!   passes on to its own sockets;
 //! - a sync: a node that starts listening to a topic, or comes back after Redis was away,
 //!   asks, and each other node answers with its own members; what the answer changes goes
 //!   to this node's sockets as a diff;
@@ -13,76 +14,49 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::{Meta, Metas, Presence, metas_json, write_metas};
+use super::Presence;
+use super::metas::{Metas, diff_json, metas_json, minus, parse_metas};
+use crate::events::PRESENCE_DIFF;
 use crate::frame;
 
-/// The metas of a Phoenix.Presence map (`{"<key>": {"metas": [...]}}`), kept serialized.
-fn parse_metas(map: &Value) -> Metas {
-    let mut metas = Metas::new();
-    let Some(map) = map.as_object() else {
-        return metas;
-    };
-    for (key, entry) in map {
-        let Some(list) = entry["metas"].as_array() else {
-            continue;
-        };
-        for meta in list {
-            let Some(phx_ref) = meta["phx_ref"].as_str() else {
-                continue;
-            };
-            metas.entry(key.clone()).or_default().push(Meta {
-                phx_ref: phx_ref.into(),
-                json: meta.to_string().into(),
-            });
-        }
-    }
-    metas
-}
-
-/// `theirs` less every meta (by ref) that is in `ours`.
-fn minus(theirs: &Metas, ours: &Metas) -> Metas {
-    let mut out = Metas::new();
-    for (key, list) in theirs {
-        let known = ours.get(key);
-        let missing: Vec<Meta> = list
-            .iter()
-            .filter(|m| !known.is_some_and(|k| k.iter().any(|o| o.phx_ref == m.phx_ref)))
-            .cloned()
-            .collect();
-        if !missing.is_empty() {
-            out.insert(key.clone(), missing);
-        }
-    }
-    out
-}
-
 impl Presence {
-    /// A `presence_diff` `node` broadcast on `topic`: keep its members' replica current.
-    /// (The frame itself reaches this node's sockets through the broker.)
-    pub(crate) fn apply_remote_diff(&self, node: &str, topic: &str, diff: &Value) {
+    /// The changes `node` made to its members of `topic` (a `presence_diff`'s payload):
+    /// the replica follows, and this node's sockets get the diff. `false` if `changes` is
+    /// not JSON.
+    pub(crate) fn apply_remote_changes(&self, node: &str, topic: &str, changes: &[u8]) -> bool {
+        let Ok(diff) = serde_json::from_slice::<Value>(changes) else {
+            return false;
+        };
         let joins = parse_metas(&diff["joins"]);
         let leaves = parse_metas(&diff["leaves"]);
-        let mut topics = self.lock();
-        let state = topics.entry(topic.to_owned()).or_default();
-        let replica = state.remote.entry(Arc::from(node)).or_default();
-        for (key, list) in leaves {
-            if let Some(current) = replica.get_mut(&key) {
-                current.retain(|m| !list.iter().any(|l| l.phx_ref == m.phx_ref));
-                if current.is_empty() {
-                    replica.remove(&key);
+        {
+            let mut topics = self.lock();
+            let state = topics.entry(topic.to_owned()).or_default();
+            let replica = state.remote.entry(Arc::from(node)).or_default();
+            for (key, list) in leaves {
+                if let Some(current) = replica.get_mut(&key) {
+                    current.retain(|m| !list.iter().any(|l| l.phx_ref == m.phx_ref));
+                    if current.is_empty() {
+                        replica.remove(&key);
+                    }
                 }
             }
-        }
-        for (key, list) in joins {
-            let current = replica.entry(key).or_default();
-            for meta in list {
-                if !current.iter().any(|m| m.phx_ref == meta.phx_ref) {
-                    current.push(meta);
+            for (key, list) in joins {
+                let current = replica.entry(key).or_default();
+                for meta in list {
+                    if !current.iter().any(|m| m.phx_ref == meta.phx_ref) {
+                        current.push(meta);
+                    }
                 }
             }
+            state.snapshot = None;
+            state.state_frames.clear();
         }
-        state.snapshot = None;
-        state.state_frames.clear();
+        // As it came: the same bytes every node's sockets get.
+        let payload = String::from_utf8_lossy(changes);
+        let frame = frame::encode_raw(&Value::Null, topic, PRESENCE_DIFF, &payload);
+        self.hub.deliver(topic, PRESENCE_DIFF, &frame, None);
+        true
     }
 
     /// This node's own members of `topic`, as a Phoenix.Presence map (`{}` for none), to
@@ -192,12 +166,8 @@ impl Presence {
         if joins.is_empty() && leaves.is_empty() {
             return;
         }
-        let mut payload = String::from("{\"joins\":");
-        write_metas(joins, &mut payload);
-        payload.push_str(",\"leaves\":");
-        write_metas(leaves, &mut payload);
-        payload.push('}');
-        let frame = frame::encode_raw(&Value::Null, topic, "presence_diff", &payload);
+        let payload = diff_json(joins, leaves);
+        let frame = frame::encode_raw(&Value::Null, topic, PRESENCE_DIFF, &payload);
         self.hub.broadcast(topic, &frame, None);
     }
 }

@@ -59,7 +59,7 @@ impl Harness {
                 audit: audit.clone(),
             }),
         );
-        let rt = Realtime::new(hub.clone(), broker, comments, config);
+        let rt = Realtime::new(hub.clone(), broker, None, comments, config);
         Self {
             rt,
             hub,

@@ -100,7 +100,7 @@ impl Node {
             Arc::new(NoCommentEvents),
             Arc::new(NoWrites),
         );
-        let rt = Realtime::new(hub.clone(), broker, comments, config);
+        let rt = Realtime::new(hub.clone(), broker, None, comments, config);
         Self { hub, rt }
     }
 

@@ -15,9 +15,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The least time between two asks, or two answers, about one topic.
-pub(super) const MIN_INTERVAL: Duration = Duration::from_secs(1);
+pub(crate) const MIN_INTERVAL: Duration = Duration::from_secs(1);
 /// How long the other nodes have to answer an ask, counting a deferred answer.
-pub(super) const ANSWER_WITHIN: Duration = Duration::from_secs(3);
+pub(crate) const ANSWER_WITHIN: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Default)]
 pub(super) struct SyncBook {
