@@ -15,7 +15,7 @@ mod tokens;
 pub use accounts::{AccountChange, Accounts};
 pub use error::{Error, Result};
 pub use gate::Admitted;
-pub use limits::{InProcessLimiter, Quotas};
+pub use limits::InProcessLimiter;
 pub use password::{Password, PasswordHasher};
 pub use policy::RolePolicy;
 pub use sessions::{Login, Session, SessionTimes, Sessions, SignUp, Stores};

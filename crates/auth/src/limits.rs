@@ -1,75 +1,45 @@
-//! The in-process rate limiter (GCRA, via governor): one keyed limiter per kind of limit.
-//! A multi-node deployment puts a shared limiter behind the same port.
+//! The in-process rate limiter (GCRA, via governor): one keyed limiter per kind of limit,
+//! sized by the domain's [`Quotas`]. A multi-node deployment puts a shared limiter behind
+//! the same port.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::limits::{RateKey, RateLimiter};
+use domain::limits::{Limit, Quotas, RateKey, RateLimiter};
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota};
-
-/// Attempts allowed per minute for each limit (0 = unlimited).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Quotas {
-    pub comments_per_user: u32,
-    pub comments_per_device: u32,
-    pub logins_per_ip: u32,
-    pub logins_per_account: u32,
-    pub registrations_per_ip: u32,
-}
-
-impl Default for Quotas {
-    fn default() -> Self {
-        Self {
-            comments_per_user: 30,
-            comments_per_device: 30,
-            logins_per_ip: 30,
-            logins_per_account: 10,
-            registrations_per_ip: 10,
-        }
-    }
-}
 
 /// Limits attempts per key within this process.
 #[derive(Debug)]
 pub struct InProcessLimiter {
-    comments_per_user: Option<DefaultKeyedRateLimiter<RateKey>>,
-    comments_per_device: Option<DefaultKeyedRateLimiter<RateKey>>,
-    logins_per_ip: Option<DefaultKeyedRateLimiter<RateKey>>,
-    logins_per_account: Option<DefaultKeyedRateLimiter<RateKey>>,
-    registrations_per_ip: Option<DefaultKeyedRateLimiter<RateKey>>,
+    /// One per limit with a quota; a limit without one (0) is not counted.
+    limiters: HashMap<Limit, DefaultKeyedRateLimiter<RateKey>>,
     clock: DefaultClock,
-}
-
-fn per_minute(n: u32) -> Option<DefaultKeyedRateLimiter<RateKey>> {
-    NonZeroU32::new(n).map(|n| governor::RateLimiter::keyed(Quota::per_minute(n)))
 }
 
 impl InProcessLimiter {
     pub fn new(quotas: Quotas) -> Self {
+        let limiters = Limit::ALL
+            .into_iter()
+            .filter_map(|limit| {
+                let per_minute = NonZeroU32::new(quotas.of(limit))?;
+                Some((
+                    limit,
+                    governor::RateLimiter::keyed(Quota::per_minute(per_minute)),
+                ))
+            })
+            .collect();
         Self {
-            comments_per_user: per_minute(quotas.comments_per_user),
-            comments_per_device: per_minute(quotas.comments_per_device),
-            logins_per_ip: per_minute(quotas.logins_per_ip),
-            logins_per_account: per_minute(quotas.logins_per_account),
-            registrations_per_ip: per_minute(quotas.registrations_per_ip),
+            limiters,
             clock: DefaultClock::default(),
         }
     }
 
     /// Forgets keys that are back to a full quota (call now and then).
     pub fn shrink(&self) {
-        for limiter in [
-            &self.comments_per_user,
-            &self.comments_per_device,
-            &self.logins_per_ip,
-            &self.logins_per_account,
-            &self.registrations_per_ip,
-        ]
-        .into_iter()
-        .flatten()
-        {
+        for limiter in self.limiters.values() {
             limiter.retain_recent();
         }
     }
@@ -78,14 +48,7 @@ impl InProcessLimiter {
 #[async_trait]
 impl RateLimiter for InProcessLimiter {
     async fn check(&self, key: &RateKey) -> Result<(), Duration> {
-        let limiter = match key {
-            RateKey::CommentsByUser(_) => &self.comments_per_user,
-            RateKey::CommentsByDevice(_) => &self.comments_per_device,
-            RateKey::LoginsByIp(_) => &self.logins_per_ip,
-            RateKey::LoginsByAccount(_) => &self.logins_per_account,
-            RateKey::RegistrationsByIp(_) => &self.registrations_per_ip,
-        };
-        let Some(limiter) = limiter else {
+        let Some(limiter) = self.limiters.get(&key.limit()) else {
             return Ok(());
         };
         limiter

@@ -1,5 +1,6 @@
-//! Rate limits as the domain sees them: a key and a verdict. The limiter behind the
-//! [`RateLimiter`] port is in-process for a single node and shared (Redis) for many.
+//! Rate limits as the domain sees them: a key, the limit it counts against, that limit's
+//! quota, and a verdict. The limiter behind the [`RateLimiter`] port is in-process for a
+//! single node and shared (Redis) for many; both ask [`Quotas::of`] how much to allow.
 
 use std::time::Duration;
 
@@ -17,16 +18,89 @@ pub enum RateKey {
     RegistrationsByIp(String),
 }
 
+/// A kind of rate limit: what is counted, per whom. Every [`RateKey`] counts against one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Limit {
+    CommentsPerUser,
+    CommentsPerDevice,
+    LoginsPerIp,
+    LoginsPerAccount,
+    RegistrationsPerIp,
+}
+
+impl Limit {
+    /// Every kind of limit.
+    pub const ALL: [Limit; 5] = [
+        Limit::CommentsPerUser,
+        Limit::CommentsPerDevice,
+        Limit::LoginsPerIp,
+        Limit::LoginsPerAccount,
+        Limit::RegistrationsPerIp,
+    ];
+
+    /// The limit's name, for configuration (`RTS_RATE_<NAME>`), metrics and error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Limit::CommentsPerUser => "comments_per_user",
+            Limit::CommentsPerDevice => "comments_per_device",
+            Limit::LoginsPerIp => "logins_per_ip",
+            Limit::LoginsPerAccount => "logins_per_account",
+            Limit::RegistrationsPerIp => "registrations_per_ip",
+        }
+    }
+}
+
+/// Attempts allowed per minute under each [`Limit`] (0 = unlimited). The defaults are the
+/// ones a deployment gets unless it sets `RTS_RATE_*`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Quotas {
+    pub comments_per_user: u32,
+    pub comments_per_device: u32,
+    pub logins_per_ip: u32,
+    pub logins_per_account: u32,
+    pub registrations_per_ip: u32,
+}
+
+impl Default for Quotas {
+    fn default() -> Self {
+        Self {
+            comments_per_user: 30,
+            comments_per_device: 30,
+            logins_per_ip: 30,
+            logins_per_account: 10,
+            registrations_per_ip: 10,
+        }
+    }
+}
+
+impl Quotas {
+    /// Attempts per minute allowed under `limit`: the one place a limit meets its quota.
+    pub fn of(&self, limit: Limit) -> u32 {
+        match limit {
+            Limit::CommentsPerUser => self.comments_per_user,
+            Limit::CommentsPerDevice => self.comments_per_device,
+            Limit::LoginsPerIp => self.logins_per_ip,
+            Limit::LoginsPerAccount => self.logins_per_account,
+            Limit::RegistrationsPerIp => self.registrations_per_ip,
+        }
+    }
+}
+
 impl RateKey {
+    /// The limit this key counts against.
+    pub fn limit(&self) -> Limit {
+        match self {
+            RateKey::CommentsByUser(_) => Limit::CommentsPerUser,
+            RateKey::CommentsByDevice(_) => Limit::CommentsPerDevice,
+            RateKey::LoginsByIp(_) => Limit::LoginsPerIp,
+            RateKey::LoginsByAccount(_) => Limit::LoginsPerAccount,
+            RateKey::RegistrationsByIp(_) => Limit::RegistrationsPerIp,
+        }
+    }
+
     /// The limit's name, for configuration, metrics and error messages.
     pub fn kind(&self) -> &'static str {
-        match self {
-            RateKey::CommentsByUser(_) => "comments_per_user",
-            RateKey::CommentsByDevice(_) => "comments_per_device",
-            RateKey::LoginsByIp(_) => "logins_per_ip",
-            RateKey::LoginsByAccount(_) => "logins_per_account",
-            RateKey::RegistrationsByIp(_) => "registrations_per_ip",
-        }
+        self.limit().name()
     }
 
     /// Whom the limit counts for: a user or device id, an address, an account's email.
@@ -94,6 +168,23 @@ impl RateLimiter for Unlimited {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_limit_has_its_own_quota_and_name() {
+        let quotas = Quotas {
+            comments_per_user: 1,
+            comments_per_device: 2,
+            logins_per_ip: 3,
+            logins_per_account: 4,
+            registrations_per_ip: 5,
+        };
+        assert_eq!(Limit::ALL.map(|l| quotas.of(l)), [1, 2, 3, 4, 5]);
+        let names: std::collections::BTreeSet<_> = Limit::ALL.map(Limit::name).into();
+        assert_eq!(names.len(), Limit::ALL.len(), "{names:?}");
+        let key = RateKey::LoginsByAccount("a@example.com".into());
+        assert_eq!(quotas.of(key.limit()), 4);
+        assert_eq!(key.kind(), "logins_per_account");
+    }
 
     #[test]
     fn refusals_say_what_and_when_without_internal_names() {

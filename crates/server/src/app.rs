@@ -8,7 +8,7 @@ use auth::{
     Stores,
 };
 use domain::comments::Comments;
-use domain::limits::{RateKey, RateLimiter};
+use domain::limits::{Quotas, RateKey, RateLimiter};
 use domain::mirror::Mirror;
 use domain::ports::HealthProbe;
 use http_api::{AppState, HttpOptions, RunningServer};
@@ -256,18 +256,12 @@ fn password_hash_concurrency() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// Drops rate-limit state for keys that are back to a full quota, once a minute.
 /// Attempts per minute for each kind of limit, as the shared limiter asks.
-fn quota_of(quotas: auth::Quotas) -> realtime::QuotaOf {
-    Arc::new(move |key: &RateKey| match key {
-        RateKey::CommentsByUser(_) => quotas.comments_per_user,
-        RateKey::CommentsByDevice(_) => quotas.comments_per_device,
-        RateKey::LoginsByIp(_) => quotas.logins_per_ip,
-        RateKey::LoginsByAccount(_) => quotas.logins_per_account,
-        RateKey::RegistrationsByIp(_) => quotas.registrations_per_ip,
-    })
+fn quota_of(quotas: Quotas) -> realtime::QuotaOf {
+    Arc::new(move |key: &RateKey| quotas.of(key.limit()))
 }
 
+/// Drops rate-limit state for keys that are back to a full quota, once a minute.
 fn spawn_limiter_upkeep(limiter: &Arc<InProcessLimiter>) {
     let limiter = Arc::downgrade(limiter);
     tokio::spawn(async move {

@@ -161,7 +161,7 @@ pub struct Config {
     pub access_token_ttl: Duration,
     pub refresh_token_ttl: Duration,
     /// Attempts per minute (0 = unlimited).
-    pub rate_limits: auth::Quotas,
+    pub rate_limits: domain::limits::Quotas,
     /// WebSocket limits and timings.
     pub realtime: realtime::RealtimeConfig,
     /// `None`: no Firebase mirror (and no outbox rows).
@@ -587,7 +587,7 @@ impl Raw {
             jwt_secret: self.jwt_secret.filter(|s| !s.expose_secret().is_empty()),
             access_token_ttl: Duration::from_secs(self.access_token_ttl_secs),
             refresh_token_ttl: Duration::from_secs(self.refresh_token_ttl_days * 24 * 3600),
-            rate_limits: auth::Quotas {
+            rate_limits: domain::limits::Quotas {
                 comments_per_user: self.rate_comments_per_user,
                 comments_per_device: self.rate_comments_per_device,
                 logins_per_ip: self.rate_logins_per_ip,
