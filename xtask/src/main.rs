@@ -5,6 +5,7 @@
 mod bench;
 mod browser;
 mod cargo;
+mod children;
 mod dev;
 mod node;
 mod phoenix_js;
@@ -257,7 +258,10 @@ mod tests {
             "docs/ARCHITECTURE.md",
             "docs/api.md",
             "docs/realtime.md",
+            "docs/web-client.md",
+            "docs/firebase.md",
             "docs/benchmarks.md",
+            "CONTRIBUTING.md",
         ] {
             let text = std::fs::read_to_string(root.join(doc)).unwrap_or_default();
             assert!(!text.is_empty(), "{doc} is read");
