@@ -8,7 +8,7 @@ import { Socket, Presence } from "phoenix";
 import WebSocket from "ws";
 
 const USAGE = `usage: node room-client.mjs [options]
-  --url URL        the server (default http://127.0.0.1:4000, where \`cargo xtask dev\` serves)
+  --url URL        the server (default http://127.0.0.1:4000, where 'cargo xtask dev' serves)
   --email EMAIL    whom to sign in as (default carol@example.com, a demo user)
   --password PW    (default demo-password)
   --video ID       the room to join (default demo-video-1)
