@@ -1,7 +1,8 @@
 //! Mirrors comments and presence into Firebase Realtime Database (docs/firebase.md).
 //!
-//! - Comments (and each user's last login) go through the transactional outbox: the use
-//!   case writes the change and its outbox row in one MariaDB transaction, and the
+//! - Comments (and each user's last login) go through the transactional outbox: a post's
+//!   outbox row is written by a trigger inside its `INSERT`, an edit's or deletion's in its
+//!   use case's transaction, so a change and its row commit together; the
 //!   [`OutboxWorker`] sends due rows in batches, each batch one multi-path PATCH. Nothing
 //!   a user waits on ever waits for Firebase.
 //! - Presence is written best effort, coalesced, by the [`PresenceMirror`].
