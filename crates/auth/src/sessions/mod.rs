@@ -22,9 +22,14 @@ use domain::{
 use serde_json::{Value, json};
 
 use crate::error::{Error, Result};
-use crate::gate::{Admitted, Gate};
+use crate::gate::Gate;
 use crate::password::{Password, PasswordHasher};
 use crate::tokens::{AccessTokens, hash_refresh_token, new_refresh_token};
+
+mod admission;
+mod devices;
+
+pub(crate) use devices::revoke_device_in;
 
 /// The stores and services sessions need.
 #[derive(Clone)]
@@ -327,79 +332,6 @@ impl Sessions {
         Ok(())
     }
 
-    /// The device's tokens were revoked (and committed): forget cached answers and close
-    /// its sockets.
-    pub(crate) fn signed_out(&self, device: DeviceRowId) {
-        self.gate.forget_device(device);
-        self.stores.live.device_revoked(device);
-    }
-
-    /// The user changed (role, name, password, deleted): forget what is cached about them
-    /// here, and tell the other nodes.
-    pub(crate) fn user_changed(&self, user: UserId) {
-        self.gate.forget_user(user);
-        self.stores.live.user_changed(user);
-    }
-
-    /// Another node revoked the device or changed the user: forget what this node has
-    /// cached about it (its sockets are the realtime side's business).
-    pub fn forget_device(&self, device: DeviceRowId) {
-        self.gate.forget_device(device);
-    }
-
-    /// See [`forget_device`](Self::forget_device).
-    pub fn forget_user(&self, user: UserId) {
-        self.gate.forget_user(user);
-    }
-
-    /// Whether the user and device behind an open socket are still allowed in (the user
-    /// active, the device not revoked), as of at most [`admission_lifetime`] ago. Sockets
-    /// are checked with it in case the news of a revocation was lost (a Redis outage).
-    ///
-    /// [`admission_lifetime`]: Self::admission_lifetime
-    pub async fn still_admitted(&self, user: UserId, device: DeviceRowId) -> Result<bool> {
-        self.gate.admits(user, device).await
-    }
-
-    /// How long an answer about a user and device is reused before it is read again.
-    pub fn admission_lifetime(&self) -> std::time::Duration {
-        self.gate.ttl()
-    }
-
-    /// The actor behind a bearer access token, if the token is ours, unexpired, and its
-    /// user and device are still active.
-    pub async fn authenticate(&self, bearer: &str) -> Result<Actor> {
-        let claims = self.access.verify(bearer)?;
-        Ok(self.gate.admit(&claims).await?.0)
-    }
-
-    /// Like [`authenticate`](Self::authenticate), for a socket: with the username and
-    /// device id too (from the same briefly cached lookup, so a burst of socket connects
-    /// costs no queries) and when the token expires, which ends the socket.
-    pub async fn authenticate_socket(
-        &self,
-        bearer: &str,
-    ) -> Result<(Actor, Admitted, std::time::SystemTime)> {
-        let claims = self.access.verify(bearer)?;
-        let expires = std::time::UNIX_EPOCH + std::time::Duration::from_secs(claims.exp);
-        let (actor, admitted) = self.gate.admit(&claims).await?;
-        Ok((actor, admitted, expires))
-    }
-
-    /// The caller's devices, most recently seen first.
-    pub async fn devices(&self, actor: &Actor) -> Result<Vec<Device>> {
-        Ok(self.stores.devices.list_for_user(actor.user_id).await?)
-    }
-
-    /// Revokes one of the caller's devices: its tokens stop working at once.
-    pub async fn revoke_device(&self, actor: &Actor, device: DeviceRowId) -> Result<()> {
-        let tx = self.stores.transactions.begin().await?;
-        let revoked = revoke_device_in(&*tx, actor, device).await;
-        tx.finish(revoked).await?;
-        self.signed_out(device);
-        Ok(())
-    }
-
     /// A new session for `user` on `device`, its refresh token stored through `tx`.
     async fn open(&self, tx: &dyn Transaction, user: User, device: &Device) -> Result<Session> {
         let (secret, hash) = new_refresh_token()?;
@@ -438,25 +370,4 @@ impl Sessions {
     pub(crate) async fn audit(&self, entry: AuditEntry) -> Result<()> {
         Ok(self.stores.audit.record(entry).await?)
     }
-}
-
-/// Signs one of the actor's devices out inside `tx`, audited: the device is marked
-/// inactive and its refresh tokens revoked. The caller calls `signed_out` after the commit.
-pub(crate) async fn revoke_device_in(
-    tx: &dyn Transaction,
-    actor: &Actor,
-    device: DeviceRowId,
-) -> Result<()> {
-    tx.devices().deactivate(actor.user_id, device).await?;
-    tx.tokens().revoke_device(device).await?;
-    tx.audit()
-        .record(AuditEntry {
-            action: AuditAction::DeviceRevoked,
-            actor: Some(actor.user_id),
-            subject: Some(*device.as_uuid()),
-            detail: Value::Null,
-            ip: None,
-        })
-        .await?;
-    Ok(())
 }
