@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::join_all;
 use reqwest::Client;
 use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 
 use crate::stats::Samples;
 
@@ -170,23 +171,56 @@ pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), S
     println!("|---|---|---|---|---|---|---|");
 
     // Phase 1: logins, with /healthz probed every 10 ms alongside.
-    let probe_client = client.clone();
-    let health_url = format!("{base}/healthz");
-    let prober = tokio::spawn(async move {
+    let prober = probe_health(client.clone(), format!("{base}/healthz"), duration);
+    logins(&client, &api, clients, duration, run_id)
+        .await
+        .report();
+    let mut health = Phase {
+        name: "GET /healthz during logins".to_owned(),
+        samples: prober.await.map_err(|e| e.to_string())?,
+        elapsed: duration,
+    };
+    health.report();
+
+    // Phase 2: comment writes, one video per client.
+    comment_writes(&client, &api, tokens, duration, run_id)
+        .await
+        .report();
+
+    // Phase 3: reads of the newest 50 comments.
+    comment_reads(&client, &api, clients, duration, run_id)
+        .await
+        .report();
+    Ok(())
+}
+
+/// GETs `url` every 10 ms for `duration`, in a task of its own.
+fn probe_health(client: Client, url: String, duration: Duration) -> JoinHandle<Samples> {
+    tokio::spawn(async move {
         let mut samples = Samples::default();
         let started = Instant::now();
         while started.elapsed() < duration {
             let t = Instant::now();
-            match probe_client.get(&health_url).send().await {
+            match client.get(&url).send().await {
                 Ok(r) if r.status().is_success() => samples.record(t.elapsed()),
                 _ => samples.errors += 1,
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         samples
-    });
+    })
+}
+
+/// Each client logs its user in again and again.
+async fn logins(
+    client: &Client,
+    api: &str,
+    clients: usize,
+    duration: Duration,
+    run_id: u32,
+) -> Phase {
     let (c, url) = (client.clone(), format!("{api}/auth/login"));
-    let mut logins = phase(
+    phase(
         "POST /api/auth/login",
         clients,
         duration,
@@ -209,18 +243,20 @@ pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), S
             }
         },
     )
-    .await;
-    logins.report();
-    let mut health = Phase {
-        name: "GET /healthz during logins".to_owned(),
-        samples: prober.await.map_err(|e| e.to_string())?,
-        elapsed: duration,
-    };
-    health.report();
+    .await
+}
 
-    // Phase 2: comment writes, one video per client.
-    let (c, t, url) = (client.clone(), tokens.clone(), api.clone());
-    let mut writes = phase(
+/// Each client posts comments with its user's token, one client per token.
+async fn comment_writes(
+    client: &Client,
+    api: &str,
+    tokens: Arc<Vec<String>>,
+    duration: Duration,
+    run_id: u32,
+) -> Phase {
+    let clients = tokens.len();
+    let (c, t, url) = (client.clone(), tokens, api.to_owned());
+    phase(
         "POST comments",
         clients,
         duration,
@@ -230,12 +266,19 @@ pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), S
             async move { post_comment(&c, &url, &t[worker], run_id, worker, n).await }
         },
     )
-    .await;
-    writes.report();
+    .await
+}
 
-    // Phase 3: reads of the newest 50 comments.
-    let (c, url) = (client.clone(), api.clone());
-    let mut reads = phase(
+/// Each client reads the newest page of comments of one of the run's 8 videos.
+async fn comment_reads(
+    client: &Client,
+    api: &str,
+    clients: usize,
+    duration: Duration,
+    run_id: u32,
+) -> Phase {
+    let (c, url) = (client.clone(), api.to_owned());
+    phase(
         "GET comments (50 per page)",
         clients,
         duration,
@@ -253,7 +296,5 @@ pub async fn run(base: &str, duration: Duration, clients: usize) -> Result<(), S
             }
         },
     )
-    .await;
-    reads.report();
-    Ok(())
+    .await
 }
