@@ -12,7 +12,7 @@ use actix_web::web;
 pub use origins::AllowedOrigins;
 
 /// The browser-facing settings.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct BrowserOptions {
     /// Serve the web client at `/` (off for API-only deployments).
     pub web_client: bool,
@@ -21,6 +21,17 @@ pub struct BrowserOptions {
     pub web_dir: Option<PathBuf>,
     /// Origins besides the server's own that may use the API and sockets from a browser.
     pub allowed_origins: AllowedOrigins,
+}
+
+impl Default for BrowserOptions {
+    /// The web client served from the binary, and no other origins.
+    fn default() -> Self {
+        Self {
+            web_client: true,
+            web_dir: None,
+            allowed_origins: AllowedOrigins::default(),
+        }
+    }
 }
 
 /// Mounts `/` and `/assets/...` when the web client is on.
