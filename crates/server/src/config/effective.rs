@@ -2,11 +2,12 @@
 //! where the value came from, secrets hidden.
 
 use figment::Figment;
+use figment::providers::Serialized;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serializer;
 use serde_json::Value;
 
-use super::{ConfigError, KNOWN, Raw, env_name};
+use super::{ConfigError, Settings, env_name, layers};
 
 /// One setting as `realtime-server config` shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,32 +60,34 @@ pub(super) mod shown {
     }
 }
 
-fn render(value: Option<&Value>) -> String {
-    match value {
+/// A value as the table shows it; `(unset)` for none, `(empty)` for an empty string.
+fn render(value: Option<figment::value::Value>) -> String {
+    match value.and_then(|v| v.deserialize::<Value>().ok()) {
         None | Some(Value::Null) => "(unset)".to_owned(),
         Some(Value::String(s)) if s.is_empty() => "(empty)".to_owned(),
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => s,
         Some(other) => other.to_string(),
     }
 }
 
-/// Every setting of `raw`, read through `figment`, beside the defaults.
-pub(super) fn describe(figment: &Figment, raw: &Raw) -> Result<Vec<Setting>, ConfigError> {
-    let to_map = |raw: &Raw| {
-        serde_json::to_value(raw).map_err(|e| ConfigError::Invalid {
-            setting: "RTS_CONFIG".into(),
-            reason: e.to_string(),
-            source_note: String::new(),
-        })
-    };
-    let effective = to_map(raw)?;
-    let defaults = to_map(&Raw::default())?;
-    Ok(KNOWN
+/// Every setting of `settings`, read through the layers of `figment`, beside the defaults.
+pub(super) fn describe(
+    figment: &Figment,
+    settings: &Settings,
+) -> Result<Vec<Setting>, ConfigError> {
+    let defaults = layers::defaults();
+    let effective = Figment::from(Serialized::defaults(settings));
+    let keys = layers::keys(&defaults).map_err(|e| ConfigError::Invalid {
+        setting: "RTS_CONFIG".into(),
+        reason: e.to_string(),
+        source_note: String::new(),
+    })?;
+    Ok(keys
         .iter()
         .map(|key| Setting {
             name: env_name(key),
-            value: render(effective.get(*key)),
-            default: render(defaults.get(*key)),
+            value: render(effective.find_value(key).ok()),
+            default: render(defaults.find_value(key).ok()),
             source: match figment.find_metadata(key) {
                 None => "default".to_owned(),
                 Some(meta) => match &meta.source {
