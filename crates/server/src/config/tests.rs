@@ -273,3 +273,83 @@ fn the_example_config_file_in_deploy_loads() {
         );
     }
 }
+
+#[test]
+fn each_rate_limit_is_set_by_its_own_variable() {
+    for (n, limit) in (1..).zip(domain::limits::Limit::ALL) {
+        let variable = format!("RTS_RATE_{}", limit.name().to_uppercase());
+        let c = load(&[(&variable, &n.to_string())]).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.rate_limits.of(limit), n, "{variable}");
+    }
+}
+
+// README.md's settings table
+
+/// The rows of README.md's settings table: each variable, and its default as written.
+fn readme_settings() -> Vec<(String, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md");
+    let readme = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("README.md: {e}"));
+    let section = readme
+        .split("\n## ")
+        .find(|s| s.starts_with("Configuration\n"))
+        .unwrap_or_default();
+    section
+        .lines()
+        .filter_map(|line| {
+            let mut cells = line.split('|').skip(1).map(str::trim);
+            let name = cells.next()?.strip_prefix("`RTS_")?.strip_suffix('`')?;
+            Some((format!("RTS_{name}"), cells.next()?.to_owned()))
+        })
+        .collect()
+}
+
+fn settings_in_effect() -> Vec<Setting> {
+    Config::in_effect(std::iter::empty()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn readme_lists_every_setting_and_no_other() {
+    let listed: std::collections::BTreeSet<String> = readme_settings()
+        .into_iter()
+        .map(|(name, _)| name)
+        .filter(|name| name != "RTS_CONFIG")
+        .collect();
+    let known: std::collections::BTreeSet<String> =
+        settings_in_effect().into_iter().map(|s| s.name).collect();
+    assert!(
+        !listed.is_empty(),
+        "README.md has a settings table under ## Configuration"
+    );
+    let missing: Vec<_> = known.difference(&listed).collect();
+    let unknown: Vec<_> = listed.difference(&known).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "settings missing from README.md's table: {missing:?}; \
+         listed there but unknown to the configuration: {unknown:?}"
+    );
+}
+
+#[test]
+fn readme_gives_each_setting_the_default_it_has() {
+    let settings = settings_in_effect();
+    for (name, written) in readme_settings() {
+        let Some(setting) = settings.iter().find(|s| s.name == name) else {
+            continue; // RTS_CONFIG names the file, and is no setting of its own
+        };
+        let actual = setting.default.as_str();
+        let same = match written.strip_prefix('`').and_then(|w| w.strip_suffix('`')) {
+            Some(value) => {
+                value == actual
+                    || matches!((value.parse::<f64>(), actual.parse::<f64>()), (Ok(a), Ok(b)) if a == b)
+            }
+            None if written.starts_with("unset") => actual == "(unset)",
+            None if written == "empty" => actual == "(empty)",
+            // Worked out at start, as "host name and pid".
+            None => actual == "(unset)",
+        };
+        assert!(
+            same,
+            "README.md gives {name} the default {written}, the configuration {actual}"
+        );
+    }
+}
