@@ -9,11 +9,13 @@
 //! connection is gone.
 
 mod broker;
+mod config;
 mod events;
 mod feed;
 pub mod frame;
 mod hub;
 mod presence;
+mod replies;
 mod room;
 mod session;
 mod shared_limits;
@@ -21,7 +23,6 @@ mod shared_limits;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use domain::comments::Comments;
 use domain::{DeviceRowId, UserId};
@@ -30,72 +31,14 @@ pub use broker::{
     AccessChange, Broker, BrokerStatus, LocalBroker, NodeMessage, PeerNews, Peers, RedisBroker,
     RedisError, probe_redis,
 };
+pub use config::RealtimeConfig;
 pub use feed::RoomFeed;
 pub use hub::{CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId, TopicChange};
 pub use presence::{Connection, Member, Presence, PresenceObserver};
+pub use room::SocketUser;
 pub use room::{topic_of, video_of};
-pub use session::{Fatal, Session, SocketUser};
+pub use session::{Fatal, Session};
 pub use shared_limits::{QuotaOf, SharedLimiter};
-
-/// Limits and timings of the realtime side.
-#[derive(Clone, Copy, Debug)]
-pub struct RealtimeConfig {
-    /// Channels one socket may have joined at once.
-    pub max_channels: usize,
-    /// Frames queued for one socket before it counts as too slow and is closed.
-    pub outbox_capacity: usize,
-    /// Bytes queued for one socket before it counts as too slow and is closed.
-    pub outbox_bytes: usize,
-    /// Pushes (comments, reactions) per second per socket, and the burst allowed.
-    pub pushes_per_second: f64,
-    pub push_burst: f64,
-    /// Joins per second per socket, and the burst allowed (a reconnect rejoins every
-    /// channel at once, so the burst is at least `max_channels`).
-    pub joins_per_second: f64,
-    pub join_burst: f64,
-    /// Presence changes within this window go out as one diff.
-    pub presence_window: Duration,
-    /// Comments sent on a plain join.
-    pub join_history: u16,
-    /// Most comments sent on a join with `since`.
-    pub since_limit: u16,
-    /// Most bytes of comments sent on a join with `since`; past it the reply says
-    /// `complete: false` and the client pages on.
-    pub since_bytes: usize,
-    /// Largest text frame accepted, in bytes.
-    pub max_frame_bytes: usize,
-    /// A socket that sends nothing for this long is closed.
-    pub idle_timeout: Duration,
-    /// Sockets this node keeps open at once (kept under its open-files limit, so health
-    /// checks and requests still get a file descriptor when sockets are refused).
-    pub max_sockets: usize,
-    /// Sockets one user, or one client address, may have open on this node.
-    pub max_sockets_per_user: usize,
-    pub max_sockets_per_address: usize,
-}
-
-impl Default for RealtimeConfig {
-    fn default() -> Self {
-        Self {
-            max_channels: 20,
-            outbox_capacity: 1024,
-            outbox_bytes: 4 * 1024 * 1024,
-            pushes_per_second: 5.0,
-            push_burst: 20.0,
-            joins_per_second: 2.0,
-            join_burst: 20.0,
-            presence_window: Duration::from_millis(50),
-            join_history: 50,
-            since_limit: 500,
-            since_bytes: 512 * 1024,
-            max_frame_bytes: 16 * 1024,
-            idle_timeout: Duration::from_secs(60),
-            max_sockets: 10_000,
-            max_sockets_per_user: 64,
-            max_sockets_per_address: 10_000,
-        }
-    }
-}
 
 #[derive(Debug)]
 struct Registered {
@@ -160,15 +103,15 @@ pub struct Opened {
 pub struct Realtime {
     hub: Arc<Hub>,
     presence: Arc<Presence>,
-    room: room::VideoRoom,
-    config: RealtimeConfig,
+    /// What every session of this node asks: the room and the limits.
+    context: Arc<session::Context>,
     registry: Mutex<Registry>,
 }
 
 impl std::fmt::Debug for Realtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Realtime")
-            .field("config", &self.config)
+            .field("config", &self.context.config)
             .finish_non_exhaustive()
     }
 }
@@ -196,14 +139,13 @@ impl Realtime {
         Arc::new(Self {
             hub,
             presence,
-            room,
-            config,
+            context: Arc::new(session::Context { room, config }),
             registry: Mutex::new(Registry::default()),
         })
     }
 
     pub fn config(&self) -> &RealtimeConfig {
-        &self.config
+        &self.context.config
     }
 
     /// Who is in which room, on every node.
@@ -214,7 +156,7 @@ impl Realtime {
     /// A session for an authenticated connection from `address`, unless a socket limit
     /// says no.
     pub fn open(self: &Arc<Self>, user: SocketUser, address: IpAddr) -> Result<Opened, Refused> {
-        let config = &self.config;
+        let config = &self.context.config;
         let mut registry = self.lock_registry();
         if registry.sockets.len() >= config.max_sockets {
             return Err(Refused::NodeFull);
@@ -247,7 +189,7 @@ impl Realtime {
         drop(registry);
         metrics::gauge!("realtime_open_sockets").increment(1.0);
         Ok(Opened {
-            session: Session::new(id, Arc::clone(self), user, outbox),
+            session: Session::new(id, Arc::clone(&self.context), user, outbox),
             outbox: receiver,
             registration: Registration {
                 rt: Arc::clone(self),

@@ -6,21 +6,14 @@ use std::sync::Arc;
 use tokio::time::Instant;
 
 use domain::VideoId;
-use domain::policy::Actor;
 use serde_json::{Value, json};
 
+use crate::config::RealtimeConfig;
+use crate::events;
 use crate::frame::{self, Encoded, Inbound};
 use crate::hub::{Outbox, SocketId};
-use crate::room::{self, Visitor};
-use crate::{Realtime, events};
-
-/// The authenticated user behind a socket.
-#[derive(Clone, Debug)]
-pub struct SocketUser {
-    pub actor: Actor,
-    /// The client-chosen device id, shown in presence metas.
-    pub device_id: String,
-}
+use crate::replies::rate_limited;
+use crate::room::{self, SocketUser, VideoRoom, Visitor};
 
 /// A frame that ends the connection (the transport closes with `code`).
 #[derive(Debug, thiserror::Error)]
@@ -99,22 +92,17 @@ impl Bucket {
     }
 }
 
-/// The `rate_limited` error reply's response: the reason, how long to wait in whole
-/// milliseconds rounded up (REST says the same in `Retry-After`), and the sentence a person
-/// reads, the same as REST's message.
-pub(crate) fn rate_limited(limit: &str, wait: std::time::Duration) -> Value {
-    let millis = wait.as_micros().div_ceil(1000);
-    json!({
-        "reason": "rate_limited",
-        "retry_after_ms": millis,
-        "message": domain::limits::refusal(limit, wait),
-    })
+/// What every session of a node asks: the room, and the limits of a socket.
+#[derive(Debug)]
+pub(crate) struct Context {
+    pub room: VideoRoom,
+    pub config: RealtimeConfig,
 }
 
 /// The state of one connection.
 pub struct Session {
     id: SocketId,
-    rt: Arc<Realtime>,
+    rt: Arc<Context>,
     user: SocketUser,
     outbox: Outbox,
     channels: Channels,
@@ -132,9 +120,9 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(id: SocketId, rt: Arc<Realtime>, user: SocketUser, outbox: Outbox) -> Self {
-        let pushes = Bucket::full(rt.config().push_burst);
-        let joins = Bucket::full(rt.config().join_burst);
+    pub(crate) fn new(id: SocketId, rt: Arc<Context>, user: SocketUser, outbox: Outbox) -> Self {
+        let pushes = Bucket::full(rt.config.push_burst);
+        let joins = Bucket::full(rt.config.join_burst);
         Self {
             id,
             rt,
@@ -152,13 +140,13 @@ impl Session {
 
     /// Handles one text frame; returns the frames to write now, in order.
     pub async fn receive(&mut self, text: &str) -> Result<Vec<Encoded>, Fatal> {
-        if text.len() > self.rt.config().max_frame_bytes {
+        if text.len() > self.rt.config.max_frame_bytes {
             return Err(Fatal {
                 code: 1009,
                 reason: format!(
                     "frame of {} bytes is over the limit of {}",
                     text.len(),
-                    self.rt.config().max_frame_bytes
+                    self.rt.config.max_frame_bytes
                 ),
             });
         }
@@ -192,7 +180,7 @@ impl Session {
             out.push(unmatched(&frame));
             return;
         };
-        let config = self.rt.config();
+        let config = &self.rt.config;
         let video = match video {
             // A refused rejoin leaves the joined channel as it is.
             Ok(_) if !self.joins.take(config.joins_per_second, config.join_burst) => {
@@ -233,7 +221,7 @@ impl Session {
                 &json!({}),
             )
         });
-        if self.channels.len() >= self.rt.config().max_channels {
+        if self.channels.len() >= self.rt.config.max_channels {
             out.push(frame::reply(
                 &frame.join_ref,
                 &frame.reference,
@@ -311,7 +299,7 @@ impl Session {
         }
         let join_ref = joined.join_ref.clone();
         let video = joined.video.clone();
-        let config = self.rt.config();
+        let config = &self.rt.config;
         if !self
             .pushes
             .take(config.pushes_per_second, config.push_burst)

@@ -133,8 +133,8 @@ impl RedisBroker {
         &self,
         quota: crate::shared_limits::QuotaOf,
         fallback: Arc<dyn domain::limits::RateLimiter>,
-    ) -> crate::SharedLimiter {
-        crate::SharedLimiter::new(self.client.clone(), quota, fallback)
+    ) -> crate::shared_limits::SharedLimiter {
+        crate::shared_limits::SharedLimiter::new(self.client.clone(), quota, fallback)
     }
 
     /// Tells every other node of an access change made here.

@@ -10,6 +10,7 @@ mod history;
 use std::sync::Arc;
 
 use domain::comments::Comments;
+use domain::policy::Actor;
 use domain::{ClientId, CommentBody, Error, VideoId};
 use serde_json::{Value, json};
 
@@ -18,7 +19,6 @@ use crate::events::{NEW_COMMENT, REACTION};
 use crate::frame::{self, Encoded, Inbound};
 use crate::hub::{Hub, Outbox, SocketId};
 use crate::presence::{Connection, Presence};
-use crate::session::SocketUser;
 
 pub(crate) use history::{HistoryLimits, Since, check_join};
 
@@ -50,7 +50,7 @@ fn refusal(error: &Error) -> Value {
             return json!({ "reason": reason, "details": [{ "field": v.field, "message": v.message }] });
         }
         Error::RateLimited { limit, retry_after } => {
-            return crate::session::rate_limited(limit, *retry_after);
+            return crate::replies::rate_limited(limit, *retry_after);
         }
         Error::Unavailable { what, cause } => {
             tracing::warn!(dependency = what, error = %cause, "dependency unavailable");
@@ -61,6 +61,14 @@ fn refusal(error: &Error) -> Value {
         _ => {}
     }
     json!({ "reason": reason })
+}
+
+/// The authenticated user behind a socket.
+#[derive(Clone, Debug)]
+pub struct SocketUser {
+    pub actor: Actor,
+    /// The client-chosen device id, shown in presence metas.
+    pub device_id: String,
 }
 
 /// Who joins or pushes: a socket, its queue and its user.
