@@ -49,101 +49,27 @@ pub enum StartError {
     Firebase(String),
 }
 
-/// Says in the log, without holding up the start, when the database does not answer or
-/// lacks migrations: the first failing request should not be where an operator learns it.
-fn spawn_database_check(database: Database, config: &Config) {
-    let url = config.database_url.clone();
-    let within = config.database_timeout;
-    tokio::spawn(async move {
-        match tokio::time::timeout(within, database.ping()).await {
-            Err(_) => tracing::warn!(
-                database = %url,
-                "the database does not answer within {} ms: requests that need it answer 503 \
-                 and /readyz says not ready until it does (check RTS_DATABASE_URL; \
-                 `realtime-server config` tests the connection)",
-                within.as_millis()
-            ),
-            Ok(Err(error)) => tracing::warn!(
-                database = %url,
-                %error,
-                "the database does not answer: requests that need it answer 503 and /readyz \
-                 says not ready until it does (check RTS_DATABASE_URL; `realtime-server \
-                 config` tests the connection)"
-            ),
-            Ok(Ok(())) => match persistence::migrations::status(&url).await {
-                Ok(states) => {
-                    let pending = states.iter().filter(|m| !m.applied).count();
-                    if pending > 0 {
-                        tracing::warn!(
-                            pending,
-                            "the database lacks {pending} migration(s): run `realtime-server \
-                             migrate up` (or set RTS_MIGRATE_ON_START=true)"
-                        );
-                    }
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "cannot read which migrations are applied")
-                }
-            },
-        }
-    });
-}
-
 /// Starts the server. MariaDB need not be up: `/readyz` reports it until it is.
 /// `handle_signals`: stop gracefully on SIGINT/SIGTERM (the binary), or only through the
 /// returned server's stop handle (tests).
 pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServer, StartError> {
-    if config.migrate_on_start {
-        persistence::ensure_database_exists(&config.database_url).await?;
-        let applied = persistence::migrations::run_pending(&config.database_url).await?;
-        tracing::info!(count = applied.len(), "migrations applied on start");
-    }
-    let database = Database::connect_lazy(
-        &config.database_url,
-        PoolOptions {
-            max_size: config.database_pool_size,
-            timeout: config.database_timeout,
-        },
-    )?;
-    spawn_database_check(database.clone(), config);
+    let database = open_database(config).await?;
     let secret = config
         .jwt_secret
         .as_ref()
         .ok_or(StartError::MissingJwtSecret)?;
     let access = AccessTokens::new(secret, config.access_token_ttl)?;
-    let local_limiter = Arc::new(InProcessLimiter::new(config.rate_limits));
-    spawn_limiter_upkeep(&local_limiter);
     let db = Arc::new(database.clone());
-    let policy = Arc::new(RolePolicy);
     let hub = Arc::new(Hub::new());
-    let (cluster, peers) = match &config.redis_url {
-        Some(url) => {
-            let (cluster, peers) =
-                RedisBroker::start(url.expose_secret(), &config.node_id, hub.clone())?;
-            (Some(cluster), Some(peers))
-        }
-        None => (None, None),
-    };
-    let broker: Arc<dyn realtime::Broker> = match &cluster {
-        Some(cluster) => cluster.clone(),
-        None => Arc::new(LocalBroker::new(hub.clone())),
-    };
-    let redis = cluster.as_ref().map(|c| c.status());
-    // With several nodes the limits are counted in Redis, so spreading requests over
-    // nodes does not multiply an allowance; each node's own limiter counts while Redis
-    // does not answer.
-    let limiter: Arc<dyn RateLimiter> = match &cluster {
-        Some(cluster) => {
-            Arc::new(cluster.shared_limiter(quota_of(config.rate_limits), local_limiter.clone()))
-        }
-        None => local_limiter,
-    };
-    let feed = Arc::new(RoomFeed::new(broker.clone()));
+    let cluster = Cluster::join(config, &hub)?;
+    let limiter = rate_limiter(config, cluster.redis.as_deref());
     let mirrored = if config.firebase.is_some() {
         Mirror::On
     } else {
         Mirror::Off
     };
+    let policy = Arc::new(RolePolicy);
+    let feed = Arc::new(RoomFeed::new(cluster.broker.clone()));
     let comments = Comments::new(
         db.clone(),
         policy.clone(),
@@ -152,88 +78,38 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         db.clone(),
     )
     .mirrored(mirrored);
-    let mut realtime_config = config.realtime;
-    if realtime_config.max_sockets == 0 {
-        realtime_config.max_sockets = socket_budget();
-    }
-    let realtime = Realtime::new(hub, broker, peers, comments.clone(), realtime_config);
-    let firebase = match &config.firebase {
-        Some(settings) => Some(
-            crate::mirror::start(
-                settings,
-                config.firebase_timeout,
-                config.firebase_max_retry,
-                &database,
-                realtime.presence(),
-                redis.clone(),
-            )
-            .map_err(StartError::Firebase)?,
-        ),
-        None => None,
+    let status = cluster.redis.as_ref().map(|c| c.status());
+    let realtime = Realtime::new(
+        hub,
+        cluster.broker,
+        cluster.peers,
+        comments.clone(),
+        realtime_config(config),
+    );
+    let firebase = start_mirror(config, &database, &realtime, status.clone())?;
+    let links = Links {
+        realtime: &realtime,
+        cluster: cluster.redis,
     };
-    let stores = Stores {
-        transactions: db.clone(),
-        users: db.clone(),
-        devices: db.clone(),
-        tokens: db.clone(),
-        audit: db.clone(),
-        limiter,
-        live: Arc::new(NodeAccess {
-            realtime: realtime.clone(),
-            cluster: cluster.clone(),
-        }),
-    };
-    let hasher = PasswordHasher::new(password_hash_concurrency())?;
-    let sessions = Sessions::new(
-        stores,
-        hasher,
-        access,
-        SessionTimes {
-            access_ttl: config.access_token_ttl,
-            refresh_ttl: config.refresh_token_ttl,
-            ..SessionTimes::default()
-        },
-    )
-    .mirrored(mirrored);
-    if let Some(cluster) = &cluster {
-        let (sessions, realtime) = (sessions.clone(), realtime.clone());
-        cluster.on_access_change(move |change| apply_remote(&sessions, &realtime, change));
-    }
-    crate::access::spawn_recheck(sessions.clone(), realtime.clone(), redis.clone());
-    let accounts = Accounts::new(sessions.clone(), policy);
-    let metrics = telemetry::prometheus();
-    let pool = database.clone();
-    let state = AppState {
-        sessions,
-        accounts,
-        comments,
-        realtime: realtime.clone(),
-        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
-        browser: Arc::new(config.browser.clone()),
-        demo: crate::seed::hints(Arc::new(database.clone())),
-        probes: std::iter::once(Arc::new(database) as Arc<dyn HealthProbe>)
-            .chain(redis.map(|status| Arc::new(RedisProbe(status)) as Arc<dyn HealthProbe>))
-            .collect(),
-        render_metrics: Arc::new(move || {
-            let s = pool.status();
-            metrics::gauge!("db_pool_connections", "state" => "open").set(s.open as f64);
-            metrics::gauge!("db_pool_connections", "state" => "idle").set(s.idle as f64);
-            metrics::gauge!("db_pool_max_connections").set(s.max_size as f64);
-            metrics::gauge!("db_pool_waiting").set(s.waiting as f64);
-            metrics.run_upkeep();
-            metrics.render()
-        }),
-    };
-    let listener = TcpListener::bind(config.http_addr).map_err(|source| StartError::Bind {
-        addr: config.http_addr,
-        source,
-    })?;
-    let options = HttpOptions {
-        workers: config.http_workers,
-        shutdown_timeout: config.http_shutdown_timeout,
-        max_body_bytes: config.http_max_body_bytes,
-    };
-    let server = http_api::serve(listener, state, options, false).map_err(StartError::Http)?;
+    let sessions = sessions(config, access, &db, limiter, links, mirrored)?;
+    crate::access::spawn_recheck(sessions.clone(), realtime.clone(), status.clone());
+    let state =
+        AppState {
+            accounts: Accounts::new(sessions.clone(), policy),
+            sessions,
+            comments,
+            realtime,
+            trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+            browser: Arc::new(config.browser.clone()),
+            demo: crate::seed::hints(Arc::new(database.clone())),
+            probes: std::iter::once(Arc::new(database.clone()) as Arc<dyn HealthProbe>)
+                .chain(status.map(|status| {
+                    Arc::new(crate::health::RedisProbe(status)) as Arc<dyn HealthProbe>
+                }))
+                .collect(),
+            render_metrics: render_metrics(database),
+        };
+    let server = listen(config, state)?;
     if let Some(mirror) = firebase {
         server.on_stop(crate::mirror::stop_hook(mirror));
     }
@@ -249,6 +125,162 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         "listening"
     );
     Ok(server)
+}
+
+/// The realtime settings, the socket limit sized from the open-files limit unless set.
+fn realtime_config(config: &Config) -> realtime::RealtimeConfig {
+    let mut realtime = config.realtime;
+    if realtime.max_sockets == 0 {
+        realtime.max_sockets = socket_budget();
+    }
+    realtime
+}
+
+/// The pool (migrations applied first when asked); the database need not answer yet.
+async fn open_database(config: &Config) -> Result<Database, StartError> {
+    if config.migrate_on_start {
+        persistence::ensure_database_exists(&config.database_url).await?;
+        let applied = persistence::migrations::run_pending(&config.database_url).await?;
+        tracing::info!(count = applied.len(), "migrations applied on start");
+    }
+    let database = Database::connect_lazy(
+        &config.database_url,
+        PoolOptions {
+            max_size: config.database_pool_size,
+            timeout: config.database_timeout,
+        },
+    )?;
+    crate::health::spawn_database_check(database.clone(), config);
+    Ok(database)
+}
+
+/// The Firebase mirror of this node, when one is configured.
+fn start_mirror(
+    config: &Config,
+    database: &Database,
+    realtime: &Realtime,
+    redis: Option<Arc<BrokerStatus>>,
+) -> Result<Option<Arc<firebase_sync::FirebaseMirror>>, StartError> {
+    let Some(settings) = &config.firebase else {
+        return Ok(None);
+    };
+    crate::mirror::start(
+        settings,
+        config.firebase_timeout,
+        config.firebase_max_retry,
+        database,
+        realtime.presence(),
+        redis,
+    )
+    .map(Some)
+    .map_err(StartError::Firebase)
+}
+
+/// How this node reaches the others: through Redis when configured, else alone.
+struct Cluster {
+    broker: Arc<dyn realtime::Broker>,
+    redis: Option<Arc<RedisBroker>>,
+    peers: Option<realtime::Peers>,
+}
+
+impl Cluster {
+    fn join(config: &Config, hub: &Arc<Hub>) -> Result<Self, StartError> {
+        let Some(url) = &config.redis_url else {
+            return Ok(Self {
+                broker: Arc::new(LocalBroker::new(hub.clone())),
+                redis: None,
+                peers: None,
+            });
+        };
+        let (redis, peers) = RedisBroker::start(url.expose_secret(), &config.node_id, hub.clone())?;
+        Ok(Self {
+            broker: redis.clone(),
+            redis: Some(redis),
+            peers: Some(peers),
+        })
+    }
+}
+
+/// With several nodes the limits are counted in Redis, so spreading requests over nodes
+/// does not multiply an allowance; each node's own limiter counts while Redis does not
+/// answer.
+fn rate_limiter(config: &Config, redis: Option<&RedisBroker>) -> Arc<dyn RateLimiter> {
+    let local = Arc::new(InProcessLimiter::new(config.rate_limits));
+    spawn_limiter_upkeep(&local);
+    match redis {
+        Some(redis) => Arc::new(redis.shared_limiter(quota_of(config.rate_limits), local)),
+        None => local,
+    }
+}
+
+/// Where a change to who may do what goes: this node's sockets, and the other nodes.
+struct Links<'a> {
+    realtime: &'a Arc<Realtime>,
+    cluster: Option<Arc<RedisBroker>>,
+}
+
+/// Sign-up, login and tokens, with what they change told to this node's sockets and,
+/// through Redis, to the other nodes.
+fn sessions(
+    config: &Config,
+    access: AccessTokens,
+    db: &Arc<Database>,
+    limiter: Arc<dyn RateLimiter>,
+    Links { realtime, cluster }: Links<'_>,
+    mirrored: Mirror,
+) -> Result<Sessions, StartError> {
+    let stores = Stores {
+        transactions: db.clone(),
+        users: db.clone(),
+        devices: db.clone(),
+        tokens: db.clone(),
+        audit: db.clone(),
+        limiter,
+        live: Arc::new(NodeAccess {
+            realtime: realtime.clone(),
+            cluster: cluster.clone(),
+        }),
+    };
+    let hasher = PasswordHasher::new(password_hash_concurrency())?;
+    let times = SessionTimes {
+        access_ttl: config.access_token_ttl,
+        refresh_ttl: config.refresh_token_ttl,
+        ..SessionTimes::default()
+    };
+    let sessions = Sessions::new(stores, hasher, access, times).mirrored(mirrored);
+    if let Some(cluster) = &cluster {
+        let (sessions, realtime) = (sessions.clone(), realtime.clone());
+        cluster.on_access_change(move |change| apply_remote(&sessions, &realtime, change));
+    }
+    Ok(sessions)
+}
+
+/// Renders `/metrics`, the pool's gauges read at that moment.
+fn render_metrics(pool: Database) -> Arc<dyn Fn() -> String + Send + Sync> {
+    let metrics = telemetry::prometheus();
+    Arc::new(move || {
+        let s = pool.status();
+        metrics::gauge!("db_pool_connections", "state" => "open").set(s.open as f64);
+        metrics::gauge!("db_pool_connections", "state" => "idle").set(s.idle as f64);
+        metrics::gauge!("db_pool_max_connections").set(s.max_size as f64);
+        metrics::gauge!("db_pool_waiting").set(s.waiting as f64);
+        metrics.run_upkeep();
+        metrics.render()
+    })
+}
+
+/// Binds the listener and starts serving `state`.
+fn listen(config: &Config, state: AppState) -> Result<RunningServer, StartError> {
+    let listener = TcpListener::bind(config.http_addr).map_err(|source| StartError::Bind {
+        addr: config.http_addr,
+        source,
+    })?;
+    let options = HttpOptions {
+        workers: config.http_workers,
+        shutdown_timeout: config.http_shutdown_timeout,
+        max_body_bytes: config.http_max_body_bytes,
+    };
+    http_api::serve(listener, state, options, false).map_err(StartError::Http)
 }
 
 /// At most one argon2 hash per core at a time: each takes ~20 ms of CPU and 19 MiB.
@@ -315,30 +347,4 @@ fn socket_budget() -> usize {
         "WebSocket limit set under the open-files limit (RTS_WS_MAX_SOCKETS overrides)"
     );
     budget
-}
-
-/// Redis, as the broker sees it. Its absence degrades the node (no cross-node delivery)
-/// but never makes it unready: a load balancer must not pull every node at once.
-struct RedisProbe(Arc<BrokerStatus>);
-
-#[async_trait::async_trait]
-impl HealthProbe for RedisProbe {
-    fn name(&self) -> &'static str {
-        "redis"
-    }
-
-    fn required(&self) -> bool {
-        false
-    }
-
-    async fn check(&self) -> Result<(), String> {
-        if self.0.is_connected() {
-            return Ok(());
-        }
-        let mut reason = "unreachable: serving this node's sockets only".to_owned();
-        if let Some(error) = self.0.last_error() {
-            reason.push_str(&format!(" (last error: {error})"));
-        }
-        Err(reason)
-    }
 }

@@ -5,6 +5,7 @@
 mod access;
 mod app;
 pub mod config;
+mod health;
 mod metrics_help;
 pub mod mirror;
 pub mod seed;
