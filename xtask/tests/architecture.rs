@@ -455,8 +455,15 @@ fn a_cycle(uses: &BTreeMap<String, Vec<String>>) -> Option<Vec<String>> {
 #[test]
 fn the_realtime_crate_has_no_import_cycle() {
     let uses = module_uses("crates/realtime");
-    assert!(uses.contains_key("session") && uses.contains_key("room"), "{uses:?}");
-    assert_eq!(a_cycle(&uses), None, "modules of crates/realtime: {uses:#?}");
+    assert!(
+        uses.contains_key("session") && uses.contains_key("room"),
+        "{uses:?}"
+    );
+    assert_eq!(
+        a_cycle(&uses),
+        None,
+        "modules of crates/realtime: {uses:#?}"
+    );
     let mut cyclic = BTreeMap::new();
     cyclic.insert("a".to_owned(), vec!["b".to_owned()]);
     cyclic.insert("b".to_owned(), vec!["a".to_owned()]);
