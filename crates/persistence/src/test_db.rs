@@ -77,6 +77,12 @@ impl TestDatabase {
         }
     }
 
+    /// Runs `sql`; its error, if any, is the caller's to judge.
+    pub async fn try_execute(&self, sql: &str) -> Result<(), String> {
+        let mut conn = self.connection().await;
+        conn.batch_execute(sql).await.map_err(|e| e.to_string())
+    }
+
     /// The number `sql` (a `SELECT COUNT(*) ...`) answers.
     pub async fn count(&self, sql: &str) -> i64 {
         #[derive(diesel::QueryableByName)]

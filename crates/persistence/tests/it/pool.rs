@@ -71,7 +71,10 @@ async fn a_connection_that_died_is_replaced_not_reused() {
         if id == 0 {
             break;
         }
-        t.execute(&format!("KILL CONNECTION {id}")).await;
+        // A connection found closing (this test's own last one) may be gone by the KILL.
+        if let Err(e) = t.try_execute(&format!("KILL CONNECTION {id}")).await {
+            assert!(e.contains("Unknown thread id"), "KILL {id}: {e}");
+        }
     }
 
     // The query on the dead connection may fail, and then says the database is unavailable
