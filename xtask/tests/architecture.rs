@@ -189,31 +189,14 @@ fn the_architecture_doc_states_an_invariant_for_every_crate() {
 
 #[test]
 fn every_source_file_says_what_it_is_for() {
-    let mut missing = Vec::new();
-    let mut stack = vec![
-        workspace_root().join("crates"),
-        workspace_root().join("xtask/src"),
-    ];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            if path.is_dir() && name != "target" && name != "node_modules" {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs")
-                && path.components().any(|c| c.as_os_str() == "src")
-                && name != "tests.rs"
-            {
-                let text = std::fs::read_to_string(&path).unwrap_or_default();
-                if !text.trim_start().starts_with("//!") {
-                    missing.push(path.display().to_string());
-                }
-            }
-        }
-    }
+    let missing: Vec<String> = source_files()
+        .into_iter()
+        .filter(|path| {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            !text.trim_start().starts_with("//!")
+        })
+        .map(|path| path.display().to_string())
+        .collect();
     assert!(
         missing.is_empty(),
         "files without a `//!` line:\n  {}",
