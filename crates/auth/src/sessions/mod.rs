@@ -300,14 +300,7 @@ impl Sessions {
                     self.stores.tokens.revoke_user(user.id).await?;
                     return Err(Error::AccountDeactivated);
                 }
-                let access_token = self.access.issue(user.id, device.id, user.role)?;
-                Ok(Session {
-                    user,
-                    device: device.id,
-                    access_token,
-                    refresh_token: secret,
-                    expires_in: self.access.ttl().as_secs(),
-                })
+                self.session(user, device.id, secret)
             }
             Rotation::Reused { user_id, device } => {
                 tracing::warn!(user.id = %user_id, device.id = %device, "refresh token reused; device signed out");
@@ -332,6 +325,19 @@ impl Sessions {
         Ok(())
     }
 
+    /// The session answered for `user` on `device`: a new access token beside the refresh
+    /// token just stored.
+    fn session(&self, user: User, device: DeviceRowId, refresh_token: String) -> Result<Session> {
+        let access_token = self.access.issue(user.id, device, user.role)?;
+        Ok(Session {
+            user,
+            device,
+            access_token,
+            refresh_token,
+            expires_in: self.access.ttl().as_secs(),
+        })
+    }
+
     /// A new session for `user` on `device`, its refresh token stored through `tx`.
     async fn open(&self, tx: &dyn Transaction, user: User, device: &Device) -> Result<Session> {
         let (secret, hash) = new_refresh_token()?;
@@ -344,14 +350,7 @@ impl Sessions {
                 expires_at: Utc::now() + self.times.refresh_ttl,
             })
             .await?;
-        let access_token = self.access.issue(user.id, device.id, user.role)?;
-        Ok(Session {
-            user,
-            device: device.id,
-            access_token,
-            refresh_token: secret,
-            expires_in: self.access.ttl().as_secs(),
-        })
+        self.session(user, device.id, secret)
     }
 
     async fn limit(&self, key: RateKey) -> Result<()> {
