@@ -63,15 +63,7 @@ impl Instance {
         let recorded = read_port_file(&kind.port_file(&dir));
 
         if let Some(running) = find_running(kind, &dir, recorded, port)? {
-            return Ok(Self {
-                kind,
-                dir,
-                program,
-                port: running.port,
-                pid: Some(running.pid),
-                child: None,
-                detached: false,
-            });
+            return Ok(Self::adopted(kind, dir, program, running));
         }
 
         // Keep the recorded port (and so the URL) when it is still free.
@@ -113,17 +105,21 @@ impl Instance {
             return Ok(None);
         };
         let recorded = read_port_file(&kind.port_file(&dir));
-        Ok(
-            find_running(kind, &dir, recorded, None)?.map(|running| Self {
-                kind,
-                dir,
-                program,
-                port: running.port,
-                pid: Some(running.pid),
-                child: None,
-                detached: false,
-            }),
-        )
+        Ok(find_running(kind, &dir, recorded, None)?
+            .map(|running| Self::adopted(kind, dir, program, running)))
+    }
+
+    /// An instance found already running (started earlier, perhaps by another process).
+    fn adopted(kind: Kind, dir: PathBuf, program: PathBuf, running: running::Running) -> Self {
+        Self {
+            kind,
+            dir,
+            program,
+            port: running.port,
+            pid: Some(running.pid),
+            child: None,
+            detached: false,
+        }
     }
 
     pub(crate) fn port(&self) -> u16 {
