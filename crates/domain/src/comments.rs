@@ -147,7 +147,10 @@ impl Comments {
             (Err(e), _) => return Err(e),
         };
         self.events
-            .publish(CommentEvent::Created(comment.clone()))
+            .publish(CommentEvent::Created {
+                comment: comment.clone(),
+                author_role: actor.role,
+            })
             .await;
         Ok(comment)
     }

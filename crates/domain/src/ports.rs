@@ -188,9 +188,16 @@ pub trait CommentEvents: Send + Sync {
 /// A change to a comment, after it was stored.
 #[derive(Clone, Debug, PartialEq)]
 pub enum CommentEvent {
-    Created(Comment),
+    /// Posted by a user of `author_role` (a large room always shows moderators' comments).
+    Created {
+        comment: Comment,
+        author_role: Role,
+    },
     Updated(Comment),
-    Deleted { id: CommentId, video_id: VideoId },
+    Deleted {
+        id: CommentId,
+        video_id: VideoId,
+    },
 }
 
 /// Announces nothing (single-purpose tools and tests).

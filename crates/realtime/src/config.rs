@@ -38,6 +38,14 @@ pub struct RealtimeConfig {
     /// Sockets one user, or one client address, may have open on this node.
     pub max_sockets_per_user: usize,
     pub max_sockets_per_address: usize,
+    /// Viewers (distinct users, over every node) from which a room is large: counts
+    /// instead of member lists, reactions counted, comments within a budget, one write
+    /// per window (see docs/realtime.md). 0: no room is ever large.
+    pub large_room_members: usize,
+    /// A large room's window: its sockets get what happened in it together, once.
+    pub room_tick: Duration,
+    /// Comments a second a large room broadcasts, over every node.
+    pub room_comments_per_second: f64,
 }
 
 impl Default for RealtimeConfig {
@@ -59,6 +67,19 @@ impl Default for RealtimeConfig {
             max_sockets: 10_000,
             max_sockets_per_user: 64,
             max_sockets_per_address: 10_000,
+            large_room_members: 1000,
+            room_tick: Duration::from_millis(250),
+            room_comments_per_second: 10.0,
+        }
+    }
+}
+
+impl RealtimeConfig {
+    pub(crate) fn audience(&self) -> crate::audience::Settings {
+        crate::audience::Settings {
+            large_members: self.large_room_members as u64,
+            tick: self.room_tick,
+            comments_per_second: self.room_comments_per_second,
         }
     }
 }

@@ -7,6 +7,10 @@ pub(crate) const COMMENT_UPDATED: &str = "comment_updated";
 pub(crate) const COMMENT_DELETED: &str = "comment_deleted";
 /// Someone in the room reacted (`{"user_id", "emoji"}`).
 pub(crate) const REACTION: &str = "reaction";
+/// A large room's reactions of one window, counted (`{"counts": {emoji: n}, "window_ms"}`).
+pub(crate) const REACTIONS: &str = "reactions";
+/// How many are in the room and how it runs (`{"viewers", "connections", "mode", ...}`).
+pub(crate) const ROOM_STATS: &str = "room_stats";
 /// Phoenix.Presence's events.
 pub(crate) const PRESENCE_STATE: &str = "presence_state";
 pub(crate) const PRESENCE_DIFF: &str = "presence_diff";
@@ -22,6 +26,8 @@ pub(crate) fn label(event: &str) -> &'static str {
         COMMENT_UPDATED => COMMENT_UPDATED,
         COMMENT_DELETED => COMMENT_DELETED,
         REACTION => REACTION,
+        REACTIONS => REACTIONS,
+        ROOM_STATS => ROOM_STATS,
         PRESENCE_DIFF => PRESENCE_DIFF,
         _ => "other",
     }

@@ -3,11 +3,15 @@
 //! pre-serialized fanout and bounded queues, presence in the Phoenix.Presence format, the
 //! `video:<id>` room, and the Broker that carries broadcasts between nodes.
 //!
+//! A node starts with its [`Rooms`] (hub, broker, presence and the rooms' audience), whose
+//! [`RoomFeed`] the comment use case announces through, then its [`Realtime`].
+//!
 //! A transport (crates/http) authenticates the connection, calls [`Realtime::open`], feeds
 //! every text frame to [`Session::receive`], writes what it returns, drains the socket's
 //! [`OutboxReceiver`], closes when it is kicked, and drops the [`Registration`] once the
 //! connection is gone.
 
+mod audience;
 mod broker;
 mod config;
 mod events;
@@ -33,8 +37,10 @@ pub use broker::{
 };
 pub use config::RealtimeConfig;
 pub use feed::RoomFeed;
-pub use hub::{CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId, TopicChange};
-pub use presence::{Connection, Member, Presence, PresenceObserver};
+pub use hub::{
+    CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId, TopicChange, Viewer,
+};
+pub use presence::{Connection, Headcount, Member, Presence, PresenceObserver};
 pub use room::SocketUser;
 pub use room::{topic_of, video_of};
 pub use session::{Fatal, Session};
@@ -99,6 +105,49 @@ pub struct Opened {
     pub registration: Registration,
 }
 
+/// The live side of every room of this node: how broadcasts reach their sockets (hub and
+/// broker), who is in them (presence) and how many, in which mode (the audience).
+#[derive(Debug)]
+pub struct Rooms {
+    hub: Arc<Hub>,
+    broker: Arc<dyn Broker>,
+    presence: Arc<Presence>,
+    audience: Arc<audience::Audience>,
+}
+
+impl Rooms {
+    /// The rooms over `broker`; with several nodes, `peers` (from [`RedisBroker::start`])
+    /// keeps presence and the rooms' counts in step with the other nodes'.
+    pub fn new(
+        hub: Arc<Hub>,
+        broker: Arc<dyn Broker>,
+        peers: Option<Peers>,
+        config: &RealtimeConfig,
+    ) -> Arc<Self> {
+        let presence = Presence::new(broker.clone(), hub.clone(), config.presence_window);
+        let audience = audience::Audience::new(
+            presence.clone(),
+            hub.clone(),
+            broker.clone(),
+            config.audience(),
+        );
+        if let Some(peers) = peers {
+            presence::spawn_sync(presence.clone(), audience.clone(), broker.clone(), peers);
+        }
+        Arc::new(Self {
+            hub,
+            broker,
+            presence,
+            audience,
+        })
+    }
+
+    /// What the comment use case announces through.
+    pub fn feed(&self) -> Arc<RoomFeed> {
+        Arc::new(RoomFeed::new(self.broker.clone(), self.audience.clone()))
+    }
+}
+
 /// The realtime service of one node, shared by all its sockets.
 pub struct Realtime {
     hub: Arc<Hub>,
@@ -117,25 +166,15 @@ impl std::fmt::Debug for Realtime {
 }
 
 impl Realtime {
-    /// The realtime service over `broker`; with several nodes, `peers` (from
-    /// [`RedisBroker::start`]) keeps presence in step with the other nodes'.
-    pub fn new(
-        hub: Arc<Hub>,
-        broker: Arc<dyn Broker>,
-        peers: Option<Peers>,
-        comments: Comments,
-        config: RealtimeConfig,
-    ) -> Arc<Self> {
-        let presence = Presence::new(broker.clone(), hub.clone(), config.presence_window);
-        if let Some(peers) = peers {
-            presence::spawn_sync(presence.clone(), broker.clone(), peers);
-        }
+    /// The realtime service of `rooms`, posting through `comments`.
+    pub fn new(rooms: Arc<Rooms>, comments: Comments, config: RealtimeConfig) -> Arc<Self> {
         let history = room::HistoryLimits {
             latest: config.join_history,
             replay: config.since_limit,
             replay_bytes: config.since_bytes,
         };
-        let room = room::VideoRoom::new(comments, presence.clone(), broker, hub.clone(), history);
+        let (hub, presence) = (rooms.hub.clone(), rooms.presence.clone());
+        let room = room::VideoRoom::new(comments, rooms, history);
         Arc::new(Self {
             hub,
             presence,

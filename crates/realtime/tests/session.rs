@@ -15,6 +15,8 @@ mod harness;
 mod heartbeat;
 #[path = "session/join.rs"]
 mod join;
+#[path = "session/large_room.rs"]
+mod large_room;
 #[path = "session/leave.rs"]
 mod leave;
 #[path = "session/limits.rs"]

@@ -13,7 +13,7 @@ use domain::mirror::Mirror;
 use domain::ports::HealthProbe;
 use http_api::{AppState, HttpOptions, RunningServer};
 use persistence::{Database, PoolOptions};
-use realtime::{BrokerStatus, Hub, LocalBroker, Realtime, RedisBroker, RoomFeed};
+use realtime::{BrokerStatus, Hub, LocalBroker, Realtime, RedisBroker, Rooms};
 use secrecy::ExposeSecret;
 
 use crate::access::{NodeAccess, apply_remote};
@@ -69,23 +69,18 @@ pub async fn start(config: &Config, handle_signals: bool) -> Result<RunningServe
         Mirror::Off
     };
     let policy = Arc::new(RolePolicy);
-    let feed = Arc::new(RoomFeed::new(cluster.broker.clone()));
+    let realtime_config = realtime_config(config);
+    let rooms = Rooms::new(hub, cluster.broker, cluster.peers, &realtime_config);
     let comments = Comments::new(
         db.clone(),
         policy.clone(),
         limiter.clone(),
-        feed,
+        rooms.feed(),
         db.clone(),
     )
     .mirrored(mirrored);
     let status = cluster.redis.as_ref().map(|c| c.status());
-    let realtime = Realtime::new(
-        hub,
-        cluster.broker,
-        cluster.peers,
-        comments.clone(),
-        realtime_config(config),
-    );
+    let realtime = Realtime::new(rooms, comments.clone(), realtime_config);
     let firebase = start_mirror(config, &database, &realtime, status.clone())?;
     let links = Links {
         realtime: &realtime,

@@ -64,6 +64,31 @@ const METRICS: &[(Instrument, &str, &str)] = &[
         "Sockets closed for not keeping up with their rooms (1013)",
     ),
     (
+        Instrument::Gauge,
+        "realtime_rooms",
+        "Rooms with sockets on this node, by mode (small: every event to everyone; large: counts, counted reactions, a comment budget)",
+    ),
+    (
+        Instrument::Gauge,
+        "realtime_top_room_viewers",
+        "Viewers over every node of this node's largest rooms, by rank (1 is the largest; the rooms are named in the log when they turn large)",
+    ),
+    (
+        Instrument::Counter,
+        "realtime_large_room_comments_total",
+        "Comments posted through this node in large rooms, by admission (shown: broadcast; held: to their author and the moderators only)",
+    ),
+    (
+        Instrument::Counter,
+        "realtime_room_windows_total",
+        "A large room's window written to one socket (everything of the window at once)",
+    ),
+    (
+        Instrument::Counter,
+        "realtime_reaction_windows_total",
+        "reactions frames made, one per large room and window with reactions",
+    ),
+    (
         Instrument::Counter,
         "realtime_presence_diffs_total",
         "presence_diff frames sent by this node",

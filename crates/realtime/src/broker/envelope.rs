@@ -2,18 +2,24 @@
 //! channel `rts:topic:<topic>`, message `rts2 <node id> <event>\n<frame>`, the frame being
 //! the exact Phoenix V2 text the sockets receive. A message between nodes, never for
 //! sockets, has the event `node.<kind>` and its own body (presence's members and their
-//! changes). The first word is the envelope's version; a node skips messages it published
-//! itself and any version it does not know.
+//! changes). A comment a large room held back has the event `held.<author's user id>`: it
+//! is for its author's and the moderators' sockets only. The first word is the envelope's
+//! version; a node skips messages it published itself and any version it does not know.
 
 use bytes::{Bytes, BytesMut};
 
 /// The version word this node writes and reads.
 /// rts2: presence changes travel between nodes as `node.presence_changes` with their own
 /// body, no longer inside a client frame; nodes of rts1 and rts2 do not hear each other.
-const VERSION: &str = "rts2";
+/// rts3: held comments (`held.<user>`) and room reports; an rts2 node would deliver a
+/// held comment to everyone.
+const VERSION: &str = "rts3";
 
 /// The event word of a [`NodeMessage`](super::NodeMessage) is this and its kind.
 pub(crate) const NODE_EVENT: &str = "node.";
+
+/// The event word of a held comment is this and its author's user id.
+pub(crate) const HELD_EVENT: &str = "held.";
 
 /// The channel of access changes (revocations, deactivations, changed users), which
 /// every node listens to.
@@ -29,7 +35,7 @@ pub(crate) fn topic(channel: &str) -> Option<&str> {
     channel.strip_prefix("rts:topic:")
 }
 
-/// `rts2 <node> <event>\n<frame>`.
+/// `rts3 <node> <event>\n<frame>`.
 pub(crate) fn encode(node: &str, event: &str, frame: &[u8]) -> Bytes {
     let mut out =
         BytesMut::with_capacity(VERSION.len() + node.len() + event.len() + 3 + frame.len());
@@ -79,7 +85,7 @@ mod tests {
     fn an_envelope_round_trips_and_keeps_the_frame_byte_for_byte() {
         let frame = br#"[null,null,"video:1","new_comment",{"comment":{"content":"a\nb c"}}]"#;
         let bytes = encode("node-1", "new_comment", frame);
-        assert!(bytes.starts_with(b"rts2 node-1 new_comment\n"));
+        assert!(bytes.starts_with(b"rts3 node-1 new_comment\n"));
         let env = decode(&bytes).expect("decodes");
         assert_eq!(env.node, "node-1");
         assert_eq!(env.event, "new_comment");
@@ -89,10 +95,10 @@ mod tests {
     #[test]
     fn other_versions_and_shapes_are_ignored() {
         for bad in [
-            &b"rts1 n e\n[]"[..],
-            b"rts2 n\n[]",
-            b"rts2 n e x\n[]",
-            b"rts2 n e",
+            &b"rts2 n e\n[]"[..],
+            b"rts3 n\n[]",
+            b"rts3 n e x\n[]",
+            b"rts3 n e",
             b"",
             b"\xff\xfe\n[]",
         ] {

@@ -297,12 +297,17 @@ impl Listener {
             });
             return;
         }
+        let held = envelope.event.strip_prefix(envelope::HELD_EVENT);
         let event = crate::events::label(envelope.event);
         let Ok(frame) = ByteString::try_from(envelope.frame) else {
             metrics::counter!("realtime_broker_malformed_total").increment(1);
             return;
         };
-        self.hub.deliver(topic, event, &frame, None);
+        match held.map(|author| author.parse::<domain::UserId>()) {
+            None => self.hub.deliver(topic, event, &frame, None),
+            Some(Ok(author)) => self.hub.deliver_held(topic, author, &frame),
+            Some(Err(_)) => metrics::counter!("realtime_broker_malformed_total").increment(1),
+        }
     }
 
     fn access_change(&self, body: &[u8]) {

@@ -15,6 +15,7 @@ mod redis;
 mod status;
 
 use bytes::Bytes;
+use domain::UserId;
 
 use crate::frame::Encoded;
 use crate::hub::{Hub, SocketId};
@@ -40,6 +41,10 @@ pub trait Broker: Send + Sync + std::fmt::Debug {
     /// node, except the socket `except` (on this node).
     fn publish(&self, topic: &str, event: &'static str, frame: Encoded, except: Option<SocketId>);
 
+    /// Delivers `frame`, a comment a large room held back, to its author's sockets and
+    /// the room's moderators on every node.
+    fn publish_held(&self, topic: &str, author: UserId, frame: Encoded);
+
     /// Sends `message` to the other nodes listening to `topic` (one node has none).
     fn tell_nodes(&self, _topic: &str, _message: NodeMessage) {}
 }
@@ -59,5 +64,9 @@ impl LocalBroker {
 impl Broker for LocalBroker {
     fn publish(&self, topic: &str, event: &'static str, frame: Encoded, except: Option<SocketId>) {
         self.hub.deliver(topic, event, &frame, except);
+    }
+
+    fn publish_held(&self, topic: &str, author: UserId, frame: Encoded) {
+        self.hub.deliver_held(topic, author, &frame);
     }
 }

@@ -175,6 +175,18 @@ impl Broker for RedisBroker {
         }
     }
 
+    fn publish_held(&self, topic: &str, author: domain::UserId, frame: Encoded) {
+        self.hub.deliver_held(topic, author, &frame);
+        let event = format!("{}{author}", envelope::HELD_EVENT);
+        send(
+            &self.outgoing,
+            &self.node,
+            envelope::channel(topic),
+            &event,
+            frame.as_bytes(),
+        );
+    }
+
     fn tell_nodes(&self, topic: &str, message: NodeMessage) {
         let event = format!("{}{}", envelope::NODE_EVENT, message.kind);
         send(

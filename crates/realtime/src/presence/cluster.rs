@@ -8,6 +8,8 @@
 //! - and from the broker: a node gone (silent, or replaced by a new incarnation) takes its
 //!   members with it, and a node that does not answer an ask about a topic no longer has
 //!   members there.
+//!
+//! The same news carries the nodes' room reports ([`REPORT`]), which go to the audience.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,6 +19,7 @@ use bytes::Bytes;
 
 use super::Presence;
 use super::sync::SyncBook;
+use crate::audience::{Audience, REPORT};
 use crate::broker::{Broker, NodeMessage, PeerNews, Peers};
 
 /// "Tell me your members of this topic."
@@ -30,10 +33,17 @@ pub(super) const CHANGES: &str = "presence_changes";
 const HOUSEKEEPING: Duration = Duration::from_millis(250);
 
 /// Keeps `presence`'s replicas of the other nodes' members current with what `peers`
-/// tells, talking to the other nodes through `broker`; runs until the broker is gone.
-pub fn spawn_sync(presence: Arc<Presence>, broker: Arc<dyn Broker>, peers: Peers) {
+/// tells, talking to the other nodes through `broker`, and hands the `audience` the
+/// nodes' room reports; runs until the broker is gone.
+pub(crate) fn spawn_sync(
+    presence: Arc<Presence>,
+    audience: Arc<Audience>,
+    broker: Arc<dyn Broker>,
+    peers: Peers,
+) {
     let sync = Sync {
         presence,
+        audience,
         broker,
         book: SyncBook::default(),
         topics: HashSet::new(),
@@ -43,6 +53,7 @@ pub fn spawn_sync(presence: Arc<Presence>, broker: Arc<dyn Broker>, peers: Peers
 
 struct Sync {
     presence: Arc<Presence>,
+    audience: Arc<Audience>,
     broker: Arc<dyn Broker>,
     /// Asks and answers made, deferred and awaited.
     book: SyncBook,
@@ -81,6 +92,7 @@ impl Sync {
             // What the others have, and what they hold of this node's: they may have
             // asked while this node could not hear, or dropped it as silent.
             PeerNews::Linked => {
+                self.audience.relinked();
                 self.ask_about_every_topic();
                 let now = Instant::now();
                 for topic in &self.topics {
@@ -92,6 +104,7 @@ impl Sync {
             PeerNews::Arrived(_) | PeerNews::Relinked(_) => self.ask_about_every_topic(),
             PeerNews::Departed(node) => {
                 self.book.forget_node(&node);
+                self.audience.departed(&node);
                 metrics::counter!("realtime_presence_nodes_dropped_total").increment(1);
                 self.presence.drop_node(&node);
             }
@@ -126,6 +139,10 @@ impl Sync {
                 self.book.heard(topic, from, Instant::now());
                 self.presence.apply_remote_changes(from, topic, body)
             }
+            REPORT => {
+                self.book.heard(topic, from, Instant::now());
+                self.audience.hear(from, topic, body)
+            }
             _ => false,
         };
         if !applied {
@@ -158,8 +175,10 @@ impl Sync {
 
     /// Tells the other nodes this node's members of `topic`, none included.
     fn send_answer(&self, topic: &str) {
+        let Some(members) = self.presence.local_members(topic) else {
+            return;
+        };
         metrics::counter!("realtime_presence_syncs_total", "step" => "answered").increment(1);
-        let members = self.presence.local_members(topic);
         self.tell(topic, MEMBERS, Bytes::from(members));
     }
 

@@ -22,12 +22,14 @@ use crate::frame::{self, Encoded};
 use metas::{Meta, Metas, diff_json, metas_json, remove_ref};
 
 mod cluster;
+mod large;
 mod member;
 mod metas;
 mod replica;
 mod sync;
 
-pub use cluster::spawn_sync;
+pub(crate) use cluster::spawn_sync;
+pub use large::Headcount;
 pub use member::{Connection, Member};
 
 #[derive(Debug, Default)]
@@ -47,6 +49,9 @@ struct TopicState {
     /// the state is megabytes, so it is framed once per ref rather than once per joiner.
     state_frames: Vec<(Value, Encoded)>,
     flush_scheduled: bool,
+    /// A large room: only this node's members are kept, and no diffs go out (see
+    /// `large`).
+    large: bool,
 }
 
 /// Rooms up to this many members get a `presence_state` made for each joiner, exact and
@@ -89,6 +94,8 @@ pub struct Presence {
     counter: AtomicU64,
     node: u32,
     observer: OnceLock<Arc<dyn PresenceObserver>>,
+    /// Topics whose headcount may have changed since the audience last looked.
+    recount: Mutex<std::collections::HashSet<String>>,
 }
 
 impl std::fmt::Debug for dyn PresenceObserver {
@@ -133,6 +140,7 @@ impl Presence {
             counter: AtomicU64::new(0),
             node,
             observer: OnceLock::new(),
+            recount: Mutex::default(),
         })
     }
 
@@ -142,7 +150,16 @@ impl Presence {
         let _ = self.observer.set(observer);
     }
 
+    /// Notes that `topic`'s headcount may have changed.
+    fn recount_later(&self, topic: &str) {
+        let mut recount = self.recount.lock().unwrap_or_else(|p| p.into_inner());
+        if !recount.contains(topic) {
+            recount.insert(topic.to_owned());
+        }
+    }
+
     fn tell_observer(&self, topic: &str, key: &str) {
+        self.recount_later(topic);
         if let Some(observer) = self.observer.get() {
             observer.changed(topic, key);
         }
@@ -183,8 +200,15 @@ impl Presence {
         URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// Adds `connection` under `key` on `topic`; returns its `phx_ref` (for `untrack`).
-    pub fn track(self: &Arc<Self>, topic: &str, key: &str, connection: &Connection) -> String {
+    /// Adds `connection` under `key` on `topic`, a large room or not; returns its
+    /// `phx_ref` (for `untrack`).
+    pub fn track(
+        self: &Arc<Self>,
+        topic: &str,
+        key: &str,
+        connection: &Connection,
+        large: bool,
+    ) -> String {
         let phx_ref = self.next_ref();
         let mut meta =
             serde_json::to_value(connection).unwrap_or_else(|_| Value::Object(Default::default()));
@@ -197,13 +221,24 @@ impl Presence {
         };
         let schedule = {
             let mut topics = self.lock();
+            let new = !topics.contains_key(topic);
             let state = topics.entry(topic.to_owned()).or_default();
+            // A room already here has its mode; the audience changes it.
+            if new && large {
+                large::become_large(state);
+            }
             state
                 .live
                 .entry(key.to_owned())
                 .or_default()
                 .push(meta.clone());
             state.members += 1;
+            if state.large {
+                // No diff: a large room's members are counted, not announced.
+                drop(topics);
+                self.tell_observer(topic, key);
+                return phx_ref;
+            }
             state.joins.entry(key.to_owned()).or_default().push(meta);
             (!std::mem::replace(&mut state.flush_scheduled, true)).then_some(state.members)
         };
@@ -225,6 +260,14 @@ impl Presence {
                 return;
             };
             state.members -= 1;
+            if state.large {
+                if state.live.is_empty() {
+                    topics.remove(topic);
+                }
+                drop(topics);
+                self.tell_observer(topic, key);
+                return;
+            }
             // A join not yet announced is dropped from the diff, but the leave still goes
             // out: a joiner may have received this meta in its presence_state already.
             // Clients ignore leaves of metas they never had.
@@ -252,11 +295,16 @@ impl Presence {
     /// Phoenix sends it; in a bigger one it is the snapshot of the last flush, shared by
     /// every joiner until the next (the joiner then sees itself in the next diff, within
     /// the presence window), because a state of thousands of members is hundreds of KB.
-    pub fn state_frame(&self, topic: &str, join_ref: &Value) -> Encoded {
+    ///
+    /// In a large room it is the joiner's own connections only (`key`'s on this node).
+    pub fn state_frame(&self, topic: &str, join_ref: &Value, key: &str) -> Encoded {
         let mut topics = self.lock();
         let Some(state) = topics.get_mut(topic) else {
             return frame::encode_raw(join_ref, topic, PRESENCE_STATE, "{}");
         };
+        if state.large {
+            return large::own_state(state, topic, join_ref, key);
+        }
         // Counted only as far as the threshold: a big room is not walked on every join.
         let small = state.members <= EXACT_STATE_MEMBERS
             && state

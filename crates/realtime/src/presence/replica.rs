@@ -32,6 +32,10 @@ impl Presence {
         {
             let mut topics = self.lock();
             let state = topics.entry(topic.to_owned()).or_default();
+            if state.large {
+                // Counted by the audience instead.
+                return true;
+            }
             let replica = state.remote.entry(Arc::from(node)).or_default();
             for (key, list) in leaves {
                 if let Some(current) = replica.get_mut(&key) {
@@ -52,6 +56,7 @@ impl Presence {
             state.snapshot = None;
             state.state_frames.clear();
         }
+        self.recount_later(topic);
         // As it came: the same bytes every node's sockets get.
         let payload = String::from_utf8_lossy(changes);
         let frame = frame::encode_raw(&Value::Null, topic, PRESENCE_DIFF, &payload);
@@ -60,12 +65,14 @@ impl Presence {
     }
 
     /// This node's own members of `topic`, as a Phoenix.Presence map (`{}` for none), to
-    /// answer a sync.
-    pub(crate) fn local_members(&self, topic: &str) -> String {
+    /// answer a sync; `None` in a large room, whose members are counted, not listed.
+    pub(crate) fn local_members(&self, topic: &str) -> Option<String> {
         let topics = self.lock();
-        topics
-            .get(topic)
-            .map_or_else(|| "{}".to_owned(), |state| metas_json(&state.live))
+        match topics.get(topic) {
+            Some(state) if state.large => None,
+            Some(state) => Some(metas_json(&state.live)),
+            None => Some("{}".to_owned()),
+        }
     }
 
     /// The other nodes this node holds members of in `topic`.
@@ -109,6 +116,9 @@ impl Presence {
         let (joins, leaves) = {
             let mut topics = self.lock();
             let state = topics.entry(topic.to_owned()).or_default();
+            if state.large {
+                return;
+            }
             let old = state
                 .remote
                 .insert(Arc::from(node), members.clone())

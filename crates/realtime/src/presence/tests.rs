@@ -32,12 +32,12 @@ fn bigger_rooms_coalesce_over_longer_windows() {
 #[tokio::test]
 async fn in_a_small_room_the_state_is_exact_and_includes_the_joiner() {
     let (_hub, presence) = node(Duration::from_secs(60));
-    presence.track("video:1", "u1", &meta("ann"));
+    presence.track("video:1", "u1", &meta("ann"), false);
     presence.flush("video:1");
     // Not flushed yet: a cached snapshot would not have bob.
-    presence.track("video:1", "u2", &meta("bob"));
+    presence.track("video:1", "u2", &meta("bob"), false);
     let v: Value =
-        serde_json::from_str(&presence.state_frame("video:1", &json!("1"))).expect("json");
+        serde_json::from_str(&presence.state_frame("video:1", &json!("1"), "u1")).expect("json");
     assert_eq!(v[4]["u1"]["metas"][0]["username"], "ann");
     assert_eq!(v[4]["u2"]["metas"][0]["username"], "bob");
 }
@@ -47,21 +47,21 @@ async fn the_state_frame_is_made_once_per_join_ref_and_snapshot() {
     let (_hub, presence) = node(Duration::from_millis(20));
     // A room big enough for a shared state.
     for i in 0..EXACT_STATE_MEMBERS {
-        presence.track("video:1", &format!("x{i}"), &meta("someone"));
+        presence.track("video:1", &format!("x{i}"), &meta("someone"), false);
     }
-    presence.track("video:1", "u1", &meta("ann"));
+    presence.track("video:1", "u1", &meta("ann"), false);
     presence.flush("video:1");
-    let a = presence.state_frame("video:1", &json!("1"));
-    let b = presence.state_frame("video:1", &json!("1"));
-    let c = presence.state_frame("video:1", &json!("2"));
+    let a = presence.state_frame("video:1", &json!("1"), "u1");
+    let b = presence.state_frame("video:1", &json!("1"), "u1");
+    let c = presence.state_frame("video:1", &json!("2"), "u1");
     assert_eq!(a.as_ptr(), b.as_ptr(), "shared, not copied");
     let v: Value = serde_json::from_str(&c).expect("json");
     assert_eq!(v[0], "2");
     assert_eq!(v[3], "presence_state");
     assert_eq!(v[4]["u1"]["metas"][0]["username"], "ann");
-    presence.track("video:1", "u2", &meta("bob"));
+    presence.track("video:1", "u2", &meta("bob"), false);
     presence.flush("video:1");
-    let d = presence.state_frame("video:1", &json!("1"));
+    let d = presence.state_frame("video:1", &json!("1"), "u1");
     let v: Value = serde_json::from_str(&d).expect("json");
     assert_eq!(
         v[4]["u2"]["metas"][0]["username"], "bob",
@@ -76,10 +76,10 @@ async fn joins_within_a_window_become_one_diff() {
         frames: 16,
         bytes: usize::MAX,
     });
-    hub.subscribe("video:1", 1, outbox);
-    let a = presence.track("video:1", "u1", &meta("ann"));
-    let b = presence.track("video:1", "u1", &meta("ann"));
-    presence.track("video:1", "u2", &meta("bob"));
+    hub.subscribe("video:1", 1, outbox, viewer());
+    let a = presence.track("video:1", "u1", &meta("ann"), false);
+    let b = presence.track("video:1", "u1", &meta("ann"), false);
+    presence.track("video:1", "u2", &meta("bob"), false);
     assert_ne!(a, b, "each connection has its own phx_ref");
     let frame = rx.next().await.expect("a diff");
     let v: Value = serde_json::from_str(&frame).expect("json");
@@ -103,12 +103,12 @@ async fn a_leave_names_the_exact_meta_and_a_join_then_leave_in_one_window_is_not
         frames: 16,
         bytes: usize::MAX,
     });
-    hub.subscribe("video:1", 1, outbox);
-    let kept = presence.track("video:1", "u1", &meta("ann"));
+    hub.subscribe("video:1", 1, outbox, viewer());
+    let kept = presence.track("video:1", "u1", &meta("ann"), false);
     presence.flush("video:1");
     rx.next().await.expect("join diff");
 
-    let brief = presence.track("video:1", "u2", &meta("bob"));
+    let brief = presence.track("video:1", "u2", &meta("bob"), false);
     presence.untrack("video:1", "u2", &brief);
     presence.untrack("video:1", "u1", &kept);
     let frame = rx.next().await.expect("leave diff");
@@ -117,4 +117,11 @@ async fn a_leave_names_the_exact_meta_and_a_join_then_leave_in_one_window_is_not
     assert_eq!(v[4]["leaves"]["u1"]["metas"][0]["phx_ref"], kept.as_str());
     assert_eq!(v[4]["leaves"]["u2"]["metas"][0]["phx_ref"], brief.as_str());
     assert_eq!(&*presence.snapshot("video:1"), "{}");
+}
+
+fn viewer() -> crate::hub::Viewer {
+    crate::hub::Viewer {
+        user: domain::UserId::from_uuid(uuid::Uuid::from_u128(1)),
+        moderates: false,
+    }
 }

@@ -46,12 +46,19 @@ pub(crate) fn check_join(frame: &Inbound) -> Result<Since, Value> {
 
 /// The join reply's response: the latest comments, or those after where the client
 /// stands, with the position up to which it then has every comment.
+///
+/// A large room (`large`) showed only some of its comments, so it does not replay every
+/// one stored since: a join with `after` or `since` gets the latest, as a plain join, and
+/// `"sampled": true` to say so (the REST API still has every comment).
 pub(crate) async fn history(
     comments: &Comments,
     limits: HistoryLimits,
     since: Since,
     video: &VideoId,
+    large: bool,
 ) -> Result<Value, Value> {
+    let sampled = large && matches!(since, Since::After(_));
+    let since = if sampled { Since::Latest } else { since };
     let replaying = matches!(since, Since::After(_));
     let replay = match since {
         Since::Latest => comments.latest(video, limits.latest).await,
@@ -73,6 +80,9 @@ pub(crate) async fn history(
     } else {
         replay.position
     };
+    if sampled {
+        return Ok(json!({ "comments": sent, "position": position, "sampled": true }));
+    }
     if !replaying {
         return Ok(json!({ "comments": sent, "position": position }));
     }

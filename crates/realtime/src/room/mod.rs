@@ -14,10 +14,10 @@ use domain::policy::Actor;
 use domain::{ClientId, CommentBody, Error, VideoId};
 use serde_json::{Value, json};
 
-use crate::broker::Broker;
+use crate::audience::Audience;
 use crate::events::{NEW_COMMENT, REACTION};
 use crate::frame::{self, Encoded, Inbound};
-use crate::hub::{Hub, Outbox, SocketId};
+use crate::hub::{Hub, Outbox, SocketId, Viewer};
 use crate::presence::{Connection, Presence};
 
 pub(crate) use history::{HistoryLimits, Since, check_join};
@@ -79,37 +79,39 @@ pub(crate) struct Visitor<'a> {
 }
 
 /// A join that succeeded: the presence ref to untrack by, and the frames to send (the
-/// reply, then `presence_state`).
+/// reply, then `presence_state`, then `room_stats`).
 pub(crate) struct Entered {
     pub phx_ref: String,
-    pub frames: [Encoded; 2],
+    pub frames: [Encoded; 3],
 }
 
 /// The rules of every video room, with the ports they use.
 #[derive(Debug)]
 pub(crate) struct VideoRoom {
     comments: Comments,
-    presence: Arc<Presence>,
-    broker: Arc<dyn Broker>,
-    hub: Arc<Hub>,
+    live: Arc<crate::Rooms>,
     history: HistoryLimits,
 }
 
 impl VideoRoom {
-    pub fn new(
-        comments: Comments,
-        presence: Arc<Presence>,
-        broker: Arc<dyn Broker>,
-        hub: Arc<Hub>,
-        history: HistoryLimits,
-    ) -> Self {
+    pub fn new(comments: Comments, live: Arc<crate::Rooms>, history: HistoryLimits) -> Self {
         Self {
             comments,
-            presence,
-            broker,
-            hub,
+            live,
             history,
         }
+    }
+
+    fn presence(&self) -> &Presence {
+        &self.live.presence
+    }
+
+    fn hub(&self) -> &Hub {
+        &self.live.hub
+    }
+
+    fn audience(&self) -> &Audience {
+        &self.live.audience
     }
 
     /// Joins `video`'s room: subscribes, loads history, tracks presence.
@@ -124,12 +126,19 @@ impl VideoRoom {
         // Subscribe before reading the history, so a comment stored meanwhile is not lost
         // between the two (it may then arrive twice: in the reply and as new_comment;
         // clients dedupe by id). The transport writes broadcasts queued now after the reply.
-        self.hub
-            .subscribe(topic, visitor.socket, visitor.outbox.clone());
-        let response = match history::history(&self.comments, self.history, since, video).await {
+        let actor = &visitor.user.actor;
+        let viewer = Viewer {
+            user: actor.user_id,
+            moderates: actor.role != domain::Role::User,
+        };
+        self.hub()
+            .subscribe(topic, visitor.socket, visitor.outbox.clone(), viewer);
+        let large = self.audience().enter(topic);
+        let history = history::history(&self.comments, self.history, since, video, large);
+        let response = match history.await {
             Ok(response) => response,
             Err(response) => {
-                self.hub.unsubscribe(topic, visitor.socket);
+                self.hub().unsubscribe(topic, visitor.socket);
                 return Err(frame::reply(
                     &frame.join_ref,
                     &frame.reference,
@@ -146,26 +155,28 @@ impl VideoRoom {
             device_id: visitor.user.device_id.clone(),
             online_at: chrono::Utc::now().timestamp(),
         };
-        let key = visitor.user.actor.user_id.to_string();
-        let phx_ref = self.presence.track(topic, &key, &connection);
+        let key = actor.user_id.to_string();
+        let phx_ref = self.live.presence.track(topic, &key, &connection, large);
         let reply = frame::reply(&frame.join_ref, &frame.reference, topic, "ok", response);
-        let presence_state = self.presence.state_frame(topic, &frame.join_ref);
+        let presence_state = self.presence().state_frame(topic, &frame.join_ref, &key);
+        let stats = self.audience().stats_frame(topic, &frame.join_ref);
         Ok(Entered {
             phx_ref,
-            frames: [reply, presence_state],
+            frames: [reply, presence_state, stats],
         })
     }
 
     /// Takes `user`'s connection `phx_ref` out of the room's presence; the socket stays
     /// subscribed (a rejoin follows).
     pub fn untrack(&self, topic: &str, user: &SocketUser, phx_ref: &str) {
-        self.presence
+        self.live
+            .presence
             .untrack(topic, &user.actor.user_id.to_string(), phx_ref);
     }
 
     /// The socket hears the room no more.
     pub fn unsubscribe(&self, topic: &str, socket: SocketId) {
-        self.hub.unsubscribe(topic, socket);
+        self.hub().unsubscribe(topic, socket);
     }
 
     /// Leaves the room: unsubscribed and untracked.
@@ -230,9 +241,13 @@ impl VideoRoom {
             );
         }
         metrics::counter!("realtime_pushes_total", "event" => REACTION).increment(1);
+        if self.audience().react(&frame.topic, emoji) {
+            return Ok(json!({}));
+        }
         let payload = json!({ "user_id": visitor.user.actor.user_id.to_string(), "emoji": emoji });
         let out = frame::broadcast(&frame.topic, REACTION, &payload);
-        self.broker
+        self.live
+            .broker
             .publish(&frame.topic, REACTION, out, Some(visitor.socket));
         Ok(json!({}))
     }

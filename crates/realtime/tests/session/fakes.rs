@@ -106,6 +106,14 @@ impl MemStore {
         comment
     }
 
+    /// How many live comments `video` has.
+    pub fn count(&self, video: &str) -> usize {
+        self.lock()
+            .iter()
+            .filter(|s| s.comment.video_id.as_str() == video && !s.deleted)
+            .count()
+    }
+
     /// Marks a comment deleted without going through the use case.
     pub fn delete(&self, id: CommentId) {
         let mut all = self.lock();

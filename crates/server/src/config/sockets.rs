@@ -1,5 +1,6 @@
-//! WebSockets: limits and timings per socket, per user, per address and per node, and the
-//! presence window; the defaults are `realtime::RealtimeConfig`'s.
+//! WebSockets: limits and timings per socket, per user, per address and per node, the
+//! presence window, and when a room is large and what it then sends; the defaults are
+//! `realtime::RealtimeConfig`'s.
 
 use std::time::Duration;
 
@@ -24,6 +25,9 @@ pub(super) struct Sockets {
     ws_max_sockets_per_user: usize,
     ws_max_sockets_per_address: usize,
     presence_window_ms: u64,
+    room_large_members: usize,
+    room_tick_ms: u64,
+    room_comments_per_second: f64,
 }
 
 impl Default for Sockets {
@@ -44,6 +48,9 @@ impl Default for Sockets {
             ws_max_sockets_per_user: realtime.max_sockets_per_user,
             ws_max_sockets_per_address: realtime.max_sockets_per_address,
             presence_window_ms: super::millis(realtime.presence_window),
+            room_large_members: realtime.large_room_members,
+            room_tick_ms: super::millis(realtime.room_tick),
+            room_comments_per_second: realtime.room_comments_per_second,
         }
     }
 }
@@ -102,6 +109,18 @@ pub(super) const CHECKS: &[Check<Sockets>] = &[
         variable: "RTS_PRESENCE_WINDOW_MS",
         rule: |s| at_most(s.presence_window_ms, 5000),
     },
+    Check {
+        variable: "RTS_ROOM_LARGE_MEMBERS",
+        rule: |s| at_most(s.room_large_members, 100_000_000),
+    },
+    Check {
+        variable: "RTS_ROOM_TICK_MS",
+        rule: |s| between(s.room_tick_ms, 20, 5000),
+    },
+    Check {
+        variable: "RTS_ROOM_COMMENTS_PER_SECOND",
+        rule: |s| above_zero_at_most(s.room_comments_per_second, 10_000.0),
+    },
 ];
 
 impl Sockets {
@@ -124,6 +143,9 @@ impl Sockets {
             presence_window: Duration::from_millis(self.presence_window_ms),
             max_frame_bytes: self.ws_max_frame_bytes,
             idle_timeout: Duration::from_secs(self.ws_idle_timeout_secs),
+            large_room_members: self.room_large_members,
+            room_tick: Duration::from_millis(self.room_tick_ms),
+            room_comments_per_second: self.room_comments_per_second,
             ..defaults
         }
     }

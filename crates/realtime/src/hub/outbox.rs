@@ -1,18 +1,12 @@
-//! The topic hub of one node: which sockets listen to which topic, and fanout. A broadcast
-//! is serialized once; the same shared bytes are queued to every subscriber. Each socket's
-//! queue is bounded in frames and in bytes: a socket that cannot keep up is kicked instead
-//! of growing memory.
+//! One socket's queue of outgoing frames, bounded in frames and in bytes: a socket that
+//! cannot keep up is kicked instead of growing memory.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::Notify;
 
 use crate::frame::Encoded;
-
-/// Identifies one socket on this node.
-pub type SocketId = u64;
 
 /// Why the server closes a socket; the transport turns it into a close code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,25 +109,32 @@ impl Outbox {
 
     /// Queues a frame; a full queue kicks the socket (it is too slow) and drops the frame.
     pub fn offer(&self, frame: &Encoded) -> bool {
+        self.offer_all(std::slice::from_ref(frame))
+    }
+
+    /// Queues `frames` together, with one wake-up of the transport, which then writes them
+    /// in one go; if they do not all fit, the socket is kicked and none is queued.
+    pub fn offer_all(&self, frames: &[Encoded]) -> bool {
         let mut state = self.queue.lock();
         if state.kicked.is_some() {
             return false;
         }
         let limits = self.queue.limits;
-        if state.frames.len() >= limits.frames || state.bytes + frame.len() > limits.bytes {
+        let bytes: usize = frames.iter().map(|f| f.len()).sum();
+        if state.frames.len() + frames.len() > limits.frames || state.bytes + bytes > limits.bytes {
             state.kicked = Some(CloseReason::SlowConsumer);
             drop(state);
-            metrics::counter!("realtime_queue_drops_total").increment(1);
+            metrics::counter!("realtime_queue_drops_total").increment(frames.len() as u64);
             metrics::counter!("realtime_slow_consumer_disconnects_total").increment(1);
             self.queue.ready.notify_one();
             return false;
         }
-        state.frames.push_back(frame.clone());
-        state.bytes += frame.len();
-        let first = state.frames.len() == 1;
+        let was_empty = state.frames.is_empty();
+        state.frames.extend(frames.iter().cloned());
+        state.bytes += bytes;
         drop(state);
         // A non-empty queue has already woken the transport, which has yet to take it.
-        if first {
+        if was_empty && !frames.is_empty() {
             self.queue.ready.notify_one();
         }
         true
@@ -191,138 +192,10 @@ impl OutboxReceiver {
     }
 }
 
-/// A topic gained its first local subscriber, or lost its last.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum TopicChange {
-    Added(String),
-    Removed(String),
-}
-
-/// Topic subscriptions of this node.
-#[derive(Debug, Default)]
-pub struct Hub {
-    topics: RwLock<HashMap<String, Vec<(SocketId, Outbox)>>>,
-    next_id: AtomicU64,
-    /// Told about topics coming and going (a broker that subscribes per topic).
-    watcher: std::sync::OnceLock<tokio::sync::mpsc::UnboundedSender<TopicChange>>,
-}
-
-impl Hub {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// The topics that have local subscribers now, and every later change. One watcher
-    /// per hub; `None` if it has one already.
-    pub fn watch_topics(
-        &self,
-    ) -> Option<(
-        Vec<String>,
-        tokio::sync::mpsc::UnboundedReceiver<TopicChange>,
-    )> {
-        // Under the write lock, so no change falls between the list and the channel.
-        let topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
-        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-        self.watcher.set(tx).ok()?;
-        Some((topics.keys().cloned().collect(), rx))
-    }
-
-    fn tell(&self, change: TopicChange) {
-        if let Some(watcher) = self.watcher.get() {
-            let _ = watcher.send(change);
-        }
-    }
-
-    pub fn next_socket_id(&self) -> SocketId {
-        self.next_id.fetch_add(1, Ordering::Relaxed) + 1
-    }
-
-    pub fn subscribe(&self, topic: &str, socket: SocketId, outbox: Outbox) {
-        let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
-        let new = !topics.contains_key(topic);
-        let subscribers = topics.entry(topic.to_owned()).or_default();
-        subscribers.retain(|(id, _)| *id != socket);
-        subscribers.push((socket, outbox));
-        if new {
-            self.tell(TopicChange::Added(topic.to_owned()));
-        }
-    }
-
-    pub fn unsubscribe(&self, topic: &str, socket: SocketId) {
-        let mut topics = self.topics.write().unwrap_or_else(|p| p.into_inner());
-        if let Some(subscribers) = topics.get_mut(topic) {
-            subscribers.retain(|(id, _)| *id != socket);
-            if subscribers.is_empty() {
-                topics.remove(topic);
-                self.tell(TopicChange::Removed(topic.to_owned()));
-            }
-        }
-    }
-
-    /// Queues `frame` to every subscriber of `topic` but `except`; returns how many got it.
-    pub fn broadcast(&self, topic: &str, frame: &Encoded, except: Option<SocketId>) -> usize {
-        let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
-        let Some(subscribers) = topics.get(topic) else {
-            return 0;
-        };
-        subscribers
-            .iter()
-            .filter(|(id, _)| Some(*id) != except)
-            .filter(|(_, outbox)| outbox.offer(frame))
-            .count()
-    }
-
-    /// [`broadcast`](Self::broadcast), counted in `realtime_deliveries_total` by event.
-    pub(crate) fn deliver(
-        &self,
-        topic: &str,
-        event: &'static str,
-        frame: &Encoded,
-        except: Option<SocketId>,
-    ) {
-        let delivered = self.broadcast(topic, frame, except);
-        metrics::counter!("realtime_deliveries_total", "event" => event)
-            .increment(delivered as u64);
-    }
-
-    pub fn subscriber_count(&self, topic: &str) -> usize {
-        let topics = self.topics.read().unwrap_or_else(|p| p.into_inner());
-        topics.get(topic).map_or(0, Vec::len)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::frame;
-
-    #[tokio::test]
-    async fn one_serialization_reaches_every_subscriber_but_the_excluded() {
-        let hub = Hub::new();
-        let (a, ra) = Outbox::new(frames(8));
-        let (b, rb) = Outbox::new(frames(8));
-        hub.subscribe("video:1", 1, a);
-        hub.subscribe("video:1", 2, b);
-        let f = frame::broadcast("video:1", "reaction", &serde_json::json!({}));
-        assert_eq!(hub.broadcast("video:1", &f, Some(1)), 1);
-        assert_eq!(hub.broadcast("video:1", &f, None), 2);
-        assert_eq!(ra.next().await.as_deref(), Some(&*f));
-        let got = rb.next().await.expect("frame");
-        assert_eq!(
-            got.as_bytes().as_ptr(),
-            f.as_bytes().as_ptr(),
-            "the same bytes, not a copy"
-        );
-        hub.unsubscribe("video:1", 1);
-        assert_eq!(hub.subscriber_count("video:1"), 1);
-    }
-
-    fn frames(frames: usize) -> QueueLimits {
-        QueueLimits {
-            frames,
-            bytes: usize::MAX,
-        }
-    }
 
     #[test]
     fn a_queue_over_its_bytes_kicks_the_socket_whatever_its_frame_count() {
@@ -354,41 +227,20 @@ mod tests {
         assert_eq!(receiver.kicked(), None);
     }
 
-    #[tokio::test]
-    async fn a_watcher_hears_of_first_and_last_subscribers_only() {
-        let hub = Hub::new();
-        let (a, _ra) = Outbox::new(frames(8));
-        hub.subscribe("video:1", 1, a.clone());
-        let (existing, mut changes) = hub.watch_topics().expect("the first watcher");
-        assert_eq!(existing, vec!["video:1".to_owned()]);
-        assert!(hub.watch_topics().is_none(), "one watcher per hub");
-        hub.subscribe("video:1", 2, a.clone());
-        hub.subscribe("video:2", 1, a);
-        hub.unsubscribe("video:1", 1);
-        hub.unsubscribe("video:1", 2);
-        assert_eq!(
-            changes.recv().await,
-            Some(TopicChange::Added("video:2".into()))
-        );
-        assert_eq!(
-            changes.recv().await,
-            Some(TopicChange::Removed("video:1".into()))
-        );
-        assert!(changes.try_recv().is_err());
-    }
-
-    #[tokio::test]
-    async fn a_full_queue_kicks_the_slow_socket() {
-        let hub = Hub::new();
-        let (slow, receiver) = Outbox::new(frames(2));
-        hub.subscribe("t", 1, slow);
+    #[test]
+    fn a_batch_is_queued_whole_or_not_at_all() {
         let f = frame::broadcast("t", "e", &serde_json::json!({}));
-        assert_eq!(hub.broadcast("t", &f, None), 1);
-        assert_eq!(hub.broadcast("t", &f, None), 1);
+        let (outbox, receiver) = Outbox::new(QueueLimits {
+            frames: 3,
+            bytes: usize::MAX,
+        });
+        assert!(outbox.offer_all(&[f.clone(), f.clone()]));
+        assert_eq!(receiver.take().len(), 2);
+        assert!(!outbox.offer_all(&[f.clone(), f.clone(), f.clone(), f]));
         assert_eq!(
-            hub.broadcast("t", &f, None),
+            receiver.take().len(),
             0,
-            "the third frame does not fit"
+            "nothing of a batch that does not fit"
         );
         assert_eq!(receiver.kicked(), Some(CloseReason::SlowConsumer));
     }
