@@ -13,6 +13,7 @@ mod cluster_faults;
 mod docs;
 mod firebase;
 mod health;
+mod large_rooms;
 mod outage;
 mod socket;
 mod transactions;
