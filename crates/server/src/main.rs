@@ -41,12 +41,41 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
-    /// Add demo users, videos and comments (idempotent).
-    Seed,
+    /// Add demo users, videos and comments (idempotent); `seed viewers` makes bench users.
+    Seed {
+        #[command(subcommand)]
+        what: Option<SeedCommand>,
+    },
     /// The Firebase mirror: its backlog and dead letters, and repairs.
     Firebase {
         #[command(subcommand)]
         command: FirebaseCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum SeedCommand {
+    /// Bench users for `cargo xtask bench ws`: many distinct users and their tokens.
+    ///
+    /// COUNT users `viewer-<run>-<i>` (role user; the first MODERATORS moderators) with a
+    /// device each, made in bulk straight in the database, and an access token for each
+    /// signed with this server's RTS_JWT_SECRET (valid RTS_ACCESS_TOKEN_TTL_SECS), written
+    /// one per line to FILE. Benchmark and development databases only: the users share a
+    /// known password.
+    Viewers {
+        /// How many viewers (1 to 1,000,000).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=i64::from(seed::viewers::MAX_VIEWERS)))]
+        count: u32,
+        /// Where the tokens go, one per line in viewer order.
+        #[arg(long, value_name = "FILE")]
+        tokens: std::path::PathBuf,
+        /// Make the first MODERATORS viewers moderators (they see held comments too).
+        #[arg(long, default_value_t = 0)]
+        moderators: u32,
+        /// The `<run>` in the names: 1 to 10 lowercase letters and digits (default: from
+        /// the clock, so runs do not collide).
+        #[arg(long)]
+        run: Option<String>,
     },
 }
 
@@ -121,7 +150,19 @@ fn main() -> ExitCode {
                 all,
                 yes,
             } => migrate(&config, direction, all, yes).await,
-            Command::Seed => run_seed(&config).await,
+            Command::Seed { what: None } => run_seed(&config).await,
+            Command::Seed {
+                what:
+                    Some(SeedCommand::Viewers {
+                        count,
+                        tokens,
+                        moderators,
+                        run,
+                    }),
+            } => {
+                let plan = seed::viewers::ViewersPlan::new(count, moderators, run)?;
+                seed::viewers::seed(&config, &plan, &tokens).await
+            }
             Command::Firebase { command } => match command {
                 FirebaseCommand::Status => server::mirror::status(&config).await,
                 FirebaseCommand::Reconcile { video, dry_run } => {

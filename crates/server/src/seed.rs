@@ -1,5 +1,8 @@
 //! Demo data for development: users with known passwords (one per role) and a few videos
-//! with comments. Idempotent: running it again changes nothing.
+//! with comments. Idempotent: running it again changes nothing. [`viewers`] makes bench
+//! users in bulk instead (`realtime-server seed viewers`).
+
+pub mod viewers;
 
 use domain::ports::{CommentStore, DemoData, UserStore};
 use domain::{CommentBody, Email, NewComment, NewUser, PageRequest, Role, Username, VideoId};
