@@ -3,13 +3,21 @@
 //! - `joins`: N sockets join one room at R per second; join latency and presence frames.
 //! - `fanout`: N subscribers in one room, comments published at R per second; deliveries,
 //!   loss, end-to-end latency, and the CPU of the server and of this generator.
+//! - `hot` (or any run with reactions): N viewers of one room, with comments and reactions
+//!   pushed into it; what it costs per viewer, and what each viewer saw (`hot.rs`).
 
+mod frames;
+mod hot;
+mod hot_report;
 mod report;
+mod room;
 mod server_usage;
 mod shared;
 mod signup;
 mod socket;
+mod tokens;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -17,22 +25,36 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use crate::procfs;
+use hot::{HotRoom, Window};
+use room::{Role, Room};
 use shared::Shared;
-use socket::socket;
+use socket::{Spec, socket};
 
 pub struct Plan {
+    /// The viewers (subscribers): the sockets that join first and only read.
     pub sockets: usize,
     /// Sockets opened per second (0 = as fast as possible).
     pub connect_rate: f64,
     pub hold: Duration,
+    /// Pushing starts this long before the measured `hold`, so that it measures the steady
+    /// state (the room's mode settled, the pushers' bursts spent).
+    pub warmup: Duration,
     /// Comments per second in total, spread over `publishers` sockets (fanout only).
     pub publish_rate: f64,
     pub publishers: usize,
+    /// Reactions per second in total, spread over `reactors` sockets of their own.
+    pub reaction_rate: f64,
+    pub reactors: usize,
     /// How often each socket heartbeats (`None`: never, to watch the idle timeout).
     pub heartbeat: Option<Duration>,
     pub server_pid: Option<u32>,
     /// Sign users up over REST for their tokens; otherwise use made-up ones.
     pub signup: bool,
+    /// The users' tokens from this file, one per line (`realtime-server seed viewers`),
+    /// instead of signing any up: one user per socket, however many.
+    pub tokens: Option<PathBuf>,
+    /// Report what every viewer received (`hot.rs`).
+    pub hot: bool,
     /// More nodes of the same deployment: subscribers are spread over the first node and
     /// these (publishers stay on the first), and their CPU and memory are added in.
     pub other_nodes: Vec<(String, Option<u32>)>,
@@ -46,43 +68,16 @@ impl Plan {
             .chain(self.other_nodes.iter().filter_map(|(_, pid)| *pid))
             .collect()
     }
-}
 
-/// Where the sockets go: one room, on every node, with the users' tokens.
-struct Room {
-    topic: String,
-    /// The WebSocket base URL of every node; the first is where publishers go.
-    nodes: Vec<String>,
-    tokens: Vec<String>,
-}
-
-impl Room {
-    /// Signs the users up (unless the plan says not to) and names the room.
-    async fn prepare(base: &str, scenario: &str, plan: &Plan) -> Result<Self, String> {
-        let n = plan.sockets.clamp(1, 200);
-        let tokens = if plan.signup {
-            signup::users(base, n).await?
-        } else {
-            (0..n).map(|i| format!("bench-{i}")).collect()
-        };
-        let nodes = std::iter::once(base)
-            .chain(plan.other_nodes.iter().map(|(b, _)| b.as_str()))
-            .map(|b| b.replace("http://", "ws://"))
-            .collect();
-        let topic = format!("video:bench-{scenario}-{}", std::process::id());
-        Ok(Self {
-            topic,
-            nodes,
-            tokens,
-        })
+    /// Whether anything is pushed into the room during the hold.
+    fn pushes(&self) -> bool {
+        self.publish_rate > 0.0 || self.reaction_rate > 0.0
     }
 
-    /// The URL of socket `i` on `node`.
-    fn url(&self, node: &str, i: usize) -> String {
-        format!(
-            "{node}/socket/websocket?vsn=2.0.0&token={}",
-            self.tokens[i % self.tokens.len()]
-        )
+    /// The reactions whose push times are kept: the run's, with room to spare.
+    fn reactions_timed(&self) -> usize {
+        let secs = (self.warmup + self.hold).as_secs_f64() + 10.0;
+        (self.reaction_rate * secs).min(1e8) as usize + 1_000
     }
 }
 
@@ -90,6 +85,10 @@ impl Room {
 struct Joins {
     /// Sockets joined, counted once the joins are over.
     joined: u64,
+    /// Sockets that could not connect or join, and sockets the server closed, before the
+    /// joins were over.
+    failed: u64,
+    dropped: u64,
     connect_elapsed: Duration,
     join_elapsed: Duration,
     presence_frames: u64,
@@ -112,13 +111,18 @@ struct Held {
     /// Comments delivered to subscribers.
     seen: u64,
     dropped: u64,
+    /// What the viewers received in the measured window.
+    window: Window,
 }
 
 pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let room = Room::prepare(base, scenario, &plan).await?;
+    if let Some(path) = &plan.tokens {
+        println!("users: {} distinct, from {}", room.users(), path.display());
+    }
     let pids = plan.server_pids();
-    let shared = Arc::new(Shared::default());
+    let shared = Arc::new(Shared::new(HotRoom::new(plan.reactions_timed())));
     let rss_before = server_usage::settled_rss_kib(&pids).await;
     let (subscribers, joins) = join_subscribers(&plan, &room, &shared, &pids).await;
     report::joins(&plan, &shared, &joins, rss_before).await;
@@ -126,6 +130,9 @@ pub async fn run(base: &str, scenario: &str, plan: Plan) -> Result<(), String> {
     report::held(&plan, &shared, &held).await;
     report::cpu(&held, pids.len());
     report::memory_held(&plan, &held, rss_before, &joins);
+    if plan.hot {
+        hot_report::print(&plan, &shared, &held, &joins, rss_before).await;
+    }
     Ok(())
 }
 
@@ -144,14 +151,15 @@ async fn join_subscribers(
             let due = started + Duration::from_secs_f64(i as f64 / plan.connect_rate);
             tokio::time::sleep_until(due.into()).await;
         }
-        let url = room.url(&room.nodes[i % room.nodes.len()], i);
-        tasks.push(tokio::spawn(socket(
-            url,
-            room.topic.clone(),
-            shared.clone(),
-            plan.heartbeat,
-            None,
-        )));
+        let spec = Spec {
+            url: room.url(Role::Viewer(i)),
+            topic: room.topic.clone(),
+            role: Role::Viewer(i),
+            heartbeat: plan.heartbeat,
+            push_every: None,
+            tally: plan.hot,
+        };
+        tasks.push(tokio::spawn(socket(spec, shared.clone())));
     }
     let connect_elapsed = started.elapsed();
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -165,6 +173,8 @@ async fn join_subscribers(
     tokio::time::sleep(Duration::from_millis(500)).await;
     let joins = Joins {
         joined: shared.joined.load(Ordering::Relaxed),
+        failed: shared.failed.load(Ordering::Relaxed),
+        dropped: shared.dropped.load(Ordering::Relaxed),
         connect_elapsed,
         join_elapsed,
         rss_kib: server_usage::rss_kib(pids),
@@ -173,8 +183,9 @@ async fn join_subscribers(
     (tasks, joins)
 }
 
-/// Holds the sockets for the plan's time with the publishers pushing (fanout), measuring
-/// the server's CPU and memory and this generator's CPU; then stops everyone.
+/// Holds the sockets with the publishers and reactors pushing, first for the warm-up, then
+/// for the plan's time, measuring the server's CPU and memory, this generator's CPU and
+/// what the viewers received; then stops everyone.
 async fn hold(
     plan: &Plan,
     room: &Room,
@@ -182,20 +193,27 @@ async fn hold(
     pids: &[u32],
     subscribers: Vec<JoinHandle<()>>,
 ) -> Result<Held, String> {
-    let cpu_server_start = server_usage::cpu_micros(pids);
-    let cpu_self_start = procfs::cpu_time(std::process::id());
-    let measure_start = Instant::now();
-    let seen_start = shared.comments_seen.load(Ordering::Relaxed);
-    // Publishers run on a thread of their own, so their send stamps and the replies they
+    // Pushers run on a thread of their own, so their send stamps and the replies they
     // time are not held up behind a thousand subscribers' reads in this process.
-    let publisher_runtime = tokio::runtime::Builder::new_multi_thread()
+    let pusher_runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .thread_name("publishers")
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the publishers' runtime: {e}"))?;
-    let publishers = start_publishers(plan, room, shared, &publisher_runtime);
+    let pushers = start_pushers(plan, room, shared, &pusher_runtime);
+    tokio::time::sleep(plan.warmup).await;
+    let cpu_server_start = server_usage::cpu_micros(pids);
+    let cpu_self_start = procfs::cpu_time(std::process::id());
+    let measure_start = Instant::now();
+    let seen_start = shared.comments_seen.load(Ordering::Relaxed);
+    let window_start = shared
+        .hot
+        .open_window(shared.published.load(Ordering::Relaxed));
     tokio::time::sleep(plan.hold).await;
+    let window_end = shared
+        .hot
+        .close_window(shared.published.load(Ordering::Relaxed));
     let measured = measure_start.elapsed();
     let rss_kib = server_usage::rss_kib(pids);
     let cpu_server = server_usage::cpu_micros(pids)
@@ -204,18 +222,18 @@ async fn hold(
     let cpu_self = procfs::cpu_time(std::process::id())
         .zip(cpu_self_start)
         .map(|(b, a)| b.saturating_sub(a));
-    // Stop publishing, let what is in flight arrive, then count and stop everyone.
+    // Stop pushing, let what is in flight arrive, then count and stop everyone.
     shared.stop_publishing.store(true, Ordering::Relaxed);
-    if plan.publish_rate > 0.0 {
+    if plan.pushes() {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     let seen = shared.comments_seen.load(Ordering::Relaxed) - seen_start;
     let dropped = shared.dropped.load(Ordering::Relaxed);
     shared.stop.store(true, Ordering::Relaxed);
-    for t in subscribers.into_iter().chain(publishers) {
+    for t in subscribers.into_iter().chain(pushers) {
         let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
     }
-    publisher_runtime.shutdown_background();
+    pusher_runtime.shutdown_background();
     Ok(Held {
         measured,
         rss_kib,
@@ -223,28 +241,42 @@ async fn hold(
         cpu_self,
         seen,
         dropped,
+        window: Window::between(window_start, window_end),
     })
 }
 
-/// The fanout's publishers, on the first node, on `runtime`; none without a publish rate.
-fn start_publishers(
+/// The publishers and reactors, on the first node, on `runtime`; none without their rate.
+fn start_pushers(
     plan: &Plan,
     room: &Room,
     shared: &Arc<Shared>,
     runtime: &tokio::runtime::Runtime,
 ) -> Vec<JoinHandle<()>> {
-    let mut publishers = Vec::new();
-    if plan.publish_rate > 0.0 {
-        let every = Duration::from_secs_f64(plan.publishers as f64 / plan.publish_rate);
-        for i in 0..plan.publishers {
-            publishers.push(runtime.spawn(socket(
-                room.url(&room.nodes[0], i),
-                room.topic.clone(),
-                shared.clone(),
-                plan.heartbeat,
-                Some(every),
-            )));
+    let mut pushers = Vec::new();
+    let kinds = [
+        (
+            plan.publish_rate,
+            plan.publishers,
+            Role::Publisher as fn(usize) -> Role,
+        ),
+        (plan.reaction_rate, plan.reactors, Role::Reactor),
+    ];
+    for (rate, sockets, role) in kinds {
+        if rate <= 0.0 || sockets == 0 {
+            continue;
+        }
+        let every = Duration::from_secs_f64(sockets as f64 / rate);
+        for i in 0..sockets {
+            let spec = Spec {
+                url: room.url(role(i)),
+                topic: room.topic.clone(),
+                role: role(i),
+                heartbeat: plan.heartbeat,
+                push_every: Some(every),
+                tally: false,
+            };
+            pushers.push(runtime.spawn(socket(spec, shared.clone())));
         }
     }
-    publishers
+    pushers
 }

@@ -9,10 +9,11 @@ use super::{Held, Joins, Plan};
 /// the server's memory per joined socket.
 pub(super) async fn joins(plan: &Plan, shared: &Shared, joins: &Joins, rss_before: Option<u64>) {
     println!(
-        "sockets: {} requested, {} joined, {} failed; opened in {:.1} s, all joined after {:.1} s ({:.0} joins/s)",
+        "sockets: {} requested, {} joined, {} failed, {} dropped by the server while joining; opened in {:.1} s, all joined after {:.1} s ({:.0} joins/s)",
         plan.sockets,
         joins.joined,
-        shared.failed.load(Ordering::Relaxed),
+        joins.failed,
+        joins.dropped,
         joins.connect_elapsed.as_secs_f64(),
         joins.join_elapsed.as_secs_f64(),
         joins.joined as f64 / joins.join_elapsed.as_secs_f64()
@@ -45,7 +46,8 @@ pub(super) async fn held(plan: &Plan, shared: &Shared, held: &Held) {
         held.measured.as_secs_f64(),
         held.dropped
     );
-    if plan.publish_rate > 0.0 {
+    // A hot room holds comments back by design: its own report says what was shown.
+    if plan.publish_rate > 0.0 && !plan.hot {
         fanout(plan, shared, held).await;
     }
 }

@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use tokio::sync::Mutex;
 
+use super::hot::HotRoom;
 use crate::stats::Samples;
 
 /// Counters shared by every socket task.
@@ -29,9 +30,18 @@ pub(super) struct Shared {
     failures: std::sync::Mutex<BTreeMap<String, u64>>,
     /// Connects that failed and were tried again, by message.
     retries: std::sync::Mutex<BTreeMap<String, u64>>,
+    /// What the viewers of a hot room saw, and the comments' and reactions' numbers.
+    pub(super) hot: HotRoom,
 }
 
 impl Shared {
+    pub(super) fn new(hot: HotRoom) -> Self {
+        Self {
+            hot,
+            ..Self::default()
+        }
+    }
+
     pub(super) fn retry(&self, why: String) {
         let mut retries = self.retries.lock().unwrap_or_else(|p| p.into_inner());
         *retries.entry(why).or_default() += 1;

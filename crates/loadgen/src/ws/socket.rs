@@ -1,9 +1,10 @@
 //! One phoenix-protocol socket: connect (retrying as phoenix.js does), join the room, then
-//! read, heartbeat and publish until the run says stop, counting what it sees.
+//! read, heartbeat and push (comments or reactions) until the run says stop, counting what
+//! it sees.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
@@ -11,6 +12,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::frames::{self, Kind};
+use super::hot::Tally;
+use super::room::Role;
 use super::shared::Shared;
 use crate::stats::Samples;
 
@@ -34,35 +38,6 @@ const RECONNECT_AFTER: [Duration; 9] = [
     Duration::from_millis(1000),
     Duration::from_millis(2000),
 ];
-
-/// Whether the start of a frame (where its refs, topic and event are) contains `needle`:
-/// a presence_state can be megabytes, and the generator should not scan it all.
-fn head_has(text: &str, needle: &str) -> bool {
-    let head = &text.as_bytes()[..text.len().min(200)];
-    head.windows(needle.len()).any(|w| w == needle.as_bytes())
-}
-
-/// The `sent=<micros>` stamp a publisher put in a comment's content.
-fn sent_stamp(text: &str) -> Option<u64> {
-    text.split("sent=")
-        .nth(1)?
-        .split(|c: char| !c.is_ascii_digit())
-        .next()?
-        .parse()
-        .ok()
-}
-
-fn now_micros() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_micros() as u64)
-        .unwrap_or(0)
-}
-
-/// The time from the `sent=` stamp in `text` to now, if it has one.
-fn since_stamp(text: &str) -> Option<Duration> {
-    sent_stamp(text).map(|sent| Duration::from_micros(now_micros().saturating_sub(sent)))
-}
 
 /// The next tick of `interval`; never, without one.
 async fn tick(interval: Option<&mut tokio::time::Interval>) {
@@ -106,42 +81,56 @@ struct Reader {
     joined: bool,
     /// Comments' end-to-end latencies, merged into the shared ones when the socket ends.
     latencies: Samples,
+    /// A viewer of a hot-room run tallies what it receives instead.
+    tally: Option<Tally>,
 }
 
 impl Reader {
-    /// Counts a text frame: the reply to the join, presence, a comment broadcast, or the
-    /// server's ok to a comment this socket pushed.
+    /// Counts a text frame: the reply to the join, presence, a comment broadcast, the
+    /// server's answer to something this socket pushed, and (viewers of a hot room) all of it.
     async fn frame(&mut self, text: &str) {
         let shared = &self.shared;
         shared.frames.fetch_add(1, Ordering::Relaxed);
-        if !self.joined && text.starts_with("[\"1\",\"1\"") && head_has(text, "\"phx_reply\"") {
-            self.joined = true;
-            shared.joined.fetch_add(1, Ordering::Relaxed);
-            shared
-                .join_latency
-                .lock()
-                .await
-                .record(self.join_sent.elapsed());
-        } else if head_has(text, "\"presence_diff\"") || head_has(text, "\"presence_state\"") {
-            shared.presence_frames.fetch_add(1, Ordering::Relaxed);
-        } else if text.starts_with("[null,null") && head_has(text, "\"new_comment\"") {
-            shared.comments_seen.fetch_add(1, Ordering::Relaxed);
-            if let Some(latency) = since_stamp(text) {
-                self.latencies.record(latency);
+        let kind = frames::kind(text, self.joined);
+        if let Some(tally) = &mut self.tally {
+            tally.frame(&shared.hot, kind, text);
+        }
+        match kind {
+            Kind::JoinReply => {
+                self.joined = true;
+                shared.joined.fetch_add(1, Ordering::Relaxed);
+                let latency = self.join_sent.elapsed();
+                shared.join_latency.lock().await.record(latency);
             }
-        } else if text.starts_with("[\"1\",\"p")
-            && head_has(text, "\"phx_reply\"")
-            && text.contains("\"status\":\"ok\"")
-        {
-            shared.published.fetch_add(1, Ordering::Relaxed);
-            if let Some(latency) = since_stamp(text) {
-                shared.publish_latency.lock().await.record(latency);
+            Kind::Presence => {
+                shared.presence_frames.fetch_add(1, Ordering::Relaxed);
             }
+            Kind::Comment => {
+                shared.comments_seen.fetch_add(1, Ordering::Relaxed);
+                if self.tally.is_none()
+                    && let Some(latency) = frames::since_stamp(text)
+                {
+                    self.latencies.record(latency);
+                }
+            }
+            Kind::CommentReply { ok: true } => {
+                shared.published.fetch_add(1, Ordering::Relaxed);
+                if let Some(latency) = frames::since_stamp(text) {
+                    shared.publish_latency.lock().await.record(latency);
+                }
+            }
+            Kind::ReactionReply { ok: false } => {
+                shared.hot.reactions_refused.fetch_add(1, Ordering::Relaxed);
+            }
+            _ => {}
         }
     }
 
-    /// Hands this socket's latencies to the run.
+    /// Hands this socket's latencies and (if it joined) its tally to the run.
     async fn finish(self) {
+        if let (Some(tally), true) = (self.tally, self.joined) {
+            tally.finish(&self.shared.hot);
+        }
         self.shared
             .delivery_latency
             .lock()
@@ -155,24 +144,63 @@ impl Reader {
 enum Event {
     Frame(Option<Result<Message, tokio_tungstenite::tungstenite::Error>>),
     Heartbeat,
-    Publish,
+    Push,
     CheckStop,
 }
 
-/// One socket: connect, join `topic`, then read until told to stop, heartbeating every
-/// `heartbeat_every` (phoenix.js: 30 s). `publish` pushes a timestamped comment every interval.
-pub(super) async fn socket(
-    url: String,
-    topic: String,
-    shared: Arc<Shared>,
-    heartbeat_every: Option<Duration>,
-    publish: Option<Duration>,
-) {
-    let Some(mut ws) = connect(&url, &shared).await else {
+/// The emoji reactors cycle through.
+const EMOJI: [&str; 3] = ["🔥", "👍", "😂"];
+
+/// One socket of a run.
+pub(super) struct Spec {
+    pub(super) url: String,
+    pub(super) topic: String,
+    pub(super) role: Role,
+    /// How often it heartbeats (phoenix.js: 30 s; `None`: never).
+    pub(super) heartbeat: Option<Duration>,
+    /// How often a publisher posts a comment, or a reactor reacts.
+    pub(super) push_every: Option<Duration>,
+    /// A viewer tallies what it receives for the hot-room report.
+    pub(super) tally: bool,
+}
+
+impl Spec {
+    /// When this socket first pushes: publishers together after one interval, as they
+    /// always did; reactors spread over the interval, so reactions do not come in bursts.
+    fn pusher(&self) -> Option<tokio::time::Interval> {
+        let every = self.push_every?;
+        let offset = match self.role {
+            Role::Reactor(i) => every.mul_f64((i as f64 * 0.618_034).fract()),
+            _ => every,
+        };
+        Some(tokio::time::interval_at(
+            tokio::time::Instant::now() + offset,
+            every,
+        ))
+    }
+
+    /// The `n`th push of this socket: a numbered, timestamped comment, or a reaction.
+    fn push(&self, shared: &Shared, n: u64) -> serde_json::Value {
+        let topic = &self.topic;
+        if let Role::Reactor(_) = self.role {
+            let k = shared.hot.reaction_pushed();
+            let emoji = EMOJI[(k % EMOJI.len() as u64) as usize];
+            return json!(["1", format!("r{n}"), topic, "reaction", { "emoji": emoji }]);
+        }
+        let seq = shared.hot.next_seq.fetch_add(1, Ordering::Relaxed);
+        let content = frames::comment_content(seq);
+        json!(["1", format!("p{n}"), topic, "new_comment", { "content": content }])
+    }
+}
+
+/// One socket: connect, join its topic, then read until told to stop, heartbeating and
+/// pushing as `spec` says.
+pub(super) async fn socket(spec: Spec, shared: Arc<Shared>) {
+    let Some(mut ws) = connect(&spec.url, &shared).await else {
         return;
     };
     let join_sent = Instant::now();
-    let join = json!(["1", "1", topic, "phx_join", {}]).to_string();
+    let join = json!(["1", "1", spec.topic, "phx_join", {}]).to_string();
     if let Err(e) = ws.send(Message::text(join)).await {
         shared.fail(format!("join: {e}"));
         return;
@@ -182,9 +210,10 @@ pub(super) async fn socket(
         join_sent,
         joined: false,
         latencies: Samples::default(),
+        tally: spec.tally.then(|| Tally::new(spec.role == Role::Viewer(0))),
     };
-    let mut heartbeat = heartbeat_every.map(every);
-    let mut publisher = publish.map(every);
+    let mut heartbeat = spec.heartbeat.map(every);
+    let mut pusher = spec.pusher();
     let mut check_stop = tokio::time::interval(Duration::from_millis(200));
     let mut n = 0u64;
     // Not split into halves: every poll of a split stream takes a lock.
@@ -192,9 +221,10 @@ pub(super) async fn socket(
         let event = tokio::select! {
             msg = ws.next() => Event::Frame(msg),
             () = tick(heartbeat.as_mut()) => Event::Heartbeat,
-            () = tick(publisher.as_mut()), if !shared.stop_publishing.load(Ordering::Relaxed) => Event::Publish,
+            () = tick(pusher.as_mut()), if !shared.stop_publishing.load(Ordering::Relaxed) => Event::Push,
             _ = check_stop.tick() => Event::CheckStop,
         };
+        n += 1;
         let outgoing = match event {
             Event::Frame(Some(Ok(Message::Text(text)))) => {
                 reader.frame(&text).await;
@@ -207,14 +237,8 @@ pub(super) async fn socket(
                 }
                 break;
             }
-            Event::Heartbeat => {
-                n += 1;
-                json!([null, format!("hb{n}"), "phoenix", "heartbeat", {}])
-            }
-            Event::Publish => {
-                n += 1;
-                json!(["1", format!("p{n}"), topic, "new_comment", {"content": format!("bench sent={}", now_micros())}])
-            }
+            Event::Heartbeat => json!([null, format!("hb{n}"), "phoenix", "heartbeat", {}]),
+            Event::Push => spec.push(&shared, n),
             Event::CheckStop => {
                 if shared.stop.load(Ordering::Relaxed) {
                     let _ = ws.send(Message::Close(None)).await;
