@@ -3,6 +3,7 @@
 
 mod firebase;
 mod floor;
+mod viewers;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -43,6 +44,8 @@ pub enum Scenario {
     },
     /// WebSocket rooms; arguments go to `loadgen ws` (see `loadgen ws --help`), e.g.
     /// `cargo xtask bench ws --name fanout --sockets 1000 --publish-rate 50 --seconds 30`.
+    /// Above 200 sockets every socket is a user of its own, made straight in the bench
+    /// database by `realtime-server seed viewers` (REST sign-up gives 200 users at most).
     Ws {
         /// A server setting for this run, `RTS_NAME=value` (repeatable; before the loadgen
         /// arguments), e.g. `--server-setting RTS_WS_IDLE_TIMEOUT_SECS=600`.
@@ -63,6 +66,15 @@ pub enum Scenario {
         /// `--server-setting` says otherwise.
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
         nodes: u16,
+        /// A user of its own for every socket (viewers, publishers, reactors), made by
+        /// `realtime-server seed viewers`, however few sockets there are (above 200 they
+        /// always are).
+        #[arg(long)]
+        distinct_users: bool,
+        /// Make the first K viewers moderators (they also receive the comments a large room
+        /// holds back); implies `--distinct-users`.
+        #[arg(long, default_value_t = 0, value_name = "K")]
+        moderators: u32,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
@@ -110,10 +122,18 @@ pub fn run(env: &cargo::Env, scenario: Scenario) -> Result<(), String> {
         Scenario::Ws {
             server_settings,
             nodes,
+            distinct_users,
+            moderators,
             args,
             floor: None,
             ..
-        } => ws(env, &server_settings, nodes, &args),
+        } => {
+            let users = Users {
+                distinct: distinct_users,
+                moderators,
+            };
+            ws(env, &server_settings, nodes, users, &args)
+        }
     }
 }
 
@@ -135,11 +155,21 @@ fn rest(env: &cargo::Env, seconds: u64, clients: usize) -> Result<(), String> {
     run_loadgen(&mut cmd)
 }
 
-/// `loadgen ws` with `args` against `nodes` nodes, each started with `server_settings`.
+/// Who the sockets of a `bench ws` run are, besides what loadgen's arguments say.
+struct Users {
+    /// A user per socket, however few sockets.
+    distinct: bool,
+    /// The first this many viewers are moderators.
+    moderators: u32,
+}
+
+/// `loadgen ws` with `args` against `nodes` nodes, each started with `server_settings`;
+/// with users of their own made first when `users` or the number of sockets asks for it.
 fn ws(
     env: &cargo::Env,
     server_settings: &[(String, String)],
     nodes: u16,
+    users: Users,
     args: &[String],
 ) -> Result<(), String> {
     let mut settings = Vec::new();
@@ -168,6 +198,12 @@ fn ws(
     cmd.arg("ws")
         .args(args)
         .args(["--server-pid", &deployment.first.pid().to_string()]);
+    if viewers::wanted(args, users.distinct, users.moderators) {
+        let binary = deployment.dir.join("realtime-server");
+        let count = viewers::users_needed(args);
+        let tokens = viewers::seed(&binary, &deployment.settings, count, users.moderators)?;
+        cmd.arg("--tokens").arg(tokens);
+    }
     for node in &deployment.others {
         cmd.args(["--node", &format!("http://{}={}", node.addr, node.pid())]);
     }
@@ -179,6 +215,8 @@ fn ws(
 struct Deployment {
     /// Where the release binaries are.
     dir: PathBuf,
+    /// The first node's settings (its database and JWT key are every node's).
+    settings: Vec<(String, String)>,
     others: Vec<server::Server>,
     first: server::Server,
 }
@@ -194,7 +232,8 @@ impl Deployment {
         let dir = server::build(true, &["server", "loadgen"])?;
         let settings = node_settings(env, nodes, settings)?;
         let binary = dir.join("realtime-server");
-        let first = server::start_fresh(&binary, &with_node(&settings, 1, None)?, false)?;
+        let first_settings = with_node(&settings, 1, None)?;
+        let first = server::start_fresh(&binary, &first_settings, false)?;
         let mut others = Vec::new();
         for n in 2..=nodes {
             let port = free_port()?;
@@ -203,7 +242,12 @@ impl Deployment {
                 &with_node(&settings, n, Some(port))?,
             )?);
         }
-        Ok(Self { dir, others, first })
+        Ok(Self {
+            dir,
+            settings: first_settings,
+            others,
+            first,
+        })
     }
 
     /// The load generator, pointed at the first node.
