@@ -37,6 +37,9 @@ pub(super) struct Budget {
     posters: HashMap<UserId, Poster>,
     /// Users who posted within [`ACTIVE`], as of the last window.
     active: usize,
+    /// A window went by already (the first fills the budget: a room that just turned
+    /// large shows its next comments).
+    started: bool,
 }
 
 impl Budget {
@@ -45,7 +48,11 @@ impl Budget {
     pub fn window(&mut self, share: f64, elapsed: Duration, now: Instant) {
         self.share = share.max(0.0);
         let cap = self.share.max(1.0);
-        self.tokens = (self.tokens + self.share * elapsed.as_secs_f64()).min(cap);
+        self.tokens = if std::mem::replace(&mut self.started, true) {
+            (self.tokens + self.share * elapsed.as_secs_f64()).min(cap)
+        } else {
+            cap
+        };
         self.posters
             .retain(|_, p| now.saturating_duration_since(p.posted) < FORGET);
         self.active = self

@@ -114,6 +114,8 @@ impl Presence {
         if state.large == large {
             return;
         }
+        // Large, the headcount is this node's only; small, everyone's again.
+        self.recount_later(topic);
         if large {
             become_large(state);
             return;
