@@ -1,6 +1,7 @@
 // A live-comment room client for realtime-server, made to be copied: it signs in over REST
 // (docs/api.md), opens the official phoenix.js Socket, joins `video:<id>` (docs/realtime.md)
-// and prints the room's comments, reactions and comings and goings.
+// and prints the room's comments, reactions, comings and goings and how many are watching,
+// in a small room and in a large one alike.
 //   cd docs/examples && npm ci && node room-client.mjs --seconds 30
 import { parseArgs } from "node:util";
 import { Socket, Presence } from "phoenix";
@@ -116,12 +117,15 @@ function keep(comment, label) {
   console.log(`${label} ${line(comment)}`);
 }
 let here = new Map(); // user id -> username, from phoenix.js's Presence
+let mode = "small"; // a large room lists nobody but you in presence: count from room_stats
+let watching = null;
 let channel;
 
 function open() {
   channel = socket.channel(`video:${options.video}`, () => (position === null ? {} : { after: position }));
-  channel.on("new_comment", ({ comment }) => {
-    keep(comment, "new");
+  channel.on("new_comment", ({ comment, held }) => {
+    // Held: the large room's budget was spent; only its author and moderators get it.
+    keep(comment, held ? "held (only you and moderators see it)" : "new");
     if (position !== null && comment.position > position) { early.add(comment.position); stand(position); }
   });
   channel.on("comment_updated", ({ comment }) => { if (shown.has(comment.id)) keep(comment, "edited"); });
@@ -134,18 +138,36 @@ function open() {
   channel.on("reaction", ({ user_id, emoji }) => {
     console.log(`reaction ${emoji} from ${here.get(user_id) ?? user_id}`);
   });
+  // A large room counts reactions: one frame a window, summed over everyone.
+  channel.on("reactions", ({ counts }) => {
+    console.log(`reactions ${Object.entries(counts).map(([e, n]) => `${e}×${n}`).join(" ")}`);
+  });
+  // The count, in both modes: on join, then at most once a second while it changes.
+  channel.on("room_stats", (stats) => {
+    if (stats.mode !== mode) console.log(stats.mode === "large"
+      ? "the room is large: reactions are counted and some comments are sampled"
+      : "the room is small again: every comment and reaction");
+    mode = stats.mode;
+    const sampled = stats.posted_per_second > stats.shown_per_second
+      ? ` (showing ${stats.shown_per_second} of ${stats.posted_per_second} comments a second)` : "";
+    const now = `${stats.viewers} watching${sampled}`;
+    if (now !== watching) console.log(now);
+    watching = now;
+  });
   // One key per user, one meta per connection: a user with two tabs is here once.
   const presence = new Presence(channel);
   presence.onSync(() => {
+    if (mode === "large") return; // presence holds only you there
     const now = new Map(presence.list((id, { metas }) => [id, metas[0].username]));
     for (const [id, name] of now) if (!here.has(id)) console.log(`here: ${name}`);
     for (const [id, name] of here) if (!now.has(id)) console.log(`left: ${name}`);
     here = now;
   });
   channel.join()
-    .receive("ok", ({ comments, complete, position: upTo }) => {
+    .receive("ok", ({ comments, complete, sampled, position: upTo }) => {
       const first = position === null;
       console.log(first ? `joined video:${options.video} (${comments.length} recent comments)`
+        : sampled ? `rejoined video:${options.video}: the room is busy, older comments skipped`
         : `rejoined video:${options.video} (${comments.length} comments after #${position})`);
       for (const c of comments) keep(c, first ? " " : "new"); // oldest first
       stand(upTo);
