@@ -1,6 +1,7 @@
 // The comment list of a room: one <li> per comment id, in id (= time) order, with Edit and
 // Delete where the policy allows (docs/api.md: authors edit and delete their own; moderators
-// and admins delete anyone's).
+// and admins delete anyone's). A comment a large room held back (docs/realtime.md) says so:
+// to its author, that only they and the moderators see it; to a moderator, that it was held.
 import { el, show, showError, time } from "./ui.js";
 
 export function canEdit(user, comment) {
@@ -16,6 +17,7 @@ export class CommentList {
   #empty;
   #items = new Map(); // id -> <li>
   #comments = new Map(); // id -> the newest version of the comment
+  #held = new Set(); // ids of comments held back from the room
 
   /** `actions` = {edit(id, content), remove(id)}: promises from the REST API. */
   constructor(list, empty, actions, currentUser) {
@@ -28,13 +30,16 @@ export class CommentList {
   clear() {
     this.#items.clear();
     this.#comments.clear();
+    this.#held.clear();
     this.#list.replaceChildren();
     show(this.#empty, true);
   }
 
-  /** Adds the comment, or redraws it in place if its id is already shown. */
-  upsert(comment) {
+  /** Adds the comment, or redraws it in place if its id is already shown. `held`: the room
+   * held it back (it stays marked). */
+  upsert(comment, { held = false } = {}) {
     this.#comments.set(comment.id, comment);
+    if (held) this.#held.add(comment.id);
     const old = this.#items.get(comment.id);
     // An open edit form or delete question stays; closing it draws the newest version.
     if (old?.querySelector(".edit-form, .confirm")) return;
@@ -58,6 +63,7 @@ export class CommentList {
     item?.remove();
     this.#items.delete(id);
     this.#comments.delete(id);
+    this.#held.delete(id);
     show(this.#empty, this.#items.size === 0);
   }
 
@@ -86,14 +92,18 @@ export class CommentList {
         onclick: () => this.#confirmDelete(item, comment, error),
       }, "Delete"));
     }
+    const own = user?.id === comment.user_id;
+    const held = this.#held.has(comment.id);
     const item = el("li", {
-      className: user?.id === comment.user_id ? "comment own" : "comment",
-      dataset: { testid: "comment", commentId: comment.id },
+      className: `comment${own ? " own" : ""}${held ? " held" : ""}`,
+      dataset: { testid: "comment", commentId: comment.id, ...(held ? { held: "true" } : {}) },
     },
     el("div", { className: "meta" },
       el("strong", { dataset: { testid: "comment-author" } }, comment.username),
       time(comment.inserted_at),
       edited ? el("span", { className: "muted", dataset: { testid: "comment-edited" } }, "(edited)") : null,
+      held ? el("span", { className: "held-note", dataset: { testid: "comment-held" } },
+        own ? "Only you and moderators see this (the room is busy)" : "Held back from the room") : null,
       buttons.length ? el("span", { className: "actions" }, ...buttons) : null),
     el("p", { className: "content", id: contentId, dataset: { testid: "comment-content" } }, comment.content),
     error);

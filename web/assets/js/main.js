@@ -149,6 +149,8 @@ function closeRoom() {
   comments.clear();
   $("#presence").replaceChildren();
   $("#reactions").replaceChildren();
+  resetStats();
+  show($("#comments-sampled"), false);
   showError($("#room-error"), null);
   showError($("[data-testid=reaction-error]"), null);
   showError($("[data-testid=comment-error]"), null);
@@ -163,8 +165,8 @@ function openRoom(videoId) {
   history.replaceState(null, "", `#video=${encodeURIComponent(videoId)}`);
   room = new Room(connection, videoId, {
     cleared: () => comments.clear(),
-    comment: (comment, { live }) => {
-      comments.upsert(comment);
+    comment: (comment, { live, held }) => {
+      comments.upsert(comment, { held });
       if (live && comment.user_id !== session.user?.id) {
         announce(`New comment from ${comment.username}: ${comment.content}`);
       }
@@ -172,6 +174,9 @@ function openRoom(videoId) {
     removed: (id) => comments.remove(id),
     presence: renderPresence,
     reaction: ({ username, emoji }) => addReaction(username, emoji),
+    reactions: addBursts,
+    stats: renderStats,
+    sampled: () => show($("#comments-sampled"), true),
     joinError: (reason) =>
       showError($("#room-error"), reason && new Error(`Cannot join this room (${reason}); retrying.`)),
   });
@@ -206,11 +211,72 @@ function renderPresence(entries) {
   }));
 }
 
-function addReaction(username, emoji) {
+/**
+ * The room's own figures (`room_stats`, sent in rooms of any size): "N watching", with the
+ * connections when they differ. A large room's presence holds only this user, so there the
+ * count stands for the list, with a note on what the room shows.
+ */
+function renderStats({ viewers = 0, connections = 0, mode, posted_per_second: posted = 0, shown_per_second: shown = 0 }) {
+  const large = mode === "large";
+  const count = $("#room-count");
+  count.textContent = `${viewers} watching${connections === viewers ? "" : ` · ${plural(connections, "connection")}`}`;
+  Object.assign(count.dataset, { viewers: String(viewers), connections: String(connections) });
+  show(count, true);
+  const roomNode = $("#room");
+  if (roomNode.dataset.mode && roomNode.dataset.mode !== mode) {
+    announce(large ? "The room is busy: reactions are counted and some comments are sampled."
+      : "The room is small again: everyone here is listed.");
+  }
+  roomNode.dataset.mode = mode;
+  show($("#presence"), !large);
+  const rate = (n) => String(Math.round(n * 10) / 10);
+  $("#room-mode").replaceChildren(
+    "Large room: only the count of who is here is shown; reactions are counted and some comments are sampled.",
+    ...(posted > shown ? [el("span", { dataset: { testid: "room-rate" } }, ` Showing ${rate(shown)} of ${rate(posted)} comments a second.`)] : []));
+  show($("#room-mode"), large);
+}
+
+function resetStats() {
+  show($("#room-count"), false);
+  show($("#room-mode"), false);
+  show($("#presence"), true);
+  delete $("#room").dataset.mode;
+}
+
+function prependReaction(item) {
   const list = $("#reactions");
-  list.prepend(el("li", { className: "reaction", dataset: { testid: "reaction" } },
-    el("span", { className: "emoji" }, emoji), ` ${username}`));
+  list.prepend(item);
   while (list.children.length > 8) list.lastElementChild.remove();
+}
+
+function addReaction(username, emoji) {
+  prependReaction(el("li", { className: "reaction", dataset: { testid: "reaction" } },
+    el("span", { className: "emoji" }, emoji), ` ${username}`));
+}
+
+const BURST_MAX = 10; // floating emoji per emoji and window; "+N" says the rest
+
+/**
+ * A large room's reactions, counted over one window: a burst per emoji, as many emoji as
+ * were sent (at most BURST_MAX, then "+N"), popping in one after another as a single
+ * reaction does. Past 64 emoji in a window the server counts the rest as "other".
+ */
+function addBursts(counts, windowMs) {
+  const entries = Object.entries(counts).filter(([, n]) => n > 0).sort(([, a], [, b]) => a - b);
+  for (const [emoji, count] of entries) { // the biggest ends up first
+    const other = emoji === "other";
+    const floats = other ? 1 : Math.min(count, BURST_MAX);
+    const more = count - floats;
+    const label = other ? `${count} other reactions` : `${count} × ${emoji}`;
+    prependReaction(el("li", {
+      className: "reaction burst", title: windowMs ? `${label} in ${windowMs} ms` : label,
+      dataset: { testid: "reaction-burst", emoji, count: String(count) },
+    },
+    el("span", { className: "burst-emoji", "aria-hidden": "true" },
+      Array.from({ length: floats }, () => el("span", { className: "emoji float" }, other ? "✨" : emoji))),
+    more > 0 ? el("span", { className: "more", "aria-hidden": "true", dataset: { testid: "reaction-more" } }, `+${more}`) : null,
+    el("span", { className: "visually-hidden" }, label)));
+  }
 }
 
 $("#room-form").addEventListener("submit", (event) => {
@@ -272,7 +338,9 @@ for (const button of document.querySelectorAll("[data-emoji]")) {
     showError(error, null);
     try {
       await room?.react(button.dataset.emoji);
-      addReaction("you", button.dataset.emoji); // the server sends reactions to the others only
+      // A small room sends reactions to the others only; a large one counts this one in its
+      // next window's burst, which comes back here too.
+      if (room && !room.large) addReaction("you", button.dataset.emoji);
     } catch (e) {
       showError(error, e);
     }

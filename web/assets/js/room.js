@@ -1,5 +1,6 @@
 // One `video:<id>` room (docs/realtime.md): the channel, its comments kept by id, presence
-// with phoenix.js's Presence, and reactions. It holds the data; the page draws it.
+// with phoenix.js's Presence, reactions, and the room's own figures (`room_stats`: how many
+// watch, and whether the room is small or large). It holds the data; the page draws it.
 import { Presence } from "../vendor/phoenix.mjs";
 import { tooFast } from "./api.js";
 
@@ -11,17 +12,20 @@ export class Room {
   #position = null;
   #early = new Set(); // positions that overtook one before them
   #deleted = new Set(); // a deletion is final: later updates of these are ignored
+  #held = new Set(); // ids of comments held back from the room (a large room's budget)
   #view;
 
   /**
-   * `view` receives what changes: comment(c, {live}), removed(id), presence(entries),
-   * reaction({userId, username, emoji}), joinError(reason or null once joined), and cleared()
-   * before the first list.
+   * `view` receives what changes: comment(c, {live, held}), removed(id), presence(entries),
+   * reaction({userId, username, emoji}) (a small room), reactions(counts, windowMs) (a large
+   * room's window), stats({viewers, connections, mode, ...}), sampled() (a rejoin that skipped
+   * comments), joinError(reason or null once joined), and cleared() before the first list.
    */
   constructor(connection, videoId, view) {
     this.videoId = videoId;
     this.joined = false;
     this.everJoined = false;
+    this.large = false; // the last room_stats said "large"
     this.comments = new Map(); // id -> comment: a comment seen twice is still one
     this.#view = view;
     this.connection = connection;
@@ -36,18 +40,29 @@ export class Room {
       this.#position === null ? {} : { after: this.#position });
     this.#channel = channel;
 
-    channel.on("new_comment", ({ comment }) => this.#add(comment, true));
+    // `held`: a large room held this comment back from the others (its budget was spent);
+    // it reaches only its author and the moderators.
+    channel.on("new_comment", ({ comment, held }) => this.#add(comment, true, held === true));
     channel.on("comment_updated", ({ comment }) => {
       const known = this.comments.get(comment.id);
       if (!known) return; // not loaded here (or deleted): nothing to update
       // Two quick edits' broadcasts may cross: the greater version is the later edit.
       if (known.version >= comment.version) return;
       this.comments.set(comment.id, comment);
-      this.#view.comment(comment, { live: false });
+      this.#view.comment(comment, { live: false, held: this.#held.has(comment.id) });
     });
     channel.on("comment_deleted", ({ id }) => this.#remove(id));
+    // A small room relays each reaction; a large one counts them and sends the counts once a
+    // window, to everyone (the sender included).
     channel.on("reaction", ({ user_id, emoji }) =>
       this.#view.reaction({ userId: user_id, username: this.#nameOf(user_id), emoji }));
+    channel.on("reactions", ({ counts = {}, window_ms }) => this.#view.reactions(counts, window_ms));
+    // How many watch comes from here in rooms of any size: a large room's presence holds
+    // only this user.
+    channel.on("room_stats", (stats) => {
+      this.large = stats.mode === "large";
+      this.#view.stats(stats);
+    });
 
     this.#presence = new Presence(channel);
     this.#presence.onSync(() => this.#view.presence(this.presence()));
@@ -58,8 +73,10 @@ export class Room {
     channel
       .join()
       // Runs for the first join and for every rejoin: the same push is sent again.
-      .receive("ok", ({ comments = [], complete, position = 0 }) => {
+      .receive("ok", ({ comments = [], complete, position = 0, sampled }) => {
         if (this.#position === null) this.#view.cleared();
+        // A large room answers a rejoin with its latest comments, not every one since.
+        if (sampled) this.#view.sampled();
         for (const c of comments) this.#add(c, false);
         this.#stand(position);
         this.#view.joinError(null);
@@ -114,16 +131,25 @@ export class Room {
     this.#setJoined(false);
   }
 
-  #add(comment, live) {
+  #add(comment, live, held = false) {
     if (comment.video_id !== this.videoId || this.#deleted.has(comment.id)) return;
     if (this.#position !== null && comment.position > this.#position) {
-      this.#early.add(comment.position);
-      this.#stand(this.#position);
+      // A large room shows only some comments: the gaps are comments held back from this
+      // tab, which will not follow, so it stands at the newest it got.
+      if (this.large) this.#stand(comment.position);
+      else {
+        this.#early.add(comment.position);
+        this.#stand(this.#position);
+      }
     }
     const known = this.comments.get(comment.id);
-    if (known && known.version >= comment.version) return;
-    this.comments.set(comment.id, comment);
-    this.#view.comment(comment, { live: live && !known });
+    // The answer to this tab's own post may come first; the broadcast then says it was held.
+    const newlyHeld = held && !this.#held.has(comment.id);
+    if (held) this.#held.add(comment.id);
+    if (known && known.version >= comment.version && !newlyHeld) return;
+    const newest = known && known.version >= comment.version ? known : comment;
+    this.comments.set(comment.id, newest);
+    this.#view.comment(newest, { live: live && !known, held: this.#held.has(comment.id) });
   }
 
   /** Moves the position to `upTo`, then on through positions that had arrived early. */
