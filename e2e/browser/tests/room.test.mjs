@@ -1,6 +1,6 @@
 // Two people in one room, each in their own browser context: presence (tabs and devices),
 // comments, edits, deletions (asked first) and reactions reach the other page live, and
-// leaving the room reaches the others too.
+// leaving the room reaches the others too; how many watch comes from room_stats.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync } from "node:fs";
@@ -83,7 +83,9 @@ test("two people in one room see each other, comments, edits, deletions and reac
   await postComment(server, dave, video, "Posted over REST");
   await commentItem(a.page, "Posted over REST").waitFor();
 
-  // Screenshot of the room, for people and for the README.
+  // Screenshot of the room, for people and for the README (once the count, sent at most once
+  // a second, has caught up with Dave).
+  await a.page.waitForFunction(() => document.querySelector('[data-testid="room-count"]').textContent === "2 watching");
   ensureScreenshotDir();
   const shot = new URL("room.png", SCREENSHOTS);
   await a.page.screenshot({ path: shot.pathname, animations: "disabled" });
@@ -299,4 +301,48 @@ test("a room opened from the address (#video=...) after signing in; another room
   assert.equal(new URL(page.url()).hash, "#video=demo-video-2");
   assert.deepEqual(problems, []);
   await context.close();
+});
+
+test("how many watch comes from room_stats: viewers, and connections when they differ", async () => {
+  const video = uniqueVideo("stats");
+  const jo = await register(server, "jo");
+  const kim = await register(server, "kim");
+  const count = (page) => byTestId(page, "room-count");
+  const waitForCount = (page, text) =>
+    page.waitForFunction((t) => document.querySelector('[data-testid="room-count"]').textContent === t, text);
+  const first = await openPage(browser, server);
+  await signIn(first.page, jo);
+  await openRoom(first.page, video);
+  await waitForCount(first.page, "1 watching");
+  // A small room (under RTS_ROOM_LARGE_MEMBERS): the list stays, and no note.
+  assert.equal(await byTestId(first.page, "room").getAttribute("data-mode"), "small");
+  assert.equal(await byTestId(first.page, "room-mode-note").isHidden(), true);
+  assert.equal(await byTestId(first.page, "presence").isVisible(), true);
+
+  // A second tab is one more connection, not one more viewer.
+  const second = await openTab(first.context, server);
+  await signIn(second.page, jo);
+  await openRoom(second.page, video);
+  for (const page of [first.page, second.page]) await waitForCount(page, "1 watching · 2 connections");
+  const other = await openPage(browser, server);
+  await signIn(other.page, kim);
+  await openRoom(other.page, video);
+  for (const page of [first.page, other.page]) await waitForCount(page, "2 watching · 3 connections");
+  assert.deepEqual(await count(first.page).evaluate((p) => ({ ...p.dataset })), { testid: "room-count", viewers: "2", connections: "3" });
+  assert.deepEqual(await presenceNames(first.page), [`${jo.name}:2`, `${kim.name}:1`]);
+
+  // Leaving lowers it; a single reaction is still relayed one by one.
+  await second.page.close();
+  await waitForCount(first.page, "2 watching");
+  await other.page.getByRole("button", { name: "Applause" }).click();
+  await byTestId(first.page, "reaction").filter({ hasText: kim.name }).waitFor();
+  assert.equal(await byTestId(first.page, "reaction-burst").count(), 0);
+  // Leaving the room empties the count with the rest of the room's view.
+  await first.page.getByRole("button", { name: "Leave room" }).click();
+  assert.equal(await count(first.page).isHidden(), true);
+
+  assert.deepEqual(first.problems, []);
+  assert.deepEqual(other.problems, []);
+  await first.context.close();
+  await other.context.close();
 });
