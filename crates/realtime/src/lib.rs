@@ -18,6 +18,7 @@ mod events;
 mod feed;
 pub mod frame;
 mod hub;
+mod nodes;
 mod presence;
 mod replies;
 mod room;
@@ -132,7 +133,7 @@ impl Rooms {
             config.audience(),
         );
         if let Some(peers) = peers {
-            presence::spawn_sync(presence.clone(), audience.clone(), broker.clone(), peers);
+            nodes::spawn(presence.clone(), audience.clone(), broker.clone(), peers);
         }
         Arc::new(Self {
             hub,

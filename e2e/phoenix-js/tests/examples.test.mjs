@@ -115,6 +115,35 @@ test("the room client runs as docs/realtime.md says, prints the room's life and 
   assert.ok(stdout.includes(`signed in as ${reader.name}`), stdout);
 });
 
+test("the room client works in a large room too: the count, counted reactions, held comments", async () => {
+  // A room is large here from its first viewer, with a budget of one comment a second.
+  const large = await startServer({ RTS_ROOM_LARGE_MEMBERS: "1", RTS_ROOM_TICK_MS: "100", RTS_ROOM_COMMENTS_PER_SECOND: "1" });
+  const reader = await register(large, "bigreader");
+  const other = await register(large, "bigposter");
+  const video = uniqueVideo("example-large");
+  const client = start("node", ["room-client.mjs", "--url", large.base, "--email", `${reader.name}@example.com`,
+    "--password", "e2e-password", "--video", video, "--seconds", "4"], { cwd: EXAMPLES });
+  const socket = connect(large, other);
+  try {
+    await printed(client, "the room is large: reactions are counted and some comments are sampled", 10000);
+    await printed(client, "1 watching");
+    const channel = socket.channel(`video:${video}`, {});
+    await join(channel);
+    await printed(client, "2 watching");
+    for (const emoji of ["🎉", "🎉", "👏"]) assert.equal((await push(channel, "reaction", { emoji })).status, "ok");
+    await printed(client, "reactions 🎉×2 👏×1");
+    // The reader's own comments past the budget come back marked as held.
+    for (let i = 0; i < 3; i += 1) await postComment(large, reader, video, `busy ${i}`);
+    await printed(client, "held (only you and moderators see it)");
+  } finally {
+    socket.disconnect();
+  }
+  const { code, stdout, stderr } = await client.exited;
+  await large.stop();
+  assert.equal(code, 0, `stdout:\n${stdout}\nstderr:\n${stderr}`);
+  assert.ok(!stdout.includes("here: "), `no presence lines in a large room:\n${stdout}`);
+});
+
 test("the room client says why it cannot sign in, with the server's message, and exits non-zero", async () => {
   const user = await register(server, "wrongpw");
   const email = `${user.name}@example.com`;

@@ -69,6 +69,8 @@ pub(super) struct Crowd {
     last_window: Instant,
     sent: Option<(Stats, Instant)>,
     told: Option<(Report, Instant)>,
+    /// Turned large by a joiner since the last window: the stats go out at once.
+    turned: bool,
 }
 
 impl Crowd {
@@ -87,6 +89,7 @@ impl Crowd {
             last_window: now,
             sent: None,
             told: None,
+            turned: false,
         }
     }
 
@@ -170,6 +173,25 @@ impl Crowd {
         }
     }
 
+    /// A viewer is joining: whether that brings the room to the threshold (it is then
+    /// large from now). It is counted at once, until presence recounts the room with it
+    /// (a window closing before then would otherwise count the room without it).
+    pub fn joining(&mut self, settings: &Settings) -> bool {
+        let one = Headcount {
+            viewers: 1,
+            connections: 1,
+        };
+        self.here = self.here + one;
+        self.mine = self.mine + one;
+        let threshold = settings.large_members;
+        if self.large || threshold == 0 || self.total(self.here).viewers < threshold {
+            return false;
+        }
+        self.large = true;
+        self.turned = true;
+        true
+    }
+
     /// Closes this window: the mode, what every socket gets, what the nodes are told.
     pub fn window(&mut self, topic: &str, settings: &Settings, now: Instant) -> Window {
         let elapsed = now.saturating_duration_since(self.last_window);
@@ -177,6 +199,7 @@ impl Crowd {
         self.others
             .retain(|_, h| now.saturating_duration_since(h.at) < STALE);
         let mut window = Window::default();
+        let turned = std::mem::take(&mut self.turned);
         let large = self.decide(settings);
         if large != self.large {
             self.large = large;
@@ -204,7 +227,9 @@ impl Crowd {
             None => true,
             Some((last, at)) => {
                 stats.differs(last)
-                    && (window.flip.is_some() || now.saturating_duration_since(*at) >= STATS_EVERY)
+                    && (window.flip.is_some()
+                        || turned
+                        || now.saturating_duration_since(*at) >= STATS_EVERY)
             }
         };
         if due {

@@ -83,14 +83,20 @@ impl Audience {
     }
 
     /// A socket joins `topic`: whether the room is large (then the socket, already
-    /// subscribed, hears it in windows).
+    /// subscribed, hears it in windows). The joiner that brings a room to the threshold
+    /// turns it large at once, so it is told "large" in its own join.
     pub fn enter(&self, topic: &str) -> bool {
-        let large = self
-            .lock()
-            .entry(topic.to_owned())
-            .or_insert_with(|| Crowd::new(Instant::now()))
-            .large;
-        if large {
+        let (large, turned) = {
+            let mut crowds = self.lock();
+            let crowd = crowds
+                .entry(topic.to_owned())
+                .or_insert_with(|| Crowd::new(Instant::now()));
+            let turned = crowd.joining(&self.settings);
+            (crowd.large, turned)
+        };
+        if turned {
+            self.turn(topic, true);
+        } else if large {
             self.hub.pace(topic, true);
         }
         large
@@ -221,27 +227,8 @@ impl Audience {
 
     /// Carries out one room's window.
     fn send(&self, topic: &str, large: bool, window: Window) {
-        match window.flip {
-            Some(true) => {
-                tracing::info!(
-                    topic,
-                    "a room turned large: counts, counted reactions and a comment budget from now on"
-                );
-                self.presence.set_large(topic, true);
-                self.hub.pace(topic, true);
-                self.hub.send_each(topic, |viewer| {
-                    Some(
-                        self.presence
-                            .own_state_frame(topic, &viewer.user.to_string()),
-                    )
-                });
-            }
-            Some(false) => {
-                tracing::info!(topic, "a room turned small");
-                self.hub.pace(topic, false);
-                self.presence.set_large(topic, false);
-            }
-            None => {}
+        if let Some(large) = window.flip {
+            self.turn(topic, large);
         }
         if large {
             self.hub.flush_window(topic, window.frames);
@@ -261,6 +248,26 @@ impl Audience {
                 ),
                 Err(e) => tracing::error!(error = %e, "a room report could not be written"),
             }
+        }
+    }
+
+    /// What a room turning large or small changes for this node's sockets.
+    fn turn(&self, topic: &str, large: bool) {
+        if large {
+            tracing::info!(
+                topic,
+                "a room turned large: counts, counted reactions and a comment budget from now on"
+            );
+            self.presence.set_large(topic, true);
+            self.hub.pace(topic, true);
+            self.hub.send_each(topic, |viewer| {
+                self.presence
+                    .own_state_frame(topic, &viewer.user.to_string())
+            });
+        } else {
+            tracing::info!(topic, "a room turned small");
+            self.hub.pace(topic, false);
+            self.presence.set_large(topic, false);
         }
     }
 

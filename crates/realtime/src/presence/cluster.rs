@@ -9,7 +9,7 @@
 //!   members with it, and a node that does not answer an ask about a topic no longer has
 //!   members there.
 //!
-//! The same news carries the nodes' room reports ([`REPORT`]), which go to the audience.
+//! `crate::nodes` hands it the news; the room reports in the same news go to the audience.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -19,8 +19,7 @@ use bytes::Bytes;
 
 use super::Presence;
 use super::sync::SyncBook;
-use crate::audience::{Audience, REPORT};
-use crate::broker::{Broker, NodeMessage, PeerNews, Peers};
+use crate::broker::{Broker, NodeMessage, PeerNews};
 
 /// "Tell me your members of this topic."
 pub(super) const ASK: &str = "presence_ask";
@@ -30,30 +29,12 @@ pub(super) const MEMBERS: &str = "presence_members";
 pub(super) const CHANGES: &str = "presence_changes";
 
 /// How often deferred syncs and unanswered asks are looked at.
-const HOUSEKEEPING: Duration = Duration::from_millis(250);
+pub(crate) const HOUSEKEEPING: Duration = Duration::from_millis(250);
 
-/// Keeps `presence`'s replicas of the other nodes' members current with what `peers`
-/// tells, talking to the other nodes through `broker`, and hands the `audience` the
-/// nodes' room reports; runs until the broker is gone.
-pub(crate) fn spawn_sync(
+/// Keeps `presence`'s replicas of the other nodes' members current with the news it hears,
+/// talking to the other nodes through `broker`.
+pub(crate) struct MemberSync {
     presence: Arc<Presence>,
-    audience: Arc<Audience>,
-    broker: Arc<dyn Broker>,
-    peers: Peers,
-) {
-    let sync = Sync {
-        presence,
-        audience,
-        broker,
-        book: SyncBook::default(),
-        topics: HashSet::new(),
-    };
-    tokio::spawn(sync.run(peers));
-}
-
-struct Sync {
-    presence: Arc<Presence>,
-    audience: Arc<Audience>,
     broker: Arc<dyn Broker>,
     /// Asks and answers made, deferred and awaited.
     book: SyncBook,
@@ -61,22 +42,22 @@ struct Sync {
     topics: HashSet<String>,
 }
 
-impl Sync {
-    async fn run(mut self, mut peers: Peers) {
-        let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
-        housekeeping.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = housekeeping.tick() => self.housekeeping(),
-                news = peers.next() => match news {
-                    Some(news) => self.hear(news),
-                    None => return,
-                },
-            }
+impl MemberSync {
+    pub(crate) fn new(presence: Arc<Presence>, broker: Arc<dyn Broker>) -> Self {
+        Self {
+            presence,
+            broker,
+            book: SyncBook::default(),
+            topics: HashSet::new(),
         }
     }
 
-    fn hear(&mut self, news: PeerNews) {
+    /// `from` said something about `topic` (it still listens there).
+    pub(crate) fn heard_from(&mut self, topic: &str, from: &Arc<str>) {
+        self.book.heard(topic, from, Instant::now());
+    }
+
+    pub(crate) fn hear(&mut self, news: PeerNews) {
         match news {
             PeerNews::Listening { topic, linked } => {
                 if linked {
@@ -92,7 +73,6 @@ impl Sync {
             // What the others have, and what they hold of this node's: they may have
             // asked while this node could not hear, or dropped it as silent.
             PeerNews::Linked => {
-                self.audience.relinked();
                 self.ask_about_every_topic();
                 let now = Instant::now();
                 for topic in &self.topics {
@@ -104,7 +84,6 @@ impl Sync {
             PeerNews::Arrived(_) | PeerNews::Relinked(_) => self.ask_about_every_topic(),
             PeerNews::Departed(node) => {
                 self.book.forget_node(&node);
-                self.audience.departed(&node);
                 metrics::counter!("realtime_presence_nodes_dropped_total").increment(1);
                 self.presence.drop_node(&node);
             }
@@ -138,10 +117,6 @@ impl Sync {
             CHANGES => {
                 self.book.heard(topic, from, Instant::now());
                 self.presence.apply_remote_changes(from, topic, body)
-            }
-            REPORT => {
-                self.book.heard(topic, from, Instant::now());
-                self.audience.hear(from, topic, body)
             }
             _ => false,
         };
@@ -189,7 +164,7 @@ impl Sync {
     /// Deferred asks and answers, and the members of nodes that did not answer an ask
     /// about a topic (they no longer listen to it: their members there left while the
     /// news could not travel).
-    fn housekeeping(&mut self) {
+    pub(crate) fn housekeeping(&mut self) {
         let now = Instant::now();
         let (asks, answers) = self.book.due(now);
         for topic in asks.iter().filter(|t| self.topics.contains(*t)) {

@@ -140,12 +140,14 @@ impl Presence {
     }
 
     /// A `presence_state` of `key`'s own connections in a large room, for every socket
-    /// here when the room turns large (phoenix.js then sees every other member leave).
-    pub(crate) fn own_state_frame(&self, topic: &str, key: &str) -> Encoded {
+    /// here when the room turns large (phoenix.js then sees every other member leave);
+    /// `None` if `key` has none here yet (a joiner, whose join brings its own).
+    pub(crate) fn own_state_frame(&self, topic: &str, key: &str) -> Option<Encoded> {
         let topics = self.lock();
-        match topics.get(topic) {
-            Some(state) => own_state(state, topic, &Value::Null, key),
-            None => frame::encode_raw(&Value::Null, topic, PRESENCE_STATE, "{}"),
-        }
+        let state = topics.get(topic)?;
+        state
+            .live
+            .contains_key(key)
+            .then(|| own_state(state, topic, &Value::Null, key))
     }
 }

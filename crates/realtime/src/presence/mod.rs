@@ -28,7 +28,7 @@ mod metas;
 mod replica;
 mod sync;
 
-pub(crate) use cluster::spawn_sync;
+pub(crate) use cluster::{HOUSEKEEPING, MemberSync};
 pub use large::Headcount;
 pub use member::{Connection, Member};
 
@@ -151,7 +151,7 @@ impl Presence {
     }
 
     /// Notes that `topic`'s headcount may have changed.
-    fn recount_later(&self, topic: &str) {
+    pub(crate) fn recount_later(&self, topic: &str) {
         let mut recount = self.recount.lock().unwrap_or_else(|p| p.into_inner());
         if !recount.contains(topic) {
             recount.insert(topic.to_owned());

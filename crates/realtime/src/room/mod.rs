@@ -79,7 +79,8 @@ pub(crate) struct Visitor<'a> {
 }
 
 /// A join that succeeded: the presence ref to untrack by, and the frames to send (the
-/// reply, then `presence_state`, then `room_stats`).
+/// reply, then `room_stats`, so a client knows the room's mode before its presence, then
+/// `presence_state`).
 pub(crate) struct Entered {
     pub phx_ref: String,
     pub frames: [Encoded; 3],
@@ -139,6 +140,8 @@ impl VideoRoom {
             Ok(response) => response,
             Err(response) => {
                 self.hub().unsubscribe(topic, visitor.socket);
+                // The audience counted the joiner already.
+                self.presence().recount_later(topic);
                 return Err(frame::reply(
                     &frame.join_ref,
                     &frame.reference,
@@ -162,7 +165,7 @@ impl VideoRoom {
         let stats = self.audience().stats_frame(topic, &frame.join_ref);
         Ok(Entered {
             phx_ref,
-            frames: [reply, presence_state, stats],
+            frames: [reply, stats, presence_state],
         })
     }
 

@@ -46,10 +46,10 @@ async fn a_joiner_gets_room_stats_of_a_small_room_with_itself_counted() {
     let mut bob = h.open(&h.user("bob"));
     let out = bob.send_all(json!(["1", "1", TOPIC, "phx_join", {}])).await;
     let names: Vec<&Value> = out.iter().map(|f| &f[3]).collect();
-    assert_eq!(names, ["phx_reply", "presence_state", "room_stats"]);
-    assert_eq!(out[2][0], "1", "pushed to the joined channel");
+    assert_eq!(names, ["phx_reply", "room_stats", "presence_state"]);
+    assert_eq!(out[1][0], "1", "pushed to the joined channel");
     assert_eq!(
-        out[2][4],
+        out[1][4],
         json!({"viewers": 2, "connections": 2, "mode": "small",
                "posted_per_second": 0.0, "shown_per_second": 0.0})
     );
@@ -63,7 +63,13 @@ async fn a_room_turns_large_at_the_threshold_and_small_again_below_80_percent() 
     assert_eq!(last_stats(&before)["mode"], "small");
     assert_eq!(last_stats(&before)["viewers"], 3);
 
-    clients.push(h.joined("viewer3").await);
+    // The joiner that brings the room to the threshold is told "large" in its own join.
+    let mut fourth = h.open(&h.user("viewer3"));
+    let out = fourth
+        .send_all(json!(["1", "1", TOPIC, "phx_join", {}]))
+        .await;
+    assert_eq!(out[1][4]["mode"], "large", "{out:?}");
+    assert_eq!(keys(&out[2][4]), BTreeSet::from([fourth.key()]));
     windows(2).await;
     for c in &mut clients {
         let got = c.drain_all();
@@ -75,13 +81,14 @@ async fn a_room_turns_large_at_the_threshold_and_small_again_below_80_percent() 
         let own = states.last().map(|f| keys(&f[4])).unwrap_or_default();
         assert_eq!(own, BTreeSet::from([c.key()]), "{got:?}");
     }
+    clients.push(fourth);
     // A joiner of a large room gets itself only.
     let mut late = h.open(&h.user("late"));
     let out = late
         .send_all(json!(["1", "1", TOPIC, "phx_join", {}]))
         .await;
-    assert_eq!(keys(&out[1][4]), BTreeSet::from([late.key()]));
-    assert_eq!(out[2][4]["mode"], "large");
+    assert_eq!(out[1][4]["mode"], "large");
+    assert_eq!(keys(&out[2][4]), BTreeSet::from([late.key()]));
     windows(2).await;
     for c in &mut clients {
         assert!(
