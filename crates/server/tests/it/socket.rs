@@ -261,6 +261,12 @@ async fn joining_a_room_sends_history_then_presence() {
         "oldest first"
     );
 
+    // The room's count first, so a client knows the room's mode before its presence.
+    let stats = next(&mut ws).await;
+    assert_eq!(
+        (&stats[0], &stats[3], &stats[4]["viewers"]),
+        (&json!("4"), &json!("room_stats"), &json!(1))
+    );
     let state = next(&mut ws).await;
     assert_eq!(
         (&state[0], &state[1], &state[3]),

@@ -264,12 +264,13 @@ fn event(seen: &Seen) -> Option<&str> {
     }
 }
 
-/// Joins and reads the reply and the presence state.
+/// Joins and reads the reply, the room's stats and the presence state.
 async fn joined(client: &mut Client) {
     client.join();
-    let frames = client.read_frames(2, Duration::from_secs(5)).await;
+    let frames = client.read_frames(3, Duration::from_secs(5)).await;
     assert_eq!(event(&frames[0]), Some("phx_reply"), "{frames:?}");
-    assert_eq!(event(&frames[1]), Some("presence_state"), "{frames:?}");
+    assert_eq!(event(&frames[1]), Some("room_stats"), "{frames:?}");
+    assert_eq!(event(&frames[2]), Some("presence_state"), "{frames:?}");
 }
 
 /// The defect this loop had: frames offered while a write was partial waited for the
