@@ -730,9 +730,10 @@ async fn after_ten_seconds_without_redis_presence_is_whole_again() {
     redis.redis.restart().expect("redis restarts");
     wait_until_connected(&api.server).await;
     wait_until_connected(&b).await;
-    // Each node forgot the other's members while cut off, and syncs them back.
+    // Each node forgot the other's members while cut off, and syncs them back (each
+    // node's answer may wait out the other's sync interval: wait for both).
     until_joined(&mut on_a, topic, &bob.user_id).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    until_joined(&mut on_b, topic, &ann.user_id).await;
     let mut cat_on_b = connect_to(&b, &cat).await;
     let state = presence_on_join(&mut cat_on_b, topic, &cat).await;
     let mut expected = vec![ann.user_id.clone(), bob.user_id.clone()];
