@@ -44,6 +44,17 @@ struct Topic {
     paced: Option<Mutex<Vec<Encoded>>>,
 }
 
+impl Topic {
+    /// Queues `frame` to every subscriber but `except`; how many took it.
+    fn offer(&self, frame: &Encoded, except: Option<SocketId>) -> usize {
+        self.subscribers
+            .iter()
+            .filter(|s| Some(s.socket) != except)
+            .filter(|s| s.outbox.offer(frame))
+            .count()
+    }
+}
+
 /// A topic gained its first local subscriber, or lost its last.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TopicChange {
@@ -127,16 +138,9 @@ impl Hub {
     /// Queues `frame` to every subscriber of `topic` but `except`, now, paced or not;
     /// returns how many got it.
     pub fn broadcast(&self, topic: &str, frame: &Encoded, except: Option<SocketId>) -> usize {
-        let topics = self.read();
-        let Some(entry) = topics.get(topic) else {
-            return 0;
-        };
-        entry
-            .subscribers
-            .iter()
-            .filter(|s| Some(s.socket) != except)
-            .filter(|s| s.outbox.offer(frame))
-            .count()
+        self.read()
+            .get(topic)
+            .map_or(0, |entry| entry.offer(frame, except))
     }
 
     /// A room's broadcast: to every subscriber but `except` now, or with the next window
@@ -160,12 +164,7 @@ impl Hub {
                     .push(frame.clone());
                 return;
             }
-            entry
-                .subscribers
-                .iter()
-                .filter(|s| Some(s.socket) != except)
-                .filter(|s| s.outbox.offer(frame))
-                .count()
+            entry.offer(frame, except)
         };
         metrics::counter!("realtime_deliveries_total", "event" => event)
             .increment(delivered as u64);
