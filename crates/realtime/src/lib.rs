@@ -41,7 +41,7 @@ pub use feed::RoomFeed;
 pub use hub::{
     CloseReason, Hub, Outbox, OutboxReceiver, QueueLimits, SocketId, TopicChange, Viewer,
 };
-pub use presence::{Connection, Headcount, Member, Presence, PresenceObserver};
+pub use presence::{Connection, Member, Presence, PresenceObserver};
 pub use room::SocketUser;
 pub use room::{topic_of, video_of};
 pub use session::{Fatal, Session};

@@ -29,7 +29,7 @@ mod replica;
 mod sync;
 
 pub(crate) use cluster::{HOUSEKEEPING, MemberSync};
-pub use large::Headcount;
+pub(crate) use large::Headcount;
 pub use member::{Connection, Member};
 
 #[derive(Debug, Default)]
