@@ -230,6 +230,7 @@ async fn hold(
     let seen = shared.comments_seen.load(Ordering::Relaxed) - seen_start;
     let dropped = shared.dropped.load(Ordering::Relaxed);
     shared.stop.store(true, Ordering::Relaxed);
+    shared.stopping.notify_waiters();
     for t in subscribers.into_iter().chain(pushers) {
         let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
     }

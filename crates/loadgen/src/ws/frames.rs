@@ -31,45 +31,58 @@ pub(super) enum Kind {
     Other,
 }
 
-/// Whether the start of a frame (where its refs, topic and event are) contains `needle`:
-/// a presence_state can be megabytes, and the generator should not scan it all.
-pub(super) fn head_has(text: &str, needle: &str) -> bool {
-    let head = &text.as_bytes()[..text.len().min(200)];
-    head.windows(needle.len()).any(|w| w == needle.as_bytes())
+/// One element of a frame's head: `null` or a string without escapes (refs, topics and
+/// events are), and what follows its comma.
+fn head_element(rest: &str) -> Option<(Option<&str>, &str)> {
+    let (value, rest) = if let Some(rest) = rest.strip_prefix("null") {
+        (None, rest)
+    } else {
+        let rest = rest.strip_prefix('"')?;
+        let end = rest.find('"')?;
+        (Some(&rest[..end]), &rest[end + 1..])
+    };
+    Some((value, rest.strip_prefix(',')?))
+}
+
+/// A frame's head, read without scanning the rest (a presence_state can be megabytes):
+/// its join ref, ref and event, and the payload's text.
+fn head(text: &str) -> Option<(Option<&str>, Option<&str>, &str, &str)> {
+    let rest = text.strip_prefix('[')?;
+    let (join_ref, rest) = head_element(rest)?;
+    let (reference, rest) = head_element(rest)?;
+    let (_topic, rest) = head_element(rest)?;
+    let (event, payload) = head_element(rest)?;
+    Some((join_ref, reference, event?, payload))
+}
+
+/// Whether a reply's payload says `ok`: the server writes `status` last, other servers
+/// (the floor) first.
+fn reply_ok(payload: &str) -> bool {
+    payload.starts_with("{\"status\":\"ok\"") || payload.ends_with("\"status\":\"ok\"}]")
 }
 
 /// Sorts a frame by its head (`joined`: this socket's join was answered already).
 pub(super) fn kind(text: &str, joined: bool) -> Kind {
-    let reply = head_has(text, "\"phx_reply\"");
-    if reply {
-        let ok = text.contains("\"status\":\"ok\"");
-        if !joined && text.starts_with("[\"1\",\"1\"") {
-            return Kind::JoinReply;
-        }
-        if text.starts_with("[\"1\",\"p") {
-            return Kind::CommentReply { ok };
-        }
-        if text.starts_with("[\"1\",\"r") {
-            return Kind::ReactionReply { ok };
-        }
+    let Some((join_ref, reference, event, payload)) = head(text) else {
         return Kind::Other;
-    }
-    if head_has(text, "\"presence_diff\"") || head_has(text, "\"presence_state\"") {
-        return Kind::Presence;
-    }
-    if !text.starts_with("[null,null") {
-        return Kind::Other;
-    }
-    if head_has(text, "\"new_comment\"") {
-        Kind::Comment
-    } else if head_has(text, "\"reactions\"") {
-        Kind::Reactions
-    } else if head_has(text, "\"reaction\"") {
-        Kind::Reaction
-    } else if head_has(text, "\"room_stats\"") {
-        Kind::RoomStats
-    } else {
-        Kind::Other
+    };
+    match event {
+        "phx_reply" => {
+            let ok = reply_ok(payload);
+            match (join_ref, reference) {
+                (Some("1"), Some("1")) if !joined => Kind::JoinReply,
+                (Some("1"), Some(r)) if r.starts_with('p') => Kind::CommentReply { ok },
+                (Some("1"), Some(r)) if r.starts_with('r') => Kind::ReactionReply { ok },
+                _ => Kind::Other,
+            }
+        }
+        "presence_diff" | "presence_state" => Kind::Presence,
+        _ if join_ref.is_some() || reference.is_some() => Kind::Other,
+        "new_comment" => Kind::Comment,
+        "reactions" => Kind::Reactions,
+        "reaction" => Kind::Reaction,
+        "room_stats" => Kind::RoomStats,
+        _ => Kind::Other,
     }
 }
 
@@ -101,7 +114,8 @@ pub(super) fn comment_content(seq: u64) -> String {
 /// Whether a `new_comment` is one a large room held back (it reaches only its author and
 /// moderators, marked so).
 pub(super) fn is_held(text: &str) -> bool {
-    text.contains("\"held\":true")
+    // The server writes the payload's keys in order: `held` comes after `comment`.
+    text.ends_with("\"held\":true}]")
 }
 
 pub(super) fn now_micros() -> u64 {

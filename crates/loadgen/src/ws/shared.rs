@@ -22,6 +22,9 @@ pub(super) struct Shared {
     pub(super) presence_frames: AtomicU64,
     pub(super) frames: AtomicU64,
     pub(super) stop: AtomicBool,
+    /// Told when `stop` is set: a timer per socket to look at it would cost the generator
+    /// tens of thousands of wake-ups a second.
+    pub(super) stopping: tokio::sync::Notify,
     pub(super) join_latency: Mutex<Samples>,
     pub(super) delivery_latency: Mutex<Samples>,
     /// From a publisher's push to the server's ok (the comment is stored by then).
