@@ -77,7 +77,7 @@ async fn a_full_queue_kicks_the_slow_socket() {
 
 #[test]
 fn a_paced_topic_sends_a_window_in_one_batch_and_held_comments_at_once() {
-    let hub = Hub::new();
+    let hub = Arc::new(Hub::new());
     let (a, ra) = Outbox::new(frames(8));
     let (m, rm) = Outbox::new(frames(8));
     hub.subscribe("t", 1, a, viewer(1));
@@ -113,4 +113,43 @@ fn a_paced_topic_sends_a_window_in_one_batch_and_held_comments_at_once() {
     hub.deliver("t", "new_comment", &f, None);
     hub.pace("t", false);
     assert_eq!(ra.take().len(), 1, "what waited goes out when pacing stops");
+}
+
+/// Sockets on two runtimes (two HTTP workers) each get a window closed on a third, from
+/// their own runtime.
+#[test]
+fn a_window_reaches_the_sockets_of_every_runtime() {
+    let hub = Arc::new(Hub::new());
+    let workers: Vec<tokio::runtime::Runtime> = (0..2)
+        .map(|_| {
+            tokio::runtime::Builder::new_current_thread()
+                .build()
+                .expect("runtime")
+        })
+        .collect();
+    let mut receivers = Vec::new();
+    for (n, worker) in workers.iter().enumerate() {
+        let (outbox, receiver) = Outbox::new(frames(8));
+        let id = n as u64 + 1;
+        worker.block_on(async { hub.subscribe("t", id, outbox, viewer(id.into())) });
+        receivers.push(receiver);
+    }
+    hub.pace("t", true);
+    let f = frame::broadcast("t", "new_comment", &serde_json::json!({}));
+    hub.deliver("t", "new_comment", &f, None);
+    let background = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let here = background.block_on(async { hub.flush_window("t", Vec::new()) });
+    assert_eq!(here, 0, "handed to the workers, not offered from here");
+    assert!(receivers.iter().all(|r| r.try_next().is_none()));
+    for (worker, receiver) in workers.iter().zip(&receivers) {
+        // The hand-off runs once the worker runs.
+        worker.block_on(async {
+            for _ in 0..10 {
+                tokio::task::yield_now().await;
+            }
+        });
+        assert_eq!(receiver.take().len(), 1);
+    }
 }
