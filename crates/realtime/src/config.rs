@@ -46,6 +46,10 @@ pub struct RealtimeConfig {
     pub room_tick: Duration,
     /// Comments a second a large room broadcasts, over every node.
     pub room_comments_per_second: f64,
+    /// Writes a second one node makes to the sockets of one large room: past it, its
+    /// windows there stretch to whole ticks (up to 1 s), so a node of many viewers costs
+    /// a bounded number of writes a second. 0: never stretched.
+    pub room_writes_per_second: u64,
 }
 
 impl Default for RealtimeConfig {
@@ -70,6 +74,7 @@ impl Default for RealtimeConfig {
             large_room_members: 1000,
             room_tick: Duration::from_millis(250),
             room_comments_per_second: 10.0,
+            room_writes_per_second: 100_000,
         }
     }
 }
@@ -80,6 +85,7 @@ impl RealtimeConfig {
             large_members: self.large_room_members as u64,
             tick: self.room_tick,
             comments_per_second: self.room_comments_per_second,
+            writes_per_second: self.room_writes_per_second,
         }
     }
 }

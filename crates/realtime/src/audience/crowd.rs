@@ -21,6 +21,8 @@ const STALE: Duration = Duration::from_secs(3);
 const REPORT_EVERY: Duration = Duration::from_secs(1);
 /// `room_stats` goes out at most this often (joiners get it at once).
 const STATS_EVERY: Duration = Duration::from_secs(1);
+/// The longest a node's window in a large room stretches to (see [`Crowd::stride`]).
+const LONGEST_WINDOW: Duration = Duration::from_secs(1);
 
 /// The room's settings, the same on every node.
 #[derive(Clone, Copy, Debug)]
@@ -30,6 +32,9 @@ pub(crate) struct Settings {
     pub tick: Duration,
     /// Comments a second a large room broadcasts, over every node.
     pub comments_per_second: f64,
+    /// Writes a second a node makes to one large room's sockets before its windows
+    /// there stretch (0: never).
+    pub writes_per_second: u64,
 }
 
 #[derive(Debug)]
@@ -45,6 +50,9 @@ pub(super) struct Window {
     pub flip: Option<bool>,
     /// For every socket of the room: reactions, stats.
     pub frames: Vec<Encoded>,
+    /// This node's sockets of the room get the window now (with what waited for it); not
+    /// at every tick when its windows are stretched.
+    pub write: bool,
     /// For the other nodes.
     pub report: Option<Report>,
 }
@@ -60,6 +68,10 @@ pub(super) struct Crowd {
     /// This node's reactions this window, and the other nodes' heard since the last.
     pub reactions: Tally,
     pub heard: Tally,
+    /// Every node's reactions since this node's sockets last got a window.
+    unshown: Tally,
+    /// Ticks since then.
+    held_ticks: u32,
     pub budget: Budget,
     /// Comments posted on this node this window, and broadcast.
     pub posted: u32,
@@ -82,6 +94,8 @@ impl Crowd {
             others: HashMap::new(),
             reactions: Tally::default(),
             heard: Tally::default(),
+            unshown: Tally::default(),
+            held_ticks: 0,
             budget: Budget::default(),
             posted: 0,
             shown: 0,
@@ -214,13 +228,60 @@ impl Crowd {
             self.past.pop_front();
         }
         let mine = std::mem::take(&mut self.reactions);
-        let mut all = std::mem::take(&mut self.heard);
-        all.merge(&mine);
-        if !all.is_empty() {
-            let window_ms = settings.tick.as_millis() as u64;
+        self.unshown.merge(&std::mem::take(&mut self.heard));
+        self.unshown.merge(&mine);
+        self.held_ticks += 1;
+        window.write = window.flip.is_some() || turned || self.held_ticks >= self.stride(settings);
+        if window.write {
+            self.write(topic, settings, turned, &mut window, now);
+        }
+        if self.large {
+            let (posted, _) = self.rates(settings.tick);
+            let others = self
+                .others
+                .values()
+                .filter(|h| h.report.large)
+                .map(|h| h.report.posted);
+            let share = budget::share(settings.comments_per_second, posted, others);
+            self.budget.window(share, elapsed, now);
+        }
+        window.report = self.report(mine, settings.tick, now);
+        window
+    }
+
+    /// Ticks between two writes to this node's sockets of the room: one, unless writing
+    /// each of them every tick would be more than `settings.writes_per_second`; then as
+    /// many as keep it there, up to [`LONGEST_WINDOW`]. A node's cost in a huge room is
+    /// thus bounded; the viewers get the same comments and reaction counts, in fewer,
+    /// longer windows (`window_ms` says how long).
+    fn stride(&self, settings: &Settings) -> u32 {
+        let tick = settings.tick.as_secs_f64();
+        if !self.large || settings.writes_per_second == 0 || tick <= 0.0 {
+            return 1;
+        }
+        let per_tick = settings.writes_per_second as f64 * tick;
+        let wanted = (self.mine.connections as f64 / per_tick).ceil();
+        let longest = (LONGEST_WINDOW.as_secs_f64() / tick).floor().max(1.0);
+        wanted.clamp(1.0, longest) as u32
+    }
+
+    /// What this node's sockets get now: the reactions since their last window, and the
+    /// stats when due.
+    fn write(
+        &mut self,
+        topic: &str,
+        settings: &Settings,
+        turned: bool,
+        window: &mut Window,
+        now: Instant,
+    ) {
+        let ticks = std::mem::take(&mut self.held_ticks);
+        let counts = std::mem::take(&mut self.unshown);
+        if !counts.is_empty() {
+            let window_ms = (settings.tick * ticks).as_millis() as u64;
             window
                 .frames
-                .push(wire::reactions_frame(topic, &all, window_ms));
+                .push(wire::reactions_frame(topic, &counts, window_ms));
         }
         let stats = self.stats(self.here, settings.tick);
         let due = match &self.sent {
@@ -238,18 +299,6 @@ impl Crowd {
                 .push(stats.frame(topic, &serde_json::Value::Null));
             self.sent = Some((stats, now));
         }
-        if self.large {
-            let (posted, _) = self.rates(settings.tick);
-            let others = self
-                .others
-                .values()
-                .filter(|h| h.report.large)
-                .map(|h| h.report.posted);
-            let share = budget::share(settings.comments_per_second, posted, others);
-            self.budget.window(share, elapsed, now);
-        }
-        window.report = self.report(mine, settings.tick, now);
-        window
     }
 
     /// This node's report, if it has something to say: while the room is large here or

@@ -231,7 +231,9 @@ impl Audience {
             self.turn(topic, large);
         }
         if large {
-            self.hub.flush_window(topic, window.frames);
+            if window.write {
+                self.hub.flush_window(topic, window.frames);
+            }
         } else {
             for frame in &window.frames {
                 self.hub.broadcast(topic, frame, None);

@@ -232,3 +232,47 @@ async fn a_join_with_since_into_a_large_room_gets_the_latest_and_says_sampled() 
     assert_eq!(response["comments"].as_array().map(Vec::len), Some(2));
     assert_eq!(response["position"], 6);
 }
+
+/// A node whose writes to a large room would pass `room_writes_per_second` writes its
+/// sockets there every other tick (4 sockets, 8 writes a second, 250 ms ticks: 500 ms
+/// windows), each time with everything since the last: no reaction is lost or counted
+/// twice, and `window_ms` says how long the window was.
+#[tokio::test(start_paused = true)]
+async fn a_node_past_its_writes_a_second_stretches_its_windows() {
+    let h = Harness::new(RealtimeConfig {
+        room_writes_per_second: 8,
+        ..large_at_4()
+    });
+    let mut clients = crowd(&h, 4).await;
+    windows(2).await;
+    for c in &mut clients {
+        c.drain_all();
+    }
+    let (mut written, mut counted) = (0, 0);
+    let steps = 8;
+    for step in 0..steps {
+        let out = clients[0]
+            .send(json!(["1", format!("r{step}"), TOPIC, "reaction", { "emoji": "🔥" }]))
+            .await;
+        assert_eq!(out[0][4]["status"], "ok", "{out:?}");
+        windows(1).await;
+        let got = clients[1].drain_all();
+        if !got.is_empty() {
+            written += 1;
+        }
+        for frame in events(&got, "reactions") {
+            assert_eq!(frame[4]["window_ms"], 500, "{got:?}");
+            counted += frame[4]["counts"]["🔥"].as_u64().unwrap_or(0);
+        }
+    }
+    // 8 steps of 260 ms hold 8 or 9 ticks: every other one writes.
+    assert!(
+        (4..=5).contains(&written),
+        "written in {written} of {steps} steps"
+    );
+    windows(2).await;
+    for frame in events(&clients[1].drain_all(), "reactions") {
+        counted += frame[4]["counts"]["🔥"].as_u64().unwrap_or(0);
+    }
+    assert_eq!(counted, steps, "every reaction counted once");
+}

@@ -28,6 +28,7 @@ pub(super) struct Sockets {
     room_large_members: usize,
     room_tick_ms: u64,
     room_comments_per_second: f64,
+    room_writes_per_second: u64,
 }
 
 impl Default for Sockets {
@@ -51,6 +52,7 @@ impl Default for Sockets {
             room_large_members: realtime.large_room_members,
             room_tick_ms: super::millis(realtime.room_tick),
             room_comments_per_second: realtime.room_comments_per_second,
+            room_writes_per_second: realtime.room_writes_per_second,
         }
     }
 }
@@ -121,6 +123,10 @@ pub(super) const CHECKS: &[Check<Sockets>] = &[
         variable: "RTS_ROOM_COMMENTS_PER_SECOND",
         rule: |s| above_zero_at_most(s.room_comments_per_second, 10_000.0),
     },
+    Check {
+        variable: "RTS_ROOM_WRITES_PER_SECOND",
+        rule: |s| at_most(s.room_writes_per_second, 100_000_000),
+    },
 ];
 
 impl Sockets {
@@ -146,6 +152,7 @@ impl Sockets {
             large_room_members: self.room_large_members,
             room_tick: Duration::from_millis(self.room_tick_ms),
             room_comments_per_second: self.room_comments_per_second,
+            room_writes_per_second: self.room_writes_per_second,
             ..defaults
         }
     }
