@@ -153,3 +153,32 @@ fn a_window_reaches_the_sockets_of_every_runtime() {
         assert_eq!(receiver.take().len(), 1);
     }
 }
+
+#[test]
+fn a_held_comment_reaches_each_moderator_and_author_socket_once_and_none_that_left() {
+    let hub = Hub::new();
+    let moderator = Viewer {
+        moderates: true,
+        ..viewer(1)
+    };
+    let (m, rm) = Outbox::new(frames(8));
+    let (a1, ra1) = Outbox::new(frames(8));
+    let (a2, ra2) = Outbox::new(frames(8));
+    let (other, rother) = Outbox::new(frames(8));
+    hub.subscribe("t", 1, m, moderator);
+    hub.subscribe("t", 2, a1, viewer(2));
+    hub.subscribe("t", 3, a2.clone(), viewer(2));
+    hub.subscribe("t", 4, other, viewer(3));
+    // Subscribing again replaces, it does not add.
+    hub.subscribe("t", 3, a2, viewer(2));
+    let held = frame::broadcast("t", "new_comment", &serde_json::json!({"held": true}));
+    hub.deliver_held("t", viewer(2).user, &held);
+    hub.deliver_held("t", moderator.user, &held);
+    assert_eq!(rm.take().len(), 2, "both, its own once");
+    assert_eq!((ra1.take().len(), ra2.take().len()), (1, 1));
+    assert!(rother.try_next().is_none());
+    hub.unsubscribe("t", 2);
+    hub.deliver_held("t", viewer(2).user, &held);
+    assert!(ra1.try_next().is_none(), "left");
+    assert_eq!(ra2.take().len(), 1);
+}
