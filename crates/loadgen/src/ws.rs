@@ -225,7 +225,7 @@ async fn hold(
     // Stop pushing, let what is in flight arrive, then count and stop everyone.
     shared.stop_publishing.store(true, Ordering::Relaxed);
     if plan.pushes() {
-        tokio::time::sleep(Duration::from_secs(3)).await;
+        drain(shared).await;
     }
     let seen = shared.comments_seen.load(Ordering::Relaxed) - seen_start;
     let dropped = shared.dropped.load(Ordering::Relaxed);
@@ -280,4 +280,22 @@ fn start_pushers(
         }
     }
     pushers
+}
+
+/// Waits after the last push until comments stop arriving: at least 3 s, then until none
+/// arrived for a second, at most 60 s. An overloaded server may still be storing the last
+/// seconds' comments, and one shown to some viewers but not yet to all would otherwise
+/// count as lost.
+async fn drain(shared: &Shared) {
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut last = shared.comments_seen.load(Ordering::Relaxed);
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = shared.comments_seen.load(Ordering::Relaxed);
+        if now == last || started.elapsed() >= Duration::from_secs(60) {
+            return;
+        }
+        last = now;
+    }
 }
