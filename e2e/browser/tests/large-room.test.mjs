@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   SCREENSHOTS, byTestId, commentItem, demoUser, ensureScreenshotDir, login, openPage, openRoom,
-  postComment, register, serverAndBrowser, signIn, uniqueVideo,
+  postComment, register, serverAndBrowser, signedInPages, signIn, uniqueVideo,
 } from "./support.mjs";
 
 let server;
@@ -88,12 +88,7 @@ test("a large room: the count and a note, counted reactions in bursts, held comm
   const ann = await register(server, "ann");
   const ben = await register(server, "ben");
   const bob = await login(server, demoUser("bob")); // the demo moderator
-  const a = await openPage(browser, server);
-  const b = await openPage(browser, server);
-  const m = await openPage(browser, server);
-  await signIn(a.page, ann);
-  await signIn(b.page, ben);
-  await signIn(m.page, bob);
+  const [a, b, m] = await signedInPages(browser, server, ann, ben, bob);
 
   // Alone, the room is small: the count from room_stats, and the list.
   await openRoom(a.page, video);

@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   byTestId, commentItem, commentTexts, openPage, openRoom, postComment, register,
-  serverAndBrowser, signIn, uniqueVideo, waitForState,
+  serverAndBrowser, signedInPages, signIn, uniqueVideo, waitForState,
 } from "./support.mjs";
 
 let server;
@@ -18,10 +18,7 @@ test("after a server restart the page reconnects and shows the comments posted m
   const video = uniqueVideo("restart");
   const ann = await register(server, "ann");
   const ben = await register(server, "ben");
-  const a = await openPage(browser, server);
-  const b = await openPage(browser, server);
-  await signIn(a.page, ann);
-  await signIn(b.page, ben);
+  const [a, b] = await signedInPages(browser, server, ann, ben);
   await openRoom(a.page, video);
   await openRoom(b.page, video);
   await postComment(server, ann, video, "before the restart");

@@ -7,7 +7,7 @@ import { copyFileSync } from "node:fs";
 import {
   SCREENSHOTS, byTestId, commentItem, commentTexts, deleteComment, demoUser, ensureScreenshotDir,
   eventually, login, openPage, openRoom, openTab, postComment, register, rest, serverAndBrowser,
-  signIn, uniqueVideo, waitForState,
+  signedInPages, signIn, uniqueVideo, waitForState,
 } from "./support.mjs";
 
 let server;
@@ -26,10 +26,7 @@ test("two people in one room see each other, comments, edits, deletions and reac
   // Two demo users (plain users), so the screenshot shows readable names.
   const carol = await login(server, demoUser("carol"));
   const dave = await login(server, demoUser("dave"));
-  const a = await openPage(browser, server);
-  const b = await openPage(browser, server);
-  await signIn(a.page, carol);
-  await signIn(b.page, dave);
+  const [a, b] = await signedInPages(browser, server, carol, dave);
   await openRoom(a.page, video);
   await openRoom(b.page, video);
   await assert.doesNotReject(byTestId(b.page, "comments-empty").waitFor());

@@ -189,6 +189,17 @@ export async function signIn(page, account) {
   await byTestId(page, "room-picker").waitFor({ state: "visible" });
 }
 
+/** A page of its own (a browser context each: a device each) for every account, signed in. */
+export async function signedInPages(browser, server, ...accounts) {
+  const pages = [];
+  for (const account of accounts) {
+    const opened = await openPage(browser, server);
+    await signIn(opened.page, account);
+    pages.push(opened);
+  }
+  return pages;
+}
+
 /** Opens a room by id and waits until it is live. */
 export async function openRoom(page, video) {
   await page.getByLabel("Video id").fill(video);
